@@ -1,0 +1,197 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkKMeansSegmentationImageFilter_h
+#define itkKMeansSegmentationImageFilter_h
+
+#include "itkImageToImageFilter.h"
+#include "itkIntensityLevelHistogram.h"
+#include "itkKMeansSegmentationMacros.h"
+
+#include <type_traits>
+#include <vector>
+
+namespace itk
+{
+/** \class KMeansSegmentationImageFilter
+ * \brief Globally optimal K-means segmentation of a scalar image into K intensity classes.
+ *
+ * Every voxel that takes part (finite intensity, non-zero mask if a mask is set, and above the foreground
+ * threshold if one is in use) is assigned to one of K classes so that the total within-class sum of squares
+ * (WCSS) of the intensities is the global minimum. Labels are 1..K in ascending order of class mean; voxels
+ * that do not take part get label 0.
+ *
+ * Algorithm. In one dimension the classes of an optimal K-means partition are intervals of intensity, so
+ * dynamic programming over the histogram of distinct intensities finds the optimum exactly (Wang & Song,
+ * Ckmeans.1d.dp, The R Journal 2011; Gronlund et al. 2017 for the monotone divide-and-conquer rows). The filter
+ * makes one histogram pass (IntensityLevelHistogram), solves the dynamic program over the occupied histogram
+ * levels (OptimalScalarKMeans), and makes one labeling pass through a per-level look-up table. Unlike Lloyd's
+ * algorithm (ScalarImageKmeansImageFilter) it needs no initial means and cannot stop in a local minimum.
+ *
+ * Exactness. For integer pixel types of at most 16 bits, for other integer types whose intensities span at most
+ * 65536 values, and for floating-point images whose values are integers spanning at most 65536 values, each
+ * histogram level is one intensity and the result is the exact optimum (GetOptimalityGap() is 0). Otherwise the
+ * intensities are binned into 65536 equal bins of width w between the minimum m and the maximum M, the
+ * class boundaries lie on bin edges, and the WCSS exceeds the optimum by at most
+ * 2 w (M - m) c + 4 N (M - m) w / 32768, where c is the largest bin count and N the number of voxels taking
+ * part; GetOptimalityGap() returns that bound.
+ *
+ * Determinism. The histogram is accumulated in integers and reduced in a fixed order and the dynamic program
+ * runs on one thread, so labels and statistics are bit-identical for any number of threads and from run to
+ * run. Among partitions of equal WCSS the one with the smallest class boundary found by the monotone search is
+ * kept.
+ *
+ * After Update(): GetClassMeans(), GetClassCounts(), GetClassSumsOfSquares(), GetThresholds() (K-1 decision
+ * thresholds, the midpoints between consecutive class means) and GetWithinClassSumOfSquares(), in input
+ * intensity units.
+ *
+ * Geometry (origin, spacing, direction) is copied to the output. The optional mask must have the input's size
+ * and physical space.
+ *
+ * \sa OptimalScalarKMeans, IntensityLevelHistogram, ScalarImageKmeansImageFilter,
+ * OtsuMultipleThresholdsImageFilter
+ * \ingroup KMeansSegmentation
+ */
+template <typename TInputImage,
+          typename TOutputImage = Image<unsigned char, TInputImage::ImageDimension>,
+          typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
+class ITK_TEMPLATE_EXPORT KMeansSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(KMeansSegmentationImageFilter);
+
+  using Self = KMeansSegmentationImageFilter;
+  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
+  using Pointer = SmartPointer<Self>;
+  using ConstPointer = SmartPointer<const Self>;
+
+  itkNewMacro(Self);
+  itkOverrideGetNameOfClassMacro(KMeansSegmentationImageFilter);
+
+  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
+
+  using InputImageType = TInputImage;
+  using OutputImageType = TOutputImage;
+  using MaskImageType = TMaskImage;
+  using InputPixelType = typename TInputImage::PixelType;
+  using OutputPixelType = typename TOutputImage::PixelType;
+  using MaskPixelType = typename TMaskImage::PixelType;
+  using OutputRegionType = typename TOutputImage::RegionType;
+  using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
+  using ValueArrayType = std::vector<double>;
+  using CountArrayType = std::vector<SizeValueType>;
+
+  static_assert(std::is_arithmetic<InputPixelType>::value, "KMeansSegmentationImageFilter needs a scalar input");
+  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
+  itkConceptMacro(SameDimension,
+                  (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
+  itkConceptMacro(MaskSameDimension,
+                  (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
+
+  /** Number of classes K (default 3). Labels are 1..K. */
+  itkSetMacro(NumberOfClasses, unsigned int);
+  itkGetConstMacro(NumberOfClasses, unsigned int);
+
+  /** Optional mask: only voxels where the mask is non-zero are classified; the others get label 0. */
+  itkSetInputMacro(MaskImage, MaskImageType);
+  itkGetInputMacro(MaskImage, MaskImageType);
+
+  /** When UseForegroundThreshold is on, only voxels with intensity strictly above ForegroundThreshold are
+   * classified (skull-stripped scans mark background with 0: threshold 0). Off by default. */
+  itkSetMacro(UseForegroundThreshold, bool);
+  itkGetConstMacro(UseForegroundThreshold, bool);
+  itkBooleanMacro(UseForegroundThreshold);
+  itkSetMacro(ForegroundThreshold, double);
+  itkGetConstMacro(ForegroundThreshold, double);
+
+  /** Results, valid after Update(). Means and thresholds in input intensity units; index k is label k+1. */
+  const ValueArrayType &
+  GetClassMeans() const
+  {
+    return m_ClassMeans;
+  }
+  const CountArrayType &
+  GetClassCounts() const
+  {
+    return m_ClassCounts;
+  }
+  const ValueArrayType &
+  GetClassSumsOfSquares() const
+  {
+    return m_ClassSumsOfSquares;
+  }
+  /** K-1 thresholds: threshold k separates label k+1 from label k+2 (midpoint of their means). */
+  const ValueArrayType &
+  GetThresholds() const
+  {
+    return m_Thresholds;
+  }
+  /** Minimum WCSS for each number of classes 1..K (element k-1), from the same dynamic program. */
+  const ValueArrayType &
+  GetWithinClassSumOfSquaresForEachK() const
+  {
+    return m_WithinClassSumOfSquaresForEachK;
+  }
+  itkGetConstMacro(WithinClassSumOfSquares, double);
+  /** Upper bound on WCSS minus the optimal WCSS: 0 for an exact result (see class documentation). */
+  itkGetConstMacro(OptimalityGap, double);
+  /** Number of voxels that were classified. */
+  itkGetConstMacro(NumberOfClassifiedPixels, SizeValueType);
+
+protected:
+  KMeansSegmentationImageFilter();
+  ~KMeansSegmentationImageFilter() override = default;
+
+  void
+  PrintSelf(std::ostream & os, Indent indent) const override;
+
+  void
+  VerifyPreconditions() const override;
+
+  void
+  VerifyInputInformation() const override;
+
+  void
+  GenerateInputRequestedRegion() override;
+
+  void
+  EnlargeOutputRequestedRegion(DataObject * output) override;
+
+  void
+  GenerateData() override;
+
+private:
+  unsigned int m_NumberOfClasses{ 3 };
+  bool         m_UseForegroundThreshold{ false };
+  double       m_ForegroundThreshold{ 0.0 };
+
+  ValueArrayType m_ClassMeans;
+  CountArrayType m_ClassCounts;
+  ValueArrayType m_ClassSumsOfSquares;
+  ValueArrayType m_Thresholds;
+  ValueArrayType m_WithinClassSumOfSquaresForEachK;
+  double         m_WithinClassSumOfSquares{ 0.0 };
+  double         m_OptimalityGap{ 0.0 };
+  SizeValueType  m_NumberOfClassifiedPixels{ 0 };
+};
+} // namespace itk
+
+#ifndef ITK_MANUAL_INSTANTIATION
+#  include "itkKMeansSegmentationImageFilter.hxx"
+#endif
+
+#endif

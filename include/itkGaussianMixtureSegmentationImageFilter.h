@@ -1,0 +1,321 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkGaussianMixtureSegmentationImageFilter_h
+#define itkGaussianMixtureSegmentationImageFilter_h
+
+#include "itkImageToImageFilter.h"
+#include "itkIntensityLevelHistogram.h"
+#include "itkKMeansSegmentationMacros.h"
+#include "itkOptimalScalarKMeans.h"
+#include "itkVectorImage.h"
+
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+namespace itk
+{
+namespace GaussianMixtureDetail
+{
+/** Parameters of a one-dimensional Gaussian mixture (means measured from a common origin). */
+struct Mixture
+{
+  std::vector<double> Mean;
+  std::vector<double> Variance;
+  std::vector<double> Proportion;
+};
+
+/** Result of expectation-maximisation on histogram levels. */
+struct FitResult
+{
+  double       LogLikelihood{ 0.0 };
+  unsigned int Iterations{ 0 };
+};
+
+/** Mixture initialised from a K-means partition of the levels: means, variances SS/count (at least
+ * varianceFloor) and proportions count/N. */
+inline Mixture
+MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
+                     std::uint64_t                                  numberOfSamples,
+                     double                                         varianceFloor);
+
+/** Log-likelihood of the levels (each level stands for Count samples at its mean); when posteriors is not
+ * null it receives the per-level class posteriors, level-major (levels.size() x K). */
+inline double
+LevelLogLikelihood(const std::vector<OptimalScalarKMeans::Level> & levels,
+                   const Mixture &                                 mixture,
+                   std::vector<double> *                           posteriors);
+
+/** Expectation-maximisation on the levels until the relative change of the log-likelihood is at most
+ * convergenceThreshold or maximumNumberOfIterations parameter updates were made. */
+inline FitResult
+FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
+            Mixture &                                       mixture,
+            double                                          varianceFloor,
+            unsigned int                                    maximumNumberOfIterations,
+            double                                          convergenceThreshold);
+
+/** Reorders the classes by ascending mean; returns the permutation (new index -> old index). */
+inline std::vector<unsigned int>
+SortByMean(Mixture & mixture);
+} // namespace GaussianMixtureDetail
+
+/** \class GaussianMixtureSegmentationImageFilter
+ * \brief Gaussian mixture segmentation of a scalar image, optionally with a Potts Markov random field prior,
+ * with per-class posterior probabilities and automatic choice of the number of classes.
+ *
+ * The voxels that take part (finite intensity, non-zero mask if a mask is set, above the foreground threshold
+ * if one is in use; the same rules as KMeansSegmentationImageFilter) are modelled as a mixture of K Gaussian
+ * classes, each with a mean, a variance and a proportion.
+ *
+ * Initialisation: the exact K-means partition (IntensityLevelHistogram and OptimalScalarKMeans, as in
+ * KMeansSegmentationImageFilter): means, variances SS/count and proportions count/N.
+ *
+ * Mixture fit: expectation-maximisation on the histogram levels (each occupied level with its count and
+ * moments) instead of the voxels. For integer intensities (and floating-point images holding integers) this is
+ * the voxel-wise likelihood exactly; otherwise each of the at most 65536 levels stands for its voxels at the
+ * level mean, and the M-step uses the levels' exact moments. The fit stops when the relative change of the
+ * log-likelihood is at most ConvergenceThreshold or after MaximumNumberOfIterations updates. Variances are
+ * kept at least max(w^2/12, 1e-6 v), w the histogram bin width and v the variance of all the voxels taking
+ * part, so that no class collapses onto a single intensity.
+ *
+ * Markov random field (MRFWeight beta > 0): a Potts prior, P(labels) proportional to exp(beta * number of
+ * neighbouring pairs with equal labels), over the 2D face neighbours of a D-dimensional image (6 in 3-D) and,
+ * in 2-D, the four diagonal neighbours too (8). It is fitted by HMRF-EM (Zhang, Brady & Smith, "Segmentation of brain MR
+ * images through a hidden Markov random field model and the expectation-maximization algorithm", IEEE TMI
+ * 20(1), 2001, the model of FSL FAST), with the label field estimated by mean field rather than iterated
+ * conditional modes: each iteration replaces every voxel's posterior q_i by
+ * q_i(k) proportional to N(x_i; mu_k, sigma_k^2) exp(beta * sum_{j neighbour of i} q_j(k)), all voxels at once
+ * from the previous iteration's posteriors (synchronous, Jacobi updates), then re-estimates means, variances
+ * and proportions from the new posteriors. Mean field is chosen because it gives soft posteriors (the
+ * posterior output is meaningful) and, updated synchronously, does not depend on a visiting order, so the
+ * result is the same for any number of threads; in-place ICM depends on the order and gives hard labels only.
+ * Neighbours that do not take part contribute nothing. The HMRF iterations start from the mixture fit without
+ * prior and stop when the relative change of sum_i log sum_k exp(energy_ik) is at most ConvergenceThreshold
+ * or after MaximumNumberOfMRFIterations. Voxel spacing is not used: all neighbours have weight beta.
+ *
+ * Automatic number of classes (AutomaticNumberOfClasses on): one run of the dynamic program gives the optimal
+ * K-means for every K = 1..MaximumNumberOfClasses; each initialises a mixture fitted by EM on the levels, and
+ * the K with the smallest Bayesian information criterion BIC = -2 log L + (3K - 1) log N is kept
+ * (GetBayesianInformationCriterionForEachK(), GetNumberOfClassesUsed()). NumberOfClasses is then ignored. The
+ * MRF, when on, is fitted for the chosen K only.
+ *
+ * Outputs: output 0 is the label image, labels 1..K in ascending order of class mean (the class of largest
+ * posterior; ties go to the lower label), 0 for voxels that do not take part. Output 1
+ * (GetPosteriorsOutput()) is a VectorImage<float> with K components, the posterior probability of each class
+ * (component k is label k+1); they add up to 1 at voxels taking part and are all 0 elsewhere. Geometry is
+ * copied from the input. The optional mask must have the input's size and physical space (checked as in
+ * KMeansSegmentationImageFilter).
+ *
+ * Determinism: the histogram is integer, the level fit runs on one thread, the mean-field update of a voxel
+ * reads only the previous iteration, and the sums of the parameter updates are accumulated per slice (the
+ * slowest image dimension, a split that does not depend on the number of threads) and added in slice order, so
+ * labels, posteriors and parameters are bit-identical for any number of threads.
+ *
+ * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram
+ * \ingroup KMeansSegmentation
+ */
+template <typename TInputImage,
+          typename TOutputImage = Image<unsigned char, TInputImage::ImageDimension>,
+          typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
+class ITK_TEMPLATE_EXPORT GaussianMixtureSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(GaussianMixtureSegmentationImageFilter);
+
+  using Self = GaussianMixtureSegmentationImageFilter;
+  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
+  using Pointer = SmartPointer<Self>;
+  using ConstPointer = SmartPointer<const Self>;
+
+  itkNewMacro(Self);
+  itkOverrideGetNameOfClassMacro(GaussianMixtureSegmentationImageFilter);
+
+  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
+
+  using InputImageType = TInputImage;
+  using OutputImageType = TOutputImage;
+  using MaskImageType = TMaskImage;
+  using PosteriorImageType = VectorImage<float, ImageDimension>;
+  using InputPixelType = typename TInputImage::PixelType;
+  using OutputPixelType = typename TOutputImage::PixelType;
+  using MaskPixelType = typename TMaskImage::PixelType;
+  using RegionType = typename TInputImage::RegionType;
+  using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
+  using ValueArrayType = std::vector<double>;
+  using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
+
+  static_assert(std::is_arithmetic<InputPixelType>::value,
+                "GaussianMixtureSegmentationImageFilter needs a scalar input");
+  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
+  itkConceptMacro(SameDimension,
+                  (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
+  itkConceptMacro(MaskSameDimension,
+                  (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
+
+  /** Number of classes K (default 3); ignored when AutomaticNumberOfClasses is on. */
+  itkSetMacro(NumberOfClasses, unsigned int);
+  itkGetConstMacro(NumberOfClasses, unsigned int);
+
+  /** Choose K by BIC among 1..MaximumNumberOfClasses (default Off, maximum 6). */
+  itkSetMacro(AutomaticNumberOfClasses, bool);
+  itkGetConstMacro(AutomaticNumberOfClasses, bool);
+  itkBooleanMacro(AutomaticNumberOfClasses);
+  itkSetMacro(MaximumNumberOfClasses, unsigned int);
+  itkGetConstMacro(MaximumNumberOfClasses, unsigned int);
+
+  /** Optional mask: only voxels where the mask is non-zero are classified; the others get label 0. */
+  itkSetInputMacro(MaskImage, MaskImageType);
+  itkGetInputMacro(MaskImage, MaskImageType);
+
+  /** When UseForegroundThreshold is on, only voxels with intensity strictly above ForegroundThreshold are
+   * classified. Off by default. */
+  itkSetMacro(UseForegroundThreshold, bool);
+  itkGetConstMacro(UseForegroundThreshold, bool);
+  itkBooleanMacro(UseForegroundThreshold);
+  itkSetMacro(ForegroundThreshold, double);
+  itkGetConstMacro(ForegroundThreshold, double);
+
+  /** Largest number of EM updates of the mixture without prior (default 200). */
+  itkSetMacro(MaximumNumberOfIterations, unsigned int);
+  itkGetConstMacro(MaximumNumberOfIterations, unsigned int);
+  /** Stop when |L - L_previous| <= ConvergenceThreshold * |L_previous| (default 1e-5). */
+  itkSetMacro(ConvergenceThreshold, double);
+  itkGetConstMacro(ConvergenceThreshold, double);
+
+  /** Potts prior weight beta; 0 (default) switches the Markov random field off. */
+  itkSetMacro(MRFWeight, double);
+  itkGetConstMacro(MRFWeight, double);
+  /** Largest number of HMRF-EM iterations (mean-field sweep and parameter update) when MRFWeight > 0
+   * (default 20). */
+  itkSetMacro(MaximumNumberOfMRFIterations, unsigned int);
+  itkGetConstMacro(MaximumNumberOfMRFIterations, unsigned int);
+
+  /** The posterior probabilities (output 1). */
+  PosteriorImageType *
+  GetPosteriorsOutput();
+  const PosteriorImageType *
+  GetPosteriorsOutput() const;
+
+  /** Results, valid after Update(); index k is label k+1. Means and variances in input intensity units. */
+  const ValueArrayType &
+  GetClassMeans() const
+  {
+    return m_ClassMeans;
+  }
+  const ValueArrayType &
+  GetClassVariances() const
+  {
+    return m_ClassVariances;
+  }
+  const ValueArrayType &
+  GetClassProportions() const
+  {
+    return m_ClassProportions;
+  }
+  /** Means of the exact K-means partition the mixture started from. */
+  const ValueArrayType &
+  GetInitialClassMeans() const
+  {
+    return m_InitialClassMeans;
+  }
+  /** BIC for K = 1..MaximumNumberOfClasses (element K-1) in automatic mode; empty otherwise. K above the number
+   * of distinct intensity levels is not tried. */
+  const ValueArrayType &
+  GetBayesianInformationCriterionForEachK() const
+  {
+    return m_BayesianInformationCriterionForEachK;
+  }
+  /** The K used: NumberOfClasses, or the one chosen by BIC. */
+  itkGetConstMacro(NumberOfClassesUsed, unsigned int);
+  /** Log-likelihood of the mixture without prior over the voxels taking part (histogram levels). */
+  itkGetConstMacro(LogLikelihood, double);
+  /** EM updates made by the mixture fit without prior. */
+  itkGetConstMacro(NumberOfIterations, unsigned int);
+  /** HMRF-EM iterations made (0 when MRFWeight is 0). */
+  itkGetConstMacro(NumberOfMRFIterations, unsigned int);
+  /** Number of voxels that were classified. */
+  itkGetConstMacro(NumberOfClassifiedPixels, SizeValueType);
+
+protected:
+  GaussianMixtureSegmentationImageFilter();
+  ~GaussianMixtureSegmentationImageFilter() override = default;
+
+  using Superclass::MakeOutput;
+  DataObject::Pointer
+  MakeOutput(DataObjectPointerArraySizeType idx) override;
+
+  void
+  PrintSelf(std::ostream & os, Indent indent) const override;
+
+  void
+  VerifyPreconditions() const override;
+
+  void
+  VerifyInputInformation() const override;
+
+  void
+  GenerateOutputInformation() override;
+
+  void
+  GenerateInputRequestedRegion() override;
+
+  void
+  EnlargeOutputRequestedRegion(DataObject * output) override;
+
+  void
+  GenerateData() override;
+
+private:
+  /** HMRF-EM with mean field. voxelLevel is the histogram level of each voxel (-1: not taking part);
+   * posteriors (voxels x K) hold the initial posteriors and receive the result, in ascending order of mean. */
+  void
+  FitMarkovRandomField(const std::vector<OptimalScalarKMeans::Level> & levels,
+                       const std::vector<std::int32_t> &               voxelLevel,
+                       GaussianMixtureDetail::Mixture &                mixture,
+                       double                                          varianceFloor,
+                       float *                                         posteriors);
+
+  unsigned int m_NumberOfClasses{ 3 };
+  bool         m_AutomaticNumberOfClasses{ false };
+  unsigned int m_MaximumNumberOfClasses{ 6 };
+  bool         m_UseForegroundThreshold{ false };
+  double       m_ForegroundThreshold{ 0.0 };
+  unsigned int m_MaximumNumberOfIterations{ 200 };
+  double       m_ConvergenceThreshold{ 1e-5 };
+  double       m_MRFWeight{ 0.0 };
+  unsigned int m_MaximumNumberOfMRFIterations{ 20 };
+
+  ValueArrayType m_ClassMeans;
+  ValueArrayType m_ClassVariances;
+  ValueArrayType m_ClassProportions;
+  ValueArrayType m_InitialClassMeans;
+  ValueArrayType m_BayesianInformationCriterionForEachK;
+  unsigned int   m_NumberOfClassesUsed{ 0 };
+  double         m_LogLikelihood{ 0.0 };
+  unsigned int   m_NumberOfIterations{ 0 };
+  unsigned int   m_NumberOfMRFIterations{ 0 };
+  SizeValueType  m_NumberOfClassifiedPixels{ 0 };
+};
+} // namespace itk
+
+#ifndef ITK_MANUAL_INSTANTIATION
+#  include "itkGaussianMixtureSegmentationImageFilter.hxx"
+#endif
+
+#endif

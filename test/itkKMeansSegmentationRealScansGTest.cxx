@@ -19,6 +19,7 @@
 #include "KMeansTestData.h"
 
 #include "itkImageFileReader.h"
+#include "itkNiftiImageIOFactory.h"
 
 #include "gtest/gtest.h"
 
@@ -31,6 +32,9 @@ template <typename TImage>
 typename TImage::Pointer
 Read(const std::string & path)
 {
+  // ITK's GoogleTest driver (module builds) registers no ImageIO factories; plain builds do it through
+  // ITK_USE_FILE. Registering the one reader used here works in both (a second registration is ignored).
+  itk::NiftiImageIOFactory::RegisterOneFactory();
   auto reader = itk::ImageFileReader<TImage>::New();
   reader->SetFileName(path);
   reader->Update();

@@ -30,12 +30,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iomanip>
 #include <map>
 #include <numeric>
 #include <sstream>
 
-namespace KMeansCLI
+namespace kmeans_cli
 {
 namespace
 {
@@ -188,6 +189,44 @@ CheckPixelData(const std::string & fileName, std::size_t valueStart, const gdcm:
   header.PixelDataBytesPresent = header.FileSize > valueStart ? header.FileSize - valueStart : 0;
   header.PixelDataComplete = length >= expected && header.PixelDataBytesPresent >= expected;
 }
+/** Collects GDCM's warnings and errors while it lives (they would otherwise interleave with the program's own
+ * one-line messages); everything that matters is checked here and reported as an error. */
+class GDCMMessageCapture
+{
+public:
+  GDCMMessageCapture()
+  {
+    gdcm::Trace::SetWarningStream(m_Stream);
+    gdcm::Trace::SetErrorStream(m_Stream);
+  }
+  ~GDCMMessageCapture()
+  {
+    gdcm::Trace::SetWarningStream(std::cerr);
+    gdcm::Trace::SetErrorStream(std::cerr);
+  }
+  GDCMMessageCapture(const GDCMMessageCapture &) = delete;
+  GDCMMessageCapture &
+  operator=(const GDCMMessageCapture &) = delete;
+
+  /** The first line that says pixel data are missing, or empty. */
+  std::string
+  Incomplete() const
+  {
+    std::istringstream lines(m_Stream.str());
+    std::string        line;
+    while (std::getline(lines, line))
+    {
+      if (line.find("Incomplete") != std::string::npos || line.find("incomplete") != std::string::npos)
+      {
+        return Trim(line);
+      }
+    }
+    return {};
+  }
+
+private:
+  std::ostringstream m_Stream;
+};
 } // namespace
 
 bool
@@ -261,9 +300,7 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
 std::vector<DicomSeriesInfo>
 ListDicomSeries(const std::string & directory)
 {
-  // GDCM's warnings (e.g. defaults it assumes for missing attributes) would interleave with the program's own
-  // one-line messages; everything that matters is checked here and reported as an error.
-  gdcm::Trace::WarningOff();
+  GDCMMessageCapture capture;
   std::vector<std::string> fileNames;
   std::error_code          error;
   for (std::filesystem::directory_iterator entry(directory, error), end; !error && entry != end;
@@ -524,6 +561,7 @@ ReadDicomSeries(const std::string &           directory,
   auto io = itk::GDCMImageIO::New();
   reader->SetImageIO(io);
   reader->SetFileNames(info.SortedFileNames);
+  GDCMMessageCapture capture;
   if (progress)
   {
     reader->AddObserver(itk::ProgressEvent(), [&](const itk::EventObject &) { progress(reader->GetProgress()); });
@@ -538,6 +576,11 @@ ReadDicomSeries(const std::string &           directory,
     std::replace(description.begin(), description.end(), '\n', ' ');
     throw DicomSeriesError(directory + ": cannot read DICOM series " + info.SeriesInstanceUID + ": " +
                            Trim(description));
+  }
+  if (!capture.Incomplete().empty())
+  {
+    throw DicomSeriesError(directory + ": pixel data cut short in DICOM series " + info.SeriesInstanceUID +
+                           " (GDCM: " + capture.Incomplete() + ")");
   }
   DicomImageType::Pointer image = reader->GetOutput();
   image->DisconnectPipeline();
@@ -585,7 +628,8 @@ ReadDicomSeries(const std::string &           directory,
 void
 CheckSingleDicomFile(const std::string & fileName)
 {
-  DicomSliceHeader header;
+  GDCMMessageCapture capture;
+  DicomSliceHeader   header;
   if (!ReadDicomSliceHeader(fileName, header) || !header.HasPixelData)
   {
     return;
@@ -596,4 +640,4 @@ CheckSingleDicomFile(const std::string & fileName)
   CheckDicomSeries(fileName, series);
 }
 
-} // namespace KMeansCLI
+} // namespace kmeans_cli

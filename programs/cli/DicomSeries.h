@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-namespace KMeansCLI
+namespace kmeans_cli
 {
 /** One slice file of a DICOM series as read from its header (nothing of the pixel data is read). */
 struct DicomSliceHeader
@@ -141,6 +141,6 @@ ReadDicomSeries(const std::string &           directory,
 void
 CheckSingleDicomFile(const std::string & fileName);
 
-} // namespace KMeansCLI
+} // namespace kmeans_cli
 
 #endif

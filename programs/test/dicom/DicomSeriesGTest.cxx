@@ -46,9 +46,9 @@ ErrorOf(const std::string & directory, const std::string & uid = {})
 {
   try
   {
-    KMeansCLI::ReadDicomSeries(directory, uid);
+    kmeans_cli::ReadDicomSeries(directory, uid);
   }
-  catch (const KMeansCLI::DicomSeriesError & error)
+  catch (const kmeans_cli::DicomSeriesError & error)
   {
     return error.what();
   }
@@ -67,8 +67,8 @@ TEST(DicomSeries, ShuffledObliqueRescaledSeriesIsSortedAlongTheNormal)
   const std::string directory = FreshDirectory("oblique");
   WriteSeries(directory, spec);
 
-  KMeansCLI::DicomSeriesReadInfo info;
-  auto image = KMeansCLI::ReadDicomSeries(directory, "", &info);
+  kmeans_cli::DicomSeriesReadInfo info;
+  auto image = kmeans_cli::ReadDicomSeries(directory, "", &info);
   ASSERT_EQ(image->GetLargestPossibleRegion().GetSize(), spec.Size);
   EXPECT_TRUE(info.Oblique);
   EXPECT_EQ(info.NumberOfSlices, spec.Size[2]);
@@ -99,7 +99,7 @@ TEST(DicomSeries, ReversedNormalStillGivesAscendingSlices)
   spec.Direction(1, 1) = -1.0;
   const std::string directory = FreshDirectory("reversed");
   WriteSeries(directory, spec);
-  auto image = KMeansCLI::ReadDicomSeries(directory, "");
+  auto image = kmeans_cli::ReadDicomSeries(directory, "");
   // Whatever the storage order, physical positions of voxel values must be preserved.
   auto expected = MakeVolume(spec);
   for (itk::IndexValueType k : { 0, 5, 11 })
@@ -185,9 +185,9 @@ TEST(DicomSeries, TwoSeriesNeedAChoice)
   WriteSeries(directory, first);
   WriteSeries(directory, second);
 
-  const auto series = KMeansCLI::ListDicomSeries(directory);
+  const auto series = kmeans_cli::ListDicomSeries(directory);
   ASSERT_EQ(series.size(), 2u);
-  const std::string list = KMeansCLI::FormatDicomSeriesList(series);
+  const std::string list = kmeans_cli::FormatDicomSeriesList(series);
   EXPECT_NE(list.find(first.SeriesUID + "  \"synthetic T1\"  MR  20x16x12"), std::string::npos) << list;
   EXPECT_NE(list.find(second.SeriesUID + "  \"second series\"  MR  20x16x7"), std::string::npos) << list;
 
@@ -196,7 +196,7 @@ TEST(DicomSeries, TwoSeriesNeedAChoice)
   EXPECT_NE(error.find(second.SeriesUID), std::string::npos) << error;
   EXPECT_NE(ErrorOf(directory, "1.2.3.4").find("no DICOM series with UID 1.2.3.4"), std::string::npos);
 
-  auto image = KMeansCLI::ReadDicomSeries(directory, second.SeriesUID);
+  auto image = kmeans_cli::ReadDicomSeries(directory, second.SeriesUID);
   EXPECT_EQ(image->GetLargestPossibleRegion().GetSize(2), 7u);
 }
 
@@ -221,10 +221,10 @@ TEST(DicomSeries, MultiFrameObjectIsRefused)
   writer->Update();
   try
   {
-    KMeansCLI::CheckSingleDicomFile(file);
+    kmeans_cli::CheckSingleDicomFile(file);
     FAIL() << "a multi-frame file was accepted";
   }
-  catch (const KMeansCLI::DicomSeriesError & error)
+  catch (const kmeans_cli::DicomSeriesError & error)
   {
     EXPECT_NE(std::string(error.what()).find("multi-frame"), std::string::npos) << error.what();
   }
@@ -245,9 +245,9 @@ TEST(DicomSeries, RealPhilipsSeries)
   {
     GTEST_SKIP() << KMeansTest::MissingDataMessage("dicom/philips-mprage-sag");
   }
-  KMeansCLI::DicomSeriesReadInfo info;
+  kmeans_cli::DicomSeriesReadInfo info;
   const auto                     start = std::chrono::steady_clock::now();
-  auto                           image = KMeansCLI::ReadDicomSeries(directory, "", &info);
+  auto                           image = kmeans_cli::ReadDicomSeries(directory, "", &info);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto   size = image->GetLargestPossibleRegion().GetSize();
   EXPECT_EQ(size[0], 256u);

@@ -1,0 +1,194 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "cli/SlicerCLIDescription.h"
+
+#include <sstream>
+#include <string_view>
+
+namespace kmeans_cli
+{
+namespace
+{
+std::string
+Escape(const std::string & text)
+{
+  std::string escaped;
+  for (const char c : text)
+  {
+    switch (c)
+    {
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      default:
+        escaped += c;
+    }
+  }
+  return escaped;
+}
+
+void
+Element(std::ostringstream & xml, const std::string & indent, const std::string & name, const std::string & value)
+{
+  if (!value.empty())
+  {
+    xml << indent << "<" << name << ">" << Escape(value) << "</" << name << ">\n";
+  }
+}
+} // namespace
+
+const std::vector<SlicerParameter> &
+KMeansSegmentSlicerParameters()
+{
+  // Group, tag, name, long flag, flag, index, label, description, default, channel, image type, file extensions,
+  // minimum, maximum, step, enumeration elements, hidden.
+  static const std::vector<SlicerParameter> parameters = {
+    { "Input and output", "image", "inputVolume", "", "", 0, "Input volume",
+      "Scalar image to segment (any file ITK reads; a DICOM series directory from the command line)", "", "input",
+      "scalar", "", "", "", "", {}, false },
+    { "Input and output", "image", "outputLabelMap", "output", "o", -1, "Output label map",
+      "Label map: 0 = not classified, 1..K by ascending class mean. A name ending in .seg.nrrd is written as a 3D "
+      "Slicer segmentation with segment names and colours",
+      "", "output", "label", "", "", "", "", {}, false },
+    { "Input and output", "file", "report", "report", "", -1, "Report (JSON)",
+      "Optional JSON report: classes, means, volumes, thresholds, preprocessing, timings", "", "output", "",
+      ".json", "", "", "", {}, false },
+    { "K-means", "integer", "numberOfClasses", "classes", "k", -1, "Number of classes (K)",
+      "Number of intensity classes; 3 for CSF, grey and white matter of a skull-stripped brain", "3", "", "", "",
+      "1", "255", "1", {}, false },
+    { "K-means", "image", "maskVolume", "mask", "", -1, "Mask volume",
+      "Optional mask of the input's geometry: only voxels where it is non-zero are classified", "", "input",
+      "label", "", "", "", "", {}, false },
+    { "K-means", "boolean", "nonzero", "nonzero", "", -1, "Only voxels above 0",
+      "Classify only voxels above 0, the background convention of skull-stripped scans", "false", "", "", "", "",
+      "", "", {}, false },
+    { "K-means", "boolean", "tissues", "tissues", "", -1, "Brain tissue names",
+      "Name the three classes CSF, Grey matter and White matter (K = 3 inside a brain mask) in the segmentation",
+      "false", "", "", "", "", "", "", {}, false },
+    { "Advanced", "integer", "threads", "threads", "", -1, "Threads",
+      "Number of threads (0 = all cores); the result does not depend on it", "0", "", "", "", "0", "1024", "1", {},
+      false },
+    { "Advanced", "boolean", "slicerProgress", "slicer-progress", "", -1, "Progress for Slicer",
+      "Report progress as <filter-progress> lines on standard output (set by Slicer)", "true", "", "", "", "", "",
+      "", {}, true },
+  };
+  return parameters;
+}
+
+std::string
+SlicerCLIDescriptionXML(const std::vector<SlicerParameter> & parameters, const std::string & version)
+{
+  std::ostringstream xml;
+  xml << "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+      << "<executable>\n"
+      << "  <category>Segmentation</category>\n"
+      << "  <title>K-means Segmentation</title>\n"
+      << "  <description>" << Escape("Globally optimal K-means segmentation of a scalar image (brain MRI tissue "
+                                     "classes): exact 1-D K-means by dynamic programming on the intensity "
+                                     "histogram; labels 1..K by ascending class mean, 0 outside the mask.")
+      << "</description>\n"
+      << "  <version>" << Escape(version) << "</version>\n"
+      << "  <documentation-url>https://github.com/InsightSoftwareConsortium/ITKKMeansSegmentation</documentation-url>\n"
+      << "  <license>Apache 2.0</license>\n"
+      << "  <contributor>ITKKMeansSegmentation contributors</contributor>\n"
+      << "  <acknowledgements>Built on the Insight Toolkit (ITK).</acknowledgements>\n";
+  std::vector<std::string> groups;
+  for (const SlicerParameter & parameter : parameters)
+  {
+    bool known = false;
+    for (const std::string & group : groups)
+    {
+      known = known || group == parameter.Group;
+    }
+    if (!known)
+    {
+      groups.push_back(parameter.Group);
+    }
+  }
+  for (const std::string & group : groups)
+  {
+    xml << "  <parameters" << (group == "Advanced" ? " advanced=\"true\"" : "") << ">\n"
+        << "    <label>" << Escape(group) << "</label>\n"
+        << "    <description>" << Escape(group) << "</description>\n";
+    for (const SlicerParameter & p : parameters)
+    {
+      if (p.Group != group)
+      {
+        continue;
+      }
+      xml << "    <" << p.Tag;
+      if (!p.ImageType.empty())
+      {
+        xml << " type=\"" << Escape(p.ImageType) << "\"";
+      }
+      if (!p.FileExtensions.empty())
+      {
+        xml << " fileExtensions=\"" << Escape(p.FileExtensions) << "\"";
+      }
+      if (p.Hidden)
+      {
+        xml << " hidden=\"true\"";
+      }
+      xml << ">\n";
+      const std::string indent = "      ";
+      Element(xml, indent, "name", p.Name);
+      if (p.Index >= 0)
+      {
+        Element(xml, indent, "index", std::to_string(p.Index));
+      }
+      Element(xml, indent, "flag", p.Flag);
+      Element(xml, indent, "longflag", p.LongFlag);
+      Element(xml, indent, "label", p.Label);
+      Element(xml, indent, "description", p.Description);
+      Element(xml, indent, "channel", p.Channel);
+      Element(xml, indent, "default", p.Default);
+      for (const std::string & element : p.Elements)
+      {
+        Element(xml, indent, "element", element);
+      }
+      if (!p.Minimum.empty() || !p.Maximum.empty() || !p.Step.empty())
+      {
+        xml << indent << "<constraints>\n";
+        Element(xml, indent + "  ", "minimum", p.Minimum);
+        Element(xml, indent + "  ", "maximum", p.Maximum);
+        Element(xml, indent + "  ", "step", p.Step);
+        xml << indent << "</constraints>\n";
+      }
+      xml << "    </" << p.Tag << ">\n";
+    }
+    xml << "  </parameters>\n";
+  }
+  xml << "</executable>\n";
+  return xml.str();
+}
+
+bool
+IsSlicerXMLRequest(int argc, const char * const * argv)
+{
+  return argc == 2 && argv[1] != nullptr && std::string_view(argv[1]) == "--xml";
+}
+} // namespace kmeans_cli

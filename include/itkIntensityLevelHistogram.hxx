@@ -174,15 +174,35 @@ IntensityLevelHistogram<TImage, TMaskImage>::Compute(const TImage *      image,
       acc.SubSumOfSquares.assign(m_NumberOfBins, 0);
     }
     std::uint64_t * count = acc.Count.data();
+    std::ptrdiff_t  lowest = 0; // smallest representable value of a small integer type: the value of bin 0
+    if constexpr (smallInteger)
+    {
+      lowest = static_cast<std::ptrdiff_t>(NumericTraits<PixelType>::NonpositiveMin());
+    }
     KMeansSegmentationDetail::ForEachScanline(
       image, mask, piece, [&](const PixelType * p, const MaskPixelType * m, SizeValueType n) {
         progress.CheckAbortGenerateData();
         if (smallInteger && m == nullptr && !m_UseForegroundThreshold)
         {
+          // Every voxel takes part and its bin is its value minus the smallest representable value. Runs of
+          // equal values (background) are counted at once: incrementing one counter voxel after voxel would
+          // chain every increment on the previous store.
+          std::uint64_t * const counts = count; // local copies: the stores could alias the captured variables
+          const std::ptrdiff_t  bin0 = lowest;
+          PixelType             previous = p[0];
+          std::uint64_t         run = 0;
           for (SizeValueType i = 0; i < n; ++i)
           {
-            ++count[GetBin(p[i])];
+            if (p[i] == previous)
+            {
+              ++run;
+              continue;
+            }
+            counts[static_cast<std::ptrdiff_t>(previous) - bin0] += run;
+            previous = p[i];
+            run = 1;
           }
+          counts[static_cast<std::ptrdiff_t>(previous) - bin0] += run;
         }
         else if (m_Exact)
         {

@@ -211,6 +211,21 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateDa
     const std::size_t lastBin = k + 1 == classes.size() ? table.size() - 1 : levelBins[classes[k + 1].FirstLevel] - 1;
     std::fill(table.begin() + firstBin, table.begin() + lastBin + 1, static_cast<OutputPixelType>(k + 1));
   }
+  // Integer types of at most 16 bits have one bin per representable value: the foreground threshold goes into
+  // the table (label 0 at or below it), so labeling needs no per-voxel test but the mask.
+  constexpr bool smallInteger = std::is_integral<InputPixelType>::value && sizeof(InputPixelType) <= 2;
+  std::ptrdiff_t lowest = 0; // the value of bin 0 for small integer types
+  if constexpr (smallInteger)
+  {
+    lowest = static_cast<std::ptrdiff_t>(NumericTraits<InputPixelType>::NonpositiveMin());
+    if (m_UseForegroundThreshold)
+    {
+      for (std::size_t b = 0; b < table.size() && static_cast<double>(lowest) + b <= m_ForegroundThreshold; ++b)
+      {
+        table[b] = OutputPixelType{};
+      }
+    }
+  }
 
   output->SetBufferedRegion(output->GetRequestedRegion());
   output->Allocate();
@@ -226,10 +241,30 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateDa
           progress.CheckAbortGenerateData();
           // Offsets of input and output coincide: both buffers cover the largest possible region.
           OutputPixelType * o = output->GetBufferPointer() + (p - input->GetBufferPointer());
-          for (SizeValueType i = 0; i < n; ++i)
+          // Local copies: stores through o (possibly a character type) could alias the captured variables.
+          const OutputPixelType * const labels = lut;
+          const std::ptrdiff_t          bin0 = lowest;
+          if (smallInteger && m == nullptr)
           {
-            o[i] = histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }) ? lut[histogram.GetBin(p[i])]
-                                                                           : OutputPixelType{};
+            for (SizeValueType i = 0; i < n; ++i)
+            {
+              o[i] = labels[static_cast<std::ptrdiff_t>(p[i]) - bin0];
+            }
+          }
+          else if (smallInteger)
+          {
+            for (SizeValueType i = 0; i < n; ++i)
+            {
+              o[i] = m[i] != MaskPixelType{} ? labels[static_cast<std::ptrdiff_t>(p[i]) - bin0] : OutputPixelType{};
+            }
+          }
+          else
+          {
+            for (SizeValueType i = 0; i < n; ++i)
+            {
+              o[i] = histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }) ? lut[histogram.GetBin(p[i])]
+                                                                             : OutputPixelType{};
+            }
           }
           progress.Completed(n);
         });

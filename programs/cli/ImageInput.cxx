@@ -1,0 +1,415 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "cli/ImageInput.h"
+
+#include "itkImageIOFactory.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace kmeans_cli
+{
+namespace
+{
+bool
+EndsWith(const std::string & text, const std::string & suffix)
+{
+  if (text.size() < suffix.size())
+  {
+    return false;
+  }
+  return std::equal(suffix.rbegin(), suffix.rend(), text.rbegin(),
+                    [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+}
+
+std::string
+Directory(const std::string & path)
+{
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash == 0 ? 1 : slash);
+}
+
+std::uint64_t
+FileSize(const std::string & path)
+{
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0)
+  {
+    throw FileError(path, std::string("cannot read: ") + std::strerror(errno));
+  }
+  return static_cast<std::uint64_t>(info.st_size);
+}
+
+std::string
+ByteCount(std::uint64_t bytes)
+{
+  return std::to_string(bytes) + " byte" + (bytes == 1 ? "" : "s");
+}
+
+/** Decompressed content of a file read through zlib (which reads uncompressed files as they are), at most
+ * maxBytes of it, plus the total decompressed length. Throws FileError when the stream ends early. */
+struct InflatedFile
+{
+  std::string   Head;
+  std::uint64_t Length{ 0 };
+};
+
+InflatedFile
+InflateAndCount(const std::string & path, std::size_t headBytes)
+{
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+  }
+  gzbuffer(file, 1 << 17);
+  InflatedFile      result;
+  std::vector<char> buffer(1 << 18);
+  while (true)
+  {
+    const int n = gzread(file, buffer.data(), static_cast<unsigned int>(buffer.size()));
+    if (n < 0)
+    {
+      int         code = 0;
+      std::string message = gzerror(file, &code);
+      gzclose(file);
+      throw FileError(path, "compressed data are damaged or cut short (zlib: " + message + ")");
+    }
+    if (n == 0)
+    {
+      break;
+    }
+    if (result.Head.size() < headBytes)
+    {
+      result.Head.append(buffer.data(), std::min<std::size_t>(static_cast<std::size_t>(n), headBytes - result.Head.size()));
+    }
+    result.Length += static_cast<std::uint64_t>(n);
+  }
+  // gzread reports a stream cut short as end of file; gzerror tells it apart (Z_BUF_ERROR).
+  int         code = Z_OK;
+  std::string message = gzerror(file, &code);
+  gzclose(file);
+  if (code != Z_OK && code != Z_STREAM_END)
+  {
+    throw FileError(path, "compressed data are damaged or cut short (zlib: " + message + ")");
+  }
+  return result;
+}
+
+template <typename T>
+T
+ReadField(const std::string & header, std::size_t offset, bool swap)
+{
+  T value;
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, header.data() + offset, sizeof(T));
+  if (swap)
+  {
+    std::reverse(bytes, bytes + sizeof(T));
+  }
+  std::memcpy(&value, bytes, sizeof(T));
+  return value;
+}
+
+/** NIfTI-1/-2 single file (.nii, .nii.gz): the (decompressed) length must reach vox_offset + the data size. */
+void
+CheckNiftiSingleFile(const std::string & path, std::uint64_t expected)
+{
+  const bool          compressed = EndsWith(path, ".gz");
+  const InflatedFile  content = compressed ? InflateAndCount(path, 560) : InflatedFile{};
+  std::string         header = content.Head;
+  std::uint64_t       length = content.Length;
+  if (!compressed)
+  {
+    std::ifstream stream(path, std::ios::binary);
+    header.resize(560);
+    stream.read(&header[0], static_cast<std::streamsize>(header.size()));
+    header.resize(static_cast<std::size_t>(stream.gcount()));
+    length = FileSize(path);
+  }
+  if (header.size() < 348)
+  {
+    throw FileError(path, "file cut short: " + ByteCount(length) + ", less than a NIfTI header");
+  }
+  const auto sizeofHdr = ReadField<std::int32_t>(header, 0, false);
+  std::uint64_t voxOffset = 0;
+  if (sizeofHdr == 348 || ReadField<std::int32_t>(header, 0, true) == 348)
+  {
+    voxOffset = static_cast<std::uint64_t>(std::max(352.0f, ReadField<float>(header, 108, sizeofHdr != 348)));
+  }
+  else if ((sizeofHdr == 540 || ReadField<std::int32_t>(header, 0, true) == 540) && header.size() >= 540)
+  {
+    voxOffset = static_cast<std::uint64_t>(ReadField<std::int64_t>(header, 168, sizeofHdr != 540));
+  }
+  else
+  {
+    return; // not a header this check understands: leave it to the reader
+  }
+  if (length < voxOffset + expected)
+  {
+    throw FileError(path, "file cut short: the header announces " + ByteCount(expected) + " of pixel data from byte " +
+                            std::to_string(voxOffset) + ", the " + (compressed ? "decompressed " : "") + "file has " +
+                            ByteCount(length) + " in all");
+  }
+}
+
+/** NIfTI/Analyze pair (.hdr + .img[.gz]): the image file must hold the data size. */
+void
+CheckNiftiPair(const std::string & path, std::uint64_t expected)
+{
+  const std::string stem = path.substr(0, path.size() - (EndsWith(path, ".hdr.gz") ? 7 : 4));
+  for (const std::string & candidate : { stem + ".img", stem + ".img.gz" })
+  {
+    struct stat info;
+    if (stat(candidate.c_str(), &info) != 0)
+    {
+      continue;
+    }
+    const std::uint64_t length = EndsWith(candidate, ".gz") ? InflateAndCount(candidate, 0).Length
+                                                            : static_cast<std::uint64_t>(info.st_size);
+    if (length < expected)
+    {
+      throw FileError(candidate, "file cut short: " + ByteCount(length) + ", the header " + path + " announces " +
+                                   ByteCount(expected));
+    }
+    return;
+  }
+}
+
+/** MetaImage (.mha, .mhd): the data (local after the header, or the ElementDataFile) must hold the data size,
+ * or CompressedDataSize bytes when compressed. */
+void
+CheckMetaImage(const std::string & path, std::uint64_t expected)
+{
+  std::ifstream stream(path, std::ios::binary);
+  std::string   line;
+  bool          compressed = false;
+  std::int64_t  compressedSize = -1;
+  std::int64_t  headerSize = 0;
+  std::string   dataFile;
+  while (std::getline(stream, line))
+  {
+    const auto equals = line.find('=');
+    if (equals == std::string::npos)
+    {
+      continue;
+    }
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t\r"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    const std::string key = trim(line.substr(0, equals));
+    const std::string value = trim(line.substr(equals + 1));
+    if (key == "CompressedData")
+    {
+      compressed = (value == "True" || value == "true" || value == "1");
+    }
+    else if (key == "CompressedDataSize")
+    {
+      compressedSize = std::atoll(value.c_str());
+    }
+    else if (key == "HeaderSize")
+    {
+      headerSize = std::atoll(value.c_str());
+    }
+    else if (key == "ElementDataFile")
+    {
+      dataFile = value; // always the last header line
+      break;
+    }
+  }
+  if (dataFile.empty() || dataFile == "LIST" || dataFile.find('%') != std::string::npos)
+  {
+    return; // several data files: left to the reader's own checks
+  }
+  std::string   dataPath = path;
+  std::uint64_t available = 0;
+  if (dataFile == "LOCAL")
+  {
+    const auto end = stream.tellg();
+    if (end < 0)
+    {
+      return;
+    }
+    available = FileSize(path) - static_cast<std::uint64_t>(end);
+  }
+  else
+  {
+    dataPath = dataFile.front() == '/' ? dataFile : Directory(path) + "/" + dataFile;
+    struct stat info;
+    if (stat(dataPath.c_str(), &info) != 0)
+    {
+      throw FileError(path, "its data file " + dataPath + " is missing");
+    }
+    available = static_cast<std::uint64_t>(info.st_size);
+    if (headerSize > 0)
+    {
+      available = available > static_cast<std::uint64_t>(headerSize) ? available - headerSize : 0;
+    }
+  }
+  if (compressed)
+  {
+    if (compressedSize > 0 && available < static_cast<std::uint64_t>(compressedSize))
+    {
+      throw FileError(dataPath, "file cut short: " + ByteCount(available) + " of compressed pixel data, the header announces " +
+                                  ByteCount(static_cast<std::uint64_t>(compressedSize)));
+    }
+    return; // the inflated size is checked by the reader's own messages
+  }
+  if (available < expected)
+  {
+    throw FileError(dataPath, "file cut short: " + ByteCount(available) + " of pixel data, the header announces " +
+                                ByteCount(expected));
+  }
+}
+} // namespace
+
+itk::ImageIOBase::Pointer
+CreateReadImageIO(const std::string & path)
+{
+  if (path.empty())
+  {
+    throw FileError("(empty path)", "no file name given");
+  }
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0)
+  {
+    throw FileError(path, errno == ENOENT ? std::string("no such file") : std::string(std::strerror(errno)));
+  }
+  if (S_ISDIR(info.st_mode))
+  {
+    throw FileError(path, "is a directory; an image file is expected");
+  }
+  if (!S_ISREG(info.st_mode))
+  {
+    throw FileError(path, "is not a regular file");
+  }
+  if (info.st_size == 0)
+  {
+    throw FileError(path, "empty file (0 bytes)");
+  }
+  {
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe)
+    {
+      throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+    }
+  }
+  itk::ImageIOBase::Pointer io;
+  std::string               failure;
+  {
+    CapturedMessages captured;
+    io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
+    if (io)
+    {
+      try
+      {
+        io->SetFileName(path);
+        io->ReadImageInformation();
+      }
+      catch (const itk::ExceptionObject & exception)
+      {
+        throw FileError(path, "cannot read the image header: " + OneLine(exception));
+      }
+    }
+    failure = captured.FirstFailure();
+  }
+  if (!io)
+  {
+    throw FileError(path, "not an image file that ITK can read (NIfTI, NRRD, MetaImage, PNG, JPEG, TIFF, BMP, DICOM...)");
+  }
+  if (!failure.empty())
+  {
+    throw FileError(path, "cannot read the image header (reader says: " + failure + ")");
+  }
+  return io;
+}
+
+ImageInfo
+ProbeImage(const std::string & path)
+{
+  const auto io = CreateReadImageIO(path);
+  ImageInfo  result;
+  result.Path = path;
+  result.Format = io->GetNameOfClass();
+  result.ComponentType = io->GetComponentType();
+  result.ComponentTypeName = itk::ImageIOBase::GetComponentTypeAsString(result.ComponentType);
+  result.PixelTypeName = itk::ImageIOBase::GetPixelTypeAsString(io->GetPixelType());
+  result.NumberOfComponents = io->GetNumberOfComponents();
+  result.FileDimension = io->GetNumberOfDimensions();
+  // Trailing dimensions of size 1 (a NIfTI volume stored as 4-D with one time point) are dropped.
+  unsigned int dimension = result.FileDimension;
+  while (dimension > 3 && io->GetDimensions(dimension - 1) == 1)
+  {
+    --dimension;
+  }
+  result.Dimension = dimension;
+  for (unsigned int d = 0; d < dimension; ++d)
+  {
+    result.Size.push_back(io->GetDimensions(d));
+    result.Spacing.push_back(io->GetSpacing(d));
+    result.Origin.push_back(io->GetOrigin(d));
+  }
+  if (result.Dimension < 2 || result.Dimension > 3)
+  {
+    throw FileError(path, std::to_string(result.FileDimension) + "-D image; only 2-D and 3-D images are supported");
+  }
+  const bool greyCompatible = result.NumberOfComponents == 1 ||
+                              ((result.NumberOfComponents >= 2 && result.NumberOfComponents <= 4) &&
+                               (result.ComponentType == itk::IOComponentEnum::UCHAR ||
+                                result.ComponentType == itk::IOComponentEnum::USHORT));
+  if (!greyCompatible)
+  {
+    throw FileError(path, result.PixelTypeName + " image of " + std::to_string(result.NumberOfComponents) +
+                            " components; kmeans-segment needs a scalar (one intensity per voxel) image");
+  }
+  for (double s : result.Spacing)
+  {
+    if (!(s > 0.0) || !std::isfinite(s))
+    {
+      throw FileError(path, "invalid voxel spacing " + std::to_string(s));
+    }
+  }
+
+  // Completeness: ITK 5.2 reads NIfTI and MetaImage files cut short without an error.
+  const std::uint64_t expected = io->GetImageSizeInBytes();
+  if (result.Format == "NiftiImageIO")
+  {
+    if (EndsWith(path, ".nii") || EndsWith(path, ".nii.gz"))
+    {
+      CheckNiftiSingleFile(path, expected);
+    }
+    else if (EndsWith(path, ".hdr") || EndsWith(path, ".hdr.gz"))
+    {
+      CheckNiftiPair(path, expected);
+    }
+  }
+  else if (result.Format == "MetaImageIO")
+  {
+    CheckMetaImage(path, expected);
+  }
+  return result;
+}
+} // namespace kmeans_cli

@@ -1,0 +1,108 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef KMeansCLIImageOutput_h
+#define KMeansCLIImageOutput_h
+
+#include "cli/ErrorReporting.h"
+
+#include "itkImageFileWriter.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kmeans_cli
+{
+/** Checks, before any work, that path can be written: not empty, not a directory, its directory exists and is
+ * writable, and it differs from every path in readPaths (by name and, when it exists, by device and inode, so
+ * a link or another spelling of an input is refused too). When isImage, ITK must have a writer for its
+ * extension. Throws FileError. */
+void
+CheckOutputPath(const std::string & path, const std::vector<std::string> & readPaths, bool isImage);
+
+/** Check every output of a run against every input and against each other (two outputs to one file). */
+void
+CheckOutputPaths(const std::vector<std::string> & writePaths, const std::vector<std::string> & imagePaths,
+                 const std::vector<std::string> & readPaths);
+
+/** Writes a file without ever leaving a partial one at its path: the content goes into a temporary directory
+ * created beside the target (same file system), under the target's own file name so that format selection
+ * by extension and companion files (.mhd + .raw, .hdr + .img) work unchanged; Commit() then renames the files
+ * into place, the file named like the target last. If Commit() is not reached (an exception), the destructor
+ * removes the temporary directory and everything in it. */
+class AtomicFileWriter
+{
+public:
+  explicit AtomicFileWriter(const std::string & targetPath);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter &) = delete;
+  AtomicFileWriter &
+  operator=(const AtomicFileWriter &) = delete;
+
+  /** Where to write: a path inside the temporary directory with the target's file name. */
+  const std::string &
+  TemporaryPath() const
+  {
+    return m_TemporaryPath;
+  }
+
+  /** Move the written file(s) into place. */
+  void
+  Commit();
+
+private:
+  std::string m_TargetPath;
+  std::string m_TemporaryDirectory;
+  std::string m_TemporaryPath;
+};
+
+/** Write a text file (such as the JSON report) atomically. */
+void
+WriteTextFileAtomically(const std::string & path, const std::string & content);
+
+/** Write an image with ITK atomically (compressed where the format allows); ITK exceptions become FileError
+ * naming path. */
+template <typename TImage>
+void
+WriteImageAtomically(const TImage * image, const std::string & path, bool useCompression = true)
+{
+  AtomicFileWriter atomic(path);
+  auto             writer = itk::ImageFileWriter<TImage>::New();
+  writer->SetInput(image);
+  writer->SetFileName(atomic.TemporaryPath());
+  writer->SetUseCompression(useCompression);
+  try
+  {
+    writer->Update();
+  }
+  catch (const itk::ExceptionObject & exception)
+  {
+    std::string message = OneLine(exception);
+    // Name the user's path, not the temporary one.
+    for (auto at = message.find(atomic.TemporaryPath()); at != std::string::npos;
+         at = message.find(atomic.TemporaryPath()))
+    {
+      message.replace(at, atomic.TemporaryPath().size(), path);
+    }
+    throw FileError(path, "cannot write: " + message);
+  }
+  atomic.Commit();
+}
+} // namespace kmeans_cli
+
+#endif

@@ -1,0 +1,85 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "cli/Report.h"
+
+#include "cli/ImageOutput.h"
+
+#include "itkVersion.h"
+
+#include <cstdio>
+#include <ostream>
+
+#ifndef KMEANS_SEGMENTATION_VERSION
+#  define KMEANS_SEGMENTATION_VERSION "unknown"
+#endif
+
+namespace kmeans_cli
+{
+Report::Report()
+  : m_Json(nlohmann::json::object())
+{
+  m_Json["program"] = { { "name", "kmeans-segment" },
+                        { "version", KMEANS_SEGMENTATION_VERSION },
+                        { "itk_version", itk::Version::GetITKVersion() } };
+  m_Json["timings_s"] = nlohmann::json::object();
+}
+
+void
+Report::SetTiming(const std::string & step, double seconds)
+{
+  m_Json["timings_s"][step] = seconds;
+}
+
+std::string
+Report::Dump() const
+{
+  // Non-finite numbers would be written as null; the report holds none by construction.
+  return m_Json.dump(2) + "\n";
+}
+
+void
+Report::Write(const std::string & path) const
+{
+  WriteTextFileAtomically(path, Dump());
+}
+
+void
+Report::PrintSummary(std::ostream & os) const
+{
+  if (!m_Json.contains("classes"))
+  {
+    return;
+  }
+  const bool  volumes = m_Json.contains("voxel_volume_mm3");
+  char        line[160];
+  std::snprintf(line, sizeof(line), "%5s  %12s  %12s  %12s\n", "label", "mean", "voxels", volumes ? "mL" : "mm2");
+  os << line;
+  for (const auto & c : m_Json["classes"])
+  {
+    const double size = volumes ? c.value("volume_ml", 0.0) : c.value("area_mm2", 0.0);
+    std::snprintf(line, sizeof(line), "%5d  %12.4g  %12llu  %12.2f\n", c.value("label", 0), c.value("mean", 0.0),
+                  static_cast<unsigned long long>(c.value("voxels", 0ULL)), size);
+    os << line;
+  }
+  if (m_Json["timings_s"].contains("total"))
+  {
+    std::snprintf(line, sizeof(line), "total time %.3f s\n", m_Json["timings_s"]["total"].get<double>());
+    os << line;
+  }
+}
+} // namespace kmeans_cli

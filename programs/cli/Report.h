@@ -1,0 +1,102 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef KMeansCLIReport_h
+#define KMeansCLIReport_h
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+
+namespace kmeans_cli
+{
+/** The run's JSON report. The document is an nlohmann::json object that every step fills with its own keys:
+ *
+ *   program   {name, version, itk_version}
+ *   inputs    [{path, format, pixel_type, components, conversion?, dimension, size, spacing, origin}]
+ *   mask      {path} or {foreground_threshold}         (absent when every finite voxel is classified)
+ *   output    {path}
+ *   model     {name: "kmeans", number_of_classes, threads, optimality_gap}
+ *   voxel_volume_mm3 (3-D) or pixel_area_mm2 (2-D), classified_voxels
+ *   classes   [{label, mean, voxels, sum_of_squares, volume_ml (3-D) | area_mm2 (2-D)}]
+ *   thresholds, within_class_sum_of_squares, within_class_sum_of_squares_for_each_k
+ *   timings_s {read, segment, write, total, ...}
+ *
+ * A feature adds its own object under a new key (for example report["preprocessing"] as an array of steps,
+ * report["model"]["bic"]); readers of the report ignore keys they do not know. */
+class Report
+{
+public:
+  Report();
+
+  nlohmann::json &
+  Json()
+  {
+    return m_Json;
+  }
+  const nlohmann::json &
+  Json() const
+  {
+    return m_Json;
+  }
+  nlohmann::json &
+  operator[](const std::string & key)
+  {
+    return m_Json[key];
+  }
+
+  /** Record the seconds a named step took under "timings_s". */
+  void
+  SetTiming(const std::string & step, double seconds);
+
+  /** Pretty-printed JSON text. */
+  std::string
+  Dump() const;
+
+  /** Write the report to path atomically (throws FileError). */
+  void
+  Write(const std::string & path) const;
+
+  /** The short class table (label, mean, voxels, mL or mm²) and the total time. */
+  void
+  PrintSummary(std::ostream & os) const;
+
+private:
+  nlohmann::json m_Json;
+};
+
+/** Seconds since construction (steady clock). */
+class Stopwatch
+{
+public:
+  Stopwatch()
+    : m_Start(std::chrono::steady_clock::now())
+  {}
+  double
+  Seconds() const
+  {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_Start).count();
+  }
+
+private:
+  std::chrono::steady_clock::time_point m_Start;
+};
+} // namespace kmeans_cli
+
+#endif

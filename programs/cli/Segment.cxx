@@ -1,0 +1,107 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "cli/Segment.h"
+
+#include "cli/ImageOutput.h"
+
+#include "itkMultiThreaderBase.h"
+
+#include <iostream>
+
+namespace kmeans_cli
+{
+std::string
+FileForFilterError(const std::string & message, const Options & options)
+{
+  if (!options.Mask.empty() && message.find("mask") != std::string::npos)
+  {
+    return options.Mask;
+  }
+  return options.Inputs.empty() ? std::string() : options.Inputs.front();
+}
+
+nlohmann::json
+DescribeImage(const ImageInfo & info)
+{
+  nlohmann::json description = { { "path", info.Path },
+                                  { "format", info.Format },
+                                  { "pixel_type", info.ComponentTypeName },
+                                  { "components", info.NumberOfComponents },
+                                  { "dimension", info.Dimension },
+                                  { "size", info.Size },
+                                  { "spacing", info.Spacing },
+                                  { "origin", info.Origin } };
+  if (!info.Conversion.empty())
+  {
+    description["conversion"] = info.Conversion;
+  }
+  return description;
+}
+
+void
+RunKMeansSegment(const Options & options, Report & report)
+{
+  Stopwatch total;
+  if (options.Inputs.size() != 1)
+  {
+    throw FileError(options.Inputs.size() > 1 ? options.Inputs[1] : std::string("INPUT"),
+                    "exactly one input image is supported");
+  }
+  // Every output is checked before any work, so that a bad output path costs nothing and leaves nothing.
+  CheckOutputPaths(options.WritePaths(), { options.Output }, options.ReadPaths());
+
+  if (options.Threads > 0)
+  {
+    itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(options.Threads);
+  }
+
+  SegmentationInputs inputs;
+  inputs.Input = ProbeImage(options.Inputs.front());
+  if (!options.Mask.empty())
+  {
+    inputs.HasMask = true;
+    inputs.Mask = ProbeImage(options.Mask);
+    if (inputs.Mask.Dimension != inputs.Input.Dimension)
+    {
+      throw FileError(options.Mask, "mask is " + std::to_string(inputs.Mask.Dimension) + "-D, the input " +
+                                      options.Inputs.front() + " is " + std::to_string(inputs.Input.Dimension) +
+                                      "-D");
+    }
+    report["mask"] = DescribeImage(inputs.Mask);
+  }
+  else if (options.ForegroundThreshold)
+  {
+    report["mask"] = { { "foreground_threshold", *options.ForegroundThreshold } };
+  }
+
+  DispatchScalarImage(inputs.Input, [&](auto tag) {
+    using Tag = decltype(tag);
+    SegmentImage<typename Tag::PixelType, Tag::Dimension>(options, inputs, report);
+  });
+
+  report.SetTiming("total", total.Seconds());
+  if (!options.Report.empty())
+  {
+    report.Write(options.Report);
+  }
+  if (!options.Quiet)
+  {
+    report.PrintSummary(std::cout);
+  }
+}
+} // namespace kmeans_cli

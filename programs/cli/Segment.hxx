@@ -1,0 +1,170 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef KMeansCLISegment_hxx
+#define KMeansCLISegment_hxx
+
+#include "cli/ImageOutput.h"
+#include "cli/Segment.h"
+
+#include "itkKMeansSegmentationImageFilter.h"
+
+#include <cmath>
+
+namespace kmeans_cli
+{
+/** Read a mask file of any scalar type as a binary unsigned char image: 1 where the file's value is non-zero
+ * (and not NaN), 0 elsewhere. */
+template <unsigned int VDimension>
+typename itk::Image<unsigned char, VDimension>::Pointer
+ReadMaskImage(const ImageInfo & info)
+{
+  using FileImageType = itk::Image<double, VDimension>;
+  using MaskImageType = itk::Image<unsigned char, VDimension>;
+  if (info.NumberOfComponents != 1)
+  {
+    throw FileError(info.Path, "a mask must be a scalar image, this is " + info.PixelTypeName);
+  }
+  const auto values = ReadImage<FileImageType>(info.Path);
+  auto       mask = MaskImageType::New();
+  mask->CopyInformation(values);
+  mask->SetRegions(values->GetLargestPossibleRegion());
+  mask->Allocate();
+  itk::ImageRegionConstIterator<FileImageType> in(values, values->GetLargestPossibleRegion());
+  itk::ImageRegionIterator<MaskImageType>      out(mask, mask->GetLargestPossibleRegion());
+  for (; !in.IsAtEnd(); ++in, ++out)
+  {
+    const double v = in.Get();
+    out.Set(v != 0.0 && !std::isnan(v) ? 1 : 0);
+  }
+  return mask;
+}
+
+template <typename TPixel, unsigned int VDimension>
+void
+SegmentImage(const Options & options, SegmentationInputs & inputs, Report & report)
+{
+  using InputImageType = itk::Image<TPixel, VDimension>;
+  using LabelImageType = itk::Image<unsigned char, VDimension>;
+  using MaskImageType = itk::Image<unsigned char, VDimension>;
+  using FilterType = itk::KMeansSegmentationImageFilter<InputImageType, LabelImageType, MaskImageType>;
+
+  // 1. Read. Images are disconnected from their readers, so they own their buffers.
+  Stopwatch                          readTime;
+  typename InputImageType::Pointer   image = ReadScalarImage<TPixel, VDimension>(inputs.Input);
+  typename MaskImageType::Pointer    mask;
+  if (inputs.HasMask)
+  {
+    mask = ReadMaskImage<VDimension>(inputs.Mask);
+  }
+  report.SetTiming("read", readTime.Seconds());
+  report["inputs"] = nlohmann::json::array({ DescribeImage(inputs.Input) });
+
+  // (Preprocessing steps that turn `image` into another image of the same type go here, each adding an
+  // entry to report["preprocessing"].)
+
+  // 2. Segment. The filter is held here until its output has been written: a data object does not keep
+  // the filter that produced it alive.
+  Stopwatch segmentTime;
+  auto      filter = FilterType::New();
+  filter->SetInput(image);
+  filter->SetNumberOfClasses(options.NumberOfClasses);
+  if (mask)
+  {
+    filter->SetMaskImage(mask);
+  }
+  if (options.ForegroundThreshold)
+  {
+    filter->UseForegroundThresholdOn();
+    filter->SetForegroundThreshold(*options.ForegroundThreshold);
+  }
+  if (options.Threads > 0)
+  {
+    filter->SetNumberOfWorkUnits(options.Threads);
+  }
+  try
+  {
+    filter->Update();
+  }
+  catch (const itk::ExceptionObject & exception)
+  {
+    std::string message = OneLine(exception);
+    const std::string ours = "NumberOfClasses is ";
+    if (message.compare(0, ours.size(), ours) == 0)
+    {
+      message = "K (-k) is " + message.substr(ours.size());
+    }
+    throw FileError(FileForFilterError(message, options), "cannot segment: " + message);
+  }
+  report.SetTiming("segment", segmentTime.Seconds());
+
+  // 3. Write. (Further outputs, e.g. a Slicer segmentation or a preview, are written here from `image`
+  // and `filter->GetOutput()`, each checked up front in RunKMeansSegment.)
+  Stopwatch writeTime;
+  WriteImageAtomically(filter->GetOutput(), options.Output);
+  report.SetTiming("write", writeTime.Seconds());
+  report["output"] = { { "path", options.Output } };
+
+  // 4. Report the classes.
+  double cellSize = 1.0;
+  for (unsigned int d = 0; d < VDimension; ++d)
+  {
+    cellSize *= image->GetSpacing()[d];
+  }
+  const bool volumetric = VDimension == 3;
+  report[volumetric ? "voxel_volume_mm3" : "pixel_area_mm2"] = cellSize;
+  report["model"] = { { "name", "kmeans" },
+                      { "number_of_classes", options.NumberOfClasses },
+                      { "threads", options.Threads > 0 ? options.Threads : filter->GetNumberOfWorkUnits() },
+                      { "optimality_gap", filter->GetOptimalityGap() } };
+  report["classified_voxels"] = filter->GetNumberOfClassifiedPixels();
+  nlohmann::json classes = nlohmann::json::array();
+  const auto &   means = filter->GetClassMeans();
+  const auto &   counts = filter->GetClassCounts();
+  const auto &   sums = filter->GetClassSumsOfSquares();
+  for (std::size_t k = 0; k < means.size(); ++k)
+  {
+    nlohmann::json c = { { "label", k + 1 }, { "mean", means[k] }, { "voxels", counts[k] }, { "sum_of_squares", sums[k] } };
+    if (volumetric)
+    {
+      c["volume_ml"] = static_cast<double>(counts[k]) * cellSize / 1000.0;
+    }
+    else
+    {
+      c["area_mm2"] = static_cast<double>(counts[k]) * cellSize;
+    }
+    classes.push_back(c);
+  }
+  report["classes"] = classes;
+  report["thresholds"] = filter->GetThresholds();
+  report["within_class_sum_of_squares"] = filter->GetWithinClassSumOfSquares();
+  report["within_class_sum_of_squares_for_each_k"] = filter->GetWithinClassSumOfSquaresForEachK();
+}
+} // namespace kmeans_cli
+
+/** Explicit instantiation of SegmentImage for the eight scalar pixel types in dimension D. */
+#define KMEANS_CLI_INSTANTIATE_SEGMENT_IMAGE(D)                                                                  \
+  template void kmeans_cli::SegmentImage<unsigned char, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &);     \
+  template void kmeans_cli::SegmentImage<signed char, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &);       \
+  template void kmeans_cli::SegmentImage<unsigned short, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &);    \
+  template void kmeans_cli::SegmentImage<short, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &);             \
+  template void kmeans_cli::SegmentImage<unsigned int, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &);      \
+  template void kmeans_cli::SegmentImage<int, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &);               \
+  template void kmeans_cli::SegmentImage<float, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &);             \
+  template void kmeans_cli::SegmentImage<double, D>(const kmeans_cli::Options &, kmeans_cli::SegmentationInputs &, kmeans_cli::Report &)
+
+#endif

@@ -24,6 +24,8 @@
 #include <vtkCamera.h>
 #include <vtkCellArray.h>
 #include <vtkChartXY.h>
+#include <vtkColor.h>
+#include <vtkColorSeries.h>
 #include <vtkClipPolyData.h>
 #include <vtkContextActor.h>
 #include <vtkContextScene.h>
@@ -396,15 +398,61 @@ MakeSliceRGB(const Segmentation &      segmentation,
   return rgb;
 }
 
-std::vector<vtkSmartPointer<vtkPolyData>>
-ClassSurfaces(const Segmentation & segmentation)
+unsigned int
+SurfaceStep(const Segmentation & segmentation, double maximumVoxels)
 {
-  // Surfaces are extracted in index space (origin 0, spacing 1, identity direction) and then mapped to physical
-  // LPS coordinates with the full index-to-physical transform, so an oblique direction is honoured.
-  auto labels = ImageToVTKImageData(segmentation.Labels.GetPointer(), "Labels");
-  labels->SetOrigin(0.0, 0.0, 0.0);
-  labels->SetSpacing(1.0, 1.0, 1.0);
-  labels->SetDirectionMatrix(1, 0, 0, 0, 1, 0, 0, 0, 1);
+  const auto   size = BufferSize(segmentation);
+  const double voxels = static_cast<double>(size[0]) * static_cast<double>(size[1]) * static_cast<double>(size[2]);
+  return voxels <= maximumVoxels ? 1u : static_cast<unsigned int>(std::ceil(std::cbrt(voxels / maximumVoxels)));
+}
+
+std::vector<vtkSmartPointer<vtkPolyData>>
+ClassSurfaces(const Segmentation & segmentation, unsigned int step)
+{
+  // Surfaces are extracted in index space (identity direction) and then mapped to physical LPS coordinates with
+  // the full index-to-physical transform, so an oblique direction is honoured. With step > 1 every step-th voxel
+  // is used (index-space spacing step), for a quick look at a large volume.
+  step = std::max(1u, step);
+  vtkSmartPointer<vtkImageData> labels;
+  if (step == 1)
+  {
+    labels = ImageToVTKImageData(segmentation.Labels.GetPointer(), "Labels");
+    labels->SetOrigin(0.0, 0.0, 0.0);
+    labels->SetSpacing(1.0, 1.0, 1.0);
+    labels->SetDirectionMatrix(1, 0, 0, 0, 1, 0, 0, 0, 1);
+  }
+  else
+  {
+    const auto            size = BufferSize(segmentation);
+    const unsigned char * in = LabelBuffer(segmentation);
+    const long            first = static_cast<long>(step / 2);
+    int                   dims[3];
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      dims[d] = static_cast<int>(std::max(1L, (size[d] - first + static_cast<long>(step) - 1) / static_cast<long>(step)));
+    }
+    labels = vtkSmartPointer<vtkImageData>::New();
+    labels->SetDimensions(dims);
+    labels->SetSpacing(step, step, step);
+    const auto & start = segmentation.Labels->GetBufferedRegion().GetIndex();
+    labels->SetOrigin(static_cast<double>(start[0] + first), static_cast<double>(start[1] + first),
+                      static_cast<double>(start[2] + first));
+    labels->AllocateScalars(VTK_UNSIGNED_CHAR, 1);
+    auto * out = static_cast<unsigned char *>(labels->GetScalarPointer());
+    for (long z = 0; z < dims[2]; ++z)
+    {
+      const long iz = std::min(size[2] - 1, first + z * static_cast<long>(step));
+      for (long y = 0; y < dims[1]; ++y)
+      {
+        const long iy = std::min(size[1] - 1, first + y * static_cast<long>(step));
+        for (long x = 0; x < dims[0]; ++x)
+        {
+          const long ix = std::min(size[0] - 1, first + x * static_cast<long>(step));
+          *out++ = in[ix + size[0] * (iy + size[1] * iz)];
+        }
+      }
+    }
+  }
 
   const auto & direction = segmentation.Labels->GetDirection();
   const auto & spacing = segmentation.Labels->GetSpacing();
@@ -565,7 +613,7 @@ SurfacePanel::SurfacePanel(const Segmentation & segmentation, bool cutAway)
 {
   m_Renderer->SetBackground(PanelBackground[0], PanelBackground[1], PanelBackground[2]);
   m_Renderer->SetTwoSidedLighting(true);
-  const auto surfaces = ClassSurfaces(segmentation);
+  const auto surfaces = ClassSurfaces(segmentation, SurfaceStep(segmentation, 2.5e6));
 
   // The octant towards the camera, from the centre of the labelled box.
   const auto       centreIndex = LabelledCentre(segmentation);
@@ -642,7 +690,7 @@ SurfacePanel::ResetCamera()
   camera->SetPosition(1.0, -1.1, 0.75);
   camera->SetViewUp(0, 0, 1);
   m_Renderer->ResetCamera();
-  camera->Zoom(1.25);
+  camera->Zoom(1.15);
   m_Renderer->ResetCameraClippingRange();
 }
 
@@ -729,22 +777,36 @@ MakeHistogramRenderer(const Segmentation & segmentation, const Histogram & histo
       }
       table->AddColumn(ys);
     }
+    // One bar plot with a stacked series per class (several bar plots would be drawn side by side).
+    auto * bars = vtkPlotBar::SafeDownCast(chart->AddPlot(vtkChart::BAR));
+    auto   colours = vtkSmartPointer<vtkColorSeries>::New();
+    colours->ClearColors();
     for (std::size_t c = 0; c < histogram.CountsByClass.size(); ++c)
     {
-      auto * bars = vtkPlotBar::SafeDownCast(chart->AddPlot(vtkChart::BAR));
-      bars->SetInputData(table, 0, static_cast<vtkIdType>(c + 1));
       const auto & colour = segmentation.Classes[c].Color;
-      bars->SetColor(colour[0], colour[1], colour[2]);
-      bars->GetPen()->SetLineType(vtkPen::NO_PEN);
-      bars->SetWidth(static_cast<float>(histogram.BinWidth));
+      colours->AddColor(vtkColor3ub(static_cast<unsigned char>(std::lround(255 * colour[0])),
+                                    static_cast<unsigned char>(std::lround(255 * colour[1])),
+                                    static_cast<unsigned char>(std::lround(255 * colour[2]))));
+      if (c == 0)
+      {
+        bars->SetInputData(table, 0, 1);
+      }
+      else
+      {
+        bars->SetInputArray(static_cast<int>(c + 1), table->GetColumn(static_cast<vtkIdType>(c + 1))->GetName());
+      }
     }
+    bars->SetColorSeries(colours);
+    bars->GetPen()->SetLineType(vtkPen::NO_PEN);
     chart->SetBarWidthFraction(1.0f);
     top *= 1.05;
     for (const auto & summary : segmentation.Classes)
     {
       if (summary.Count > 0)
       {
-        AddVerticalLine(chart, summary.Mean, top, summary.Color, 2.5f * static_cast<float>(fontScale), vtkPen::SOLID_LINE);
+        // A darker shade of the class colour: visible over the class's own bars and over the background.
+        const std::array<double, 3> shade{ { 0.55 * summary.Color[0], 0.55 * summary.Color[1], 0.55 * summary.Color[2] } };
+        AddVerticalLine(chart, summary.Mean, top, shade, 3.0f * static_cast<float>(fontScale), vtkPen::SOLID_LINE);
       }
     }
     for (double threshold : segmentation.Thresholds)

@@ -123,7 +123,12 @@ MakeSliceRGB(const Segmentation &      segmentation,
 /** Smoothed surface (vtkDiscreteFlyingEdges3D + vtkWindowedSincPolyDataFilter) of every class, in physical LPS
  * coordinates with point normals; an empty polydata for a class without voxels. */
 std::vector<vtkSmartPointer<vtkPolyData>>
-ClassSurfaces(const Segmentation & segmentation);
+ClassSurfaces(const Segmentation & segmentation, unsigned int step = 1);
+
+/** Voxel step for on-screen surfaces: 1 up to maximumVoxels voxels, else the smallest step that brings the
+ * number of sampled voxels below it (the picture and the viewer; the ParaView files use every voxel). */
+unsigned int
+SurfaceStep(const Segmentation & segmentation, double maximumVoxels);
 
 /** A slice panel: renderer with an image actor, its title and orientation letters. */
 class SlicePanel

@@ -72,29 +72,28 @@ AutomaticForegroundMask(const itk::Image<float, D> * image)
   otsu->SetInsideValue(0); // at or below the threshold: background
   otsu->SetOutsideValue(1);
   otsu->SetNumberOfHistogramBins(256);
+  // Holes are filled before the largest component is taken: the scalp encloses the dark CSF around the brain,
+  // so the filled head is one component (taking the largest component first would keep the brain alone).
+  auto fill = itk::BinaryFillholeImageFilter<MaskType>::New();
+  fill->SetInput(otsu->GetOutput());
+  fill->SetForegroundValue(1);
+  fill->FullyConnectedOn();
   auto components = itk::ConnectedComponentImageFilter<MaskType, LabelType>::New();
-  components->SetInput(otsu->GetOutput());
+  components->SetInput(fill->GetOutput());
   components->FullyConnectedOff();
   auto relabel = itk::RelabelComponentImageFilter<LabelType, LabelType>::New();
   relabel->SetInput(components->GetOutput());
   relabel->Update();
-  auto largest = MaskType::New();
-  largest->CopyInformation(image);
-  largest->SetRegions(image->GetLargestPossibleRegion());
-  largest->Allocate();
+  auto mask = MaskType::New();
+  mask->CopyInformation(image);
+  mask->SetRegions(image->GetLargestPossibleRegion());
+  mask->Allocate();
   itk::ImageRegionConstIterator<LabelType> in(relabel->GetOutput(), image->GetLargestPossibleRegion());
-  itk::ImageRegionIterator<MaskType>       out(largest, image->GetLargestPossibleRegion());
+  itk::ImageRegionIterator<MaskType>       out(mask, image->GetLargestPossibleRegion());
   for (; !in.IsAtEnd(); ++in, ++out)
   {
     out.Set(in.Get() == 1 ? 1 : 0); // label 1 is the largest component
   }
-  auto fill = itk::BinaryFillholeImageFilter<MaskType>::New();
-  fill->SetInput(largest);
-  fill->SetForegroundValue(1);
-  fill->FullyConnectedOn();
-  fill->Update();
-  typename MaskType::Pointer mask = fill->GetOutput();
-  mask->DisconnectPipeline();
   return mask;
 }
 

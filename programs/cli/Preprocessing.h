@@ -32,7 +32,7 @@ class ProgressReporter;
 /** Preprocessing chained before the segmentation; every step is off by default. */
 struct PreprocessingOptions
 {
-  /** --auto-mask: foreground (head) mask by Otsu's threshold, the largest connected component, holes filled,
+  /** --auto-mask: foreground (head) mask by Otsu's threshold, holes filled, the largest connected component,
    * so that air and background do not take a class. Combined with a --mask by intersection. */
   bool AutoMask{ false };
   /** --n4: N4 bias-field correction, fitted on the image shrunk by N4ShrinkFactor inside the mask (the user's,
@@ -61,7 +61,8 @@ struct PreprocessingResult
   nlohmann::json                                          Record = nlohmann::json::array(); //!< for the report
 };
 
-/** Otsu foreground (1) of \a image, its largest connected component, holes filled; 0 elsewhere. */
+/** Otsu foreground (1) of \a image with its holes filled (3-D: regions not connected to the image border), then
+ * its largest connected component; 0 elsewhere. */
 template <unsigned int VDimension>
 typename itk::Image<unsigned char, VDimension>::Pointer
 AutomaticForegroundMask(const itk::Image<float, VDimension> * image);

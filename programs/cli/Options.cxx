@@ -66,6 +66,15 @@ AddKMeansSegmentOptions(CLI::App & app, Options & options)
     ->required();
   app.add_option("-k,--classes", options.NumberOfClasses, "Number of classes K (1..255)")
     ->required()
+    ->check(CLI::Validator(
+      [](std::string & value) -> std::string {
+        if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+        {
+          return "K must be a whole number from 1 to 255, not '" + value + "'";
+        }
+        return {};
+      },
+      "INT", "integer"))
     ->check(CLI::Range(1U, 255U).description("an integer from 1 to 255"));
   app.add_option("--mask", options.Mask, "Mask image of the input's size and geometry: only voxels where it is "
                                          "non-zero are classified");

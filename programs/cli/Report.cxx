@@ -31,12 +31,12 @@
 namespace kmeans_cli
 {
 Report::Report()
-  : m_Json(nlohmann::json::object())
+  : m_Json(ReportJson::object())
 {
   m_Json["program"] = { { "name", "kmeans-segment" },
                         { "version", KMEANS_SEGMENTATION_VERSION },
                         { "itk_version", itk::Version::GetITKVersion() } };
-  m_Json["timings_s"] = nlohmann::json::object();
+  m_Json["timings_s"] = ReportJson::object();
 }
 
 void

@@ -26,7 +26,11 @@
 
 namespace kmeans_cli
 {
-/** The run's JSON report. The document is an nlohmann::json object that every step fills with its own keys:
+/** The report's JSON type: an nlohmann::json that keeps keys in insertion order, so the file reads in the
+ * order of the run. */
+using ReportJson = nlohmann::ordered_json;
+
+/** The run's JSON report. The document is a JSON object that every step fills with its own keys:
  *
  *   program   {name, version, itk_version}
  *   inputs    [{path, format, pixel_type, components, conversion?, dimension, size, spacing, origin}]
@@ -45,17 +49,17 @@ class Report
 public:
   Report();
 
-  nlohmann::json &
+  ReportJson &
   Json()
   {
     return m_Json;
   }
-  const nlohmann::json &
+  const ReportJson &
   Json() const
   {
     return m_Json;
   }
-  nlohmann::json &
+  ReportJson &
   operator[](const std::string & key)
   {
     return m_Json[key];
@@ -78,7 +82,7 @@ public:
   PrintSummary(std::ostream & os) const;
 
 private:
-  nlohmann::json m_Json;
+  ReportJson m_Json;
 };
 
 /** Seconds since construction (steady clock). */

@@ -35,10 +35,10 @@ FileForFilterError(const std::string & message, const Options & options)
   return options.Inputs.empty() ? std::string() : options.Inputs.front();
 }
 
-nlohmann::json
+ReportJson
 DescribeImage(const ImageInfo & info)
 {
-  nlohmann::json description = { { "path", info.Path },
+  ReportJson description = { { "path", info.Path },
                                   { "format", info.Format },
                                   { "pixel_type", info.ComponentTypeName },
                                   { "components", info.NumberOfComponents },

@@ -50,7 +50,7 @@ std::string
 FileForFilterError(const std::string & message, const Options & options);
 
 /** Record an image's header facts in the report (an element of "inputs", or the "mask" object). */
-nlohmann::json
+ReportJson
 DescribeImage(const ImageInfo & info);
 } // namespace kmeans_cli
 

@@ -72,7 +72,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
     mask = ReadMaskImage<VDimension>(inputs.Mask);
   }
   report.SetTiming("read", readTime.Seconds());
-  report["inputs"] = nlohmann::json::array({ DescribeImage(inputs.Input) });
+  report["inputs"] = ReportJson::array({ DescribeImage(inputs.Input) });
 
   // (Preprocessing steps that turn `image` into another image of the same type go here, each adding an
   // entry to report["preprocessing"].)
@@ -132,13 +132,13 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
                       { "threads", options.Threads > 0 ? options.Threads : filter->GetNumberOfWorkUnits() },
                       { "optimality_gap", filter->GetOptimalityGap() } };
   report["classified_voxels"] = filter->GetNumberOfClassifiedPixels();
-  nlohmann::json classes = nlohmann::json::array();
+  ReportJson classes = ReportJson::array();
   const auto &   means = filter->GetClassMeans();
   const auto &   counts = filter->GetClassCounts();
   const auto &   sums = filter->GetClassSumsOfSquares();
   for (std::size_t k = 0; k < means.size(); ++k)
   {
-    nlohmann::json c = { { "label", k + 1 }, { "mean", means[k] }, { "voxels", counts[k] }, { "sum_of_squares", sums[k] } };
+    ReportJson c = { { "label", k + 1 }, { "mean", means[k] }, { "voxels", counts[k] }, { "sum_of_squares", sums[k] } };
     if (volumetric)
     {
       c["volume_ml"] = static_cast<double>(counts[k]) * cellSize / 1000.0;

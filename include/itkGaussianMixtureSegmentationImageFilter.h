@@ -48,11 +48,16 @@ struct FitResult
 };
 
 /** Mixture initialised from a K-means partition of the levels: means, variances SS/count (at least
- * varianceFloor) and proportions count/N. */
+ * varianceFloor; pooled when commonVariance) and proportions count/N. */
 inline Mixture
 MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
                      std::uint64_t                                  numberOfSamples,
-                     double                                         varianceFloor);
+                     double                                         varianceFloor,
+                     bool                                           commonVariance);
+
+/** Replaces every class variance by the proportion-weighted mean of the variances (at least varianceFloor). */
+inline void
+PoolVariances(Mixture & mixture, double varianceFloor);
 
 /** Log-likelihood of the levels (each level stands for Count samples at its mean); when posteriors is not
  * null it receives the per-level class posteriors, level-major (levels.size() x K). */
@@ -67,6 +72,7 @@ inline FitResult
 FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
             Mixture &                                       mixture,
             double                                          varianceFloor,
+            bool                                            commonVariance,
             unsigned int                                    maximumNumberOfIterations,
             double                                          convergenceThreshold);
 
@@ -94,26 +100,27 @@ SortByMean(Mixture & mixture);
  * kept at least max(w^2/12, 1e-6 v), w the histogram bin width and v the variance of all the voxels taking
  * part, so that no class collapses onto a single intensity.
  *
- * Markov random field (MRFWeight beta > 0): a Potts prior, P(labels) proportional to exp(beta * number of
- * neighbouring pairs with equal labels), over the 2D face neighbours of a D-dimensional image (6 in 3-D) and,
- * in 2-D, the four diagonal neighbours too (8). It is fitted by HMRF-EM (Zhang, Brady & Smith, "Segmentation of brain MR
- * images through a hidden Markov random field model and the expectation-maximization algorithm", IEEE TMI
- * 20(1), 2001, the model of FSL FAST), with the label field estimated by mean field rather than iterated
- * conditional modes: each iteration replaces every voxel's posterior q_i by
- * q_i(k) proportional to N(x_i; mu_k, sigma_k^2) exp(beta * sum_{j neighbour of i} q_j(k)), all voxels at once
- * from the previous iteration's posteriors (synchronous, Jacobi updates), then re-estimates means, variances
- * and proportions from the new posteriors. Mean field is chosen because it gives soft posteriors (the
- * posterior output is meaningful) and, updated synchronously, does not depend on a visiting order, so the
- * result is the same for any number of threads; in-place ICM depends on the order and gives hard labels only.
- * Neighbours that do not take part contribute nothing. The HMRF iterations start from the mixture fit without
- * prior and stop when the relative change of sum_i log sum_k exp(energy_ik) is at most ConvergenceThreshold
- * or after MaximumNumberOfMRFIterations. Voxel spacing is not used: all neighbours have weight beta.
+ * Markov random field (MRFWeight beta > 0): a Potts prior, P(labels) proportional to
+ * prod_i pi_{l_i} exp(beta * number of neighbouring pairs with equal labels) (the class proportions act as an
+ * external field), over the face neighbours (6 in 3-D) and, in 2-D, the diagonal neighbours too (8). It is
+ * fitted by HMRF-EM (Zhang, Brady & Smith, "Segmentation of brain MR images through a hidden Markov random field
+ * model and the expectation-maximization algorithm", IEEE TMI 20(1), 2001, the model of FSL FAST), with the
+ * label field estimated by mean field rather than iterated conditional modes: each iteration replaces every
+ * voxel's posterior q_i by q_i(k) proportional to pi_k N(x_i; mu_k, sigma_k^2) exp(beta sum_{j ~ i} q_j(k)), all
+ * voxels at once from the previous iteration's posteriors (synchronous, Jacobi updates), then re-estimates
+ * means, variances and proportions from the new posteriors. Mean field is chosen because it gives soft
+ * posteriors (the posterior output is meaningful) and, updated synchronously, does not depend on a visiting
+ * order, so the result is the same for any number of threads; in-place ICM depends on the visiting order and
+ * gives hard labels only. Neighbours that do not take part contribute nothing. The HMRF iterations start from
+ * the mixture fit without prior and stop when the relative change of sum_i log sum_k exp(energy_ik) is at most
+ * ConvergenceThreshold or after MaximumNumberOfMRFIterations. Voxel spacing is not used: every neighbour has
+ * weight beta.
  *
  * Automatic number of classes (AutomaticNumberOfClasses on): one run of the dynamic program gives the optimal
  * K-means for every K = 1..MaximumNumberOfClasses; each initialises a mixture fitted by EM on the levels, and
- * the K with the smallest Bayesian information criterion BIC = -2 log L + (3K - 1) log N is kept
- * (GetBayesianInformationCriterionForEachK(), GetNumberOfClassesUsed()). NumberOfClasses is then ignored. The
- * MRF, when on, is fitted for the chosen K only.
+ * the K with the smallest Bayesian information criterion BIC = -2 log L + p log N is kept, with p = 3K - 1 free
+ * parameters (2K with UseCommonVariance) (GetBayesianInformationCriterionForEachK(), GetNumberOfClassesUsed()).
+ * NumberOfClasses is then ignored. The MRF, when on, is fitted for the chosen K only.
  *
  * Outputs: output 0 is the label image, labels 1..K in ascending order of class mean (the class of largest
  * posterior; ties go to the lower label), 0 for voxels that do not take part. Output 1
@@ -197,6 +204,13 @@ public:
   /** Stop when |L - L_previous| <= ConvergenceThreshold * |L_previous| (default 1e-5). */
   itkSetMacro(ConvergenceThreshold, double);
   itkGetConstMacro(ConvergenceThreshold, double);
+
+  /** One variance shared by all classes (the pooled within-class variance) instead of one per class (default
+   * Off). MR noise has the same variance in every tissue; per-class variances also absorb partial-volume and
+   * bias spread, which lets a wide class take the tails of a narrow one. */
+  itkSetMacro(UseCommonVariance, bool);
+  itkGetConstMacro(UseCommonVariance, bool);
+  itkBooleanMacro(UseCommonVariance);
 
   /** Potts prior weight beta; 0 (default) switches the Markov random field off. */
   itkSetMacro(MRFWeight, double);
@@ -298,6 +312,7 @@ private:
   double       m_ForegroundThreshold{ 0.0 };
   unsigned int m_MaximumNumberOfIterations{ 200 };
   double       m_ConvergenceThreshold{ 1e-5 };
+  bool         m_UseCommonVariance{ false };
   double       m_MRFWeight{ 0.0 };
   unsigned int m_MaximumNumberOfMRFIterations{ 20 };
 

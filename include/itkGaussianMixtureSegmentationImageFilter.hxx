@@ -36,7 +36,8 @@ namespace GaussianMixtureDetail
 inline Mixture
 MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
                      std::uint64_t                                  numberOfSamples,
-                     double                                         varianceFloor)
+                     double                                         varianceFloor,
+                     bool                                           commonVariance)
 {
   Mixture mixture;
   for (const auto & c : classes)
@@ -45,6 +46,10 @@ MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
     mixture.Mean.push_back(c.Mean);
     mixture.Variance.push_back(std::max(c.SumOfSquares / n, varianceFloor));
     mixture.Proportion.push_back(n / static_cast<double>(numberOfSamples));
+  }
+  if (commonVariance)
+  {
+    PoolVariances(mixture, varianceFloor);
   }
   return mixture;
 }
@@ -96,10 +101,24 @@ LevelLogLikelihood(const std::vector<OptimalScalarKMeans::Level> & levels,
   return static_cast<double>(logLikelihood);
 }
 
+inline void
+PoolVariances(Mixture & mixture, double varianceFloor)
+{
+  double pooled = 0.0;
+  double weight = 0.0;
+  for (std::size_t k = 0; k < mixture.Mean.size(); ++k)
+  {
+    pooled += mixture.Proportion[k] * mixture.Variance[k];
+    weight += mixture.Proportion[k];
+  }
+  std::fill(mixture.Variance.begin(), mixture.Variance.end(), std::max(pooled / weight, varianceFloor));
+}
+
 inline FitResult
 FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
             Mixture &                                       mixture,
             double                                          varianceFloor,
+            bool                                            commonVariance,
             unsigned int                                    maximumNumberOfIterations,
             double                                          convergenceThreshold)
 {
@@ -136,6 +155,10 @@ FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
       mixture.Mean[k] = static_cast<double>(mean);
       mixture.Variance[k] = std::max(static_cast<double>(sumOfSquares / weight - mean * mean), varianceFloor);
       mixture.Proportion[k] = static_cast<double>(weight / total);
+    }
+    if (commonVariance)
+    {
+      PoolVariances(mixture, varianceFloor);
     }
     ++result.Iterations;
     const double previous = result.LogLikelihood;
@@ -378,11 +401,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
     for (unsigned int k = 1; k <= largest; ++k)
     {
       const auto classes = solver.Partition(k);
-      Mixture    candidate = MixtureFromPartition(classes, numberOfSamples, varianceFloor);
+      Mixture    candidate = MixtureFromPartition(classes, numberOfSamples, varianceFloor, m_UseCommonVariance);
       const auto candidateFit =
-        FitOnLevels(levels, candidate, varianceFloor, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
+        FitOnLevels(levels, candidate, varianceFloor, m_UseCommonVariance, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
       const double criterion =
-        -2.0 * candidateFit.LogLikelihood + (3.0 * k - 1.0) * std::log(static_cast<double>(numberOfSamples));
+        -2.0 * candidateFit.LogLikelihood + (m_UseCommonVariance ? 2.0 * k : 3.0 * k - 1.0) * std::log(static_cast<double>(numberOfSamples));
       m_BayesianInformationCriterionForEachK.push_back(criterion);
       if (criterion < bestCriterion)
       {
@@ -405,8 +428,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
     {
       m_InitialClassMeans.push_back(histogram.GetOrigin() + c.Mean);
     }
-    mixture = MixtureFromPartition(classes, numberOfSamples, varianceFloor);
-    fit = FitOnLevels(levels, mixture, varianceFloor, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
+    mixture = MixtureFromPartition(classes, numberOfSamples, varianceFloor, m_UseCommonVariance);
+    fit = FitOnLevels(levels, mixture, varianceFloor, m_UseCommonVariance, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
   }
   SortByMean(mixture);
   const auto numberOfClasses = static_cast<unsigned int>(mixture.Mean.size());
@@ -593,7 +616,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     for (unsigned int k = 0; k < numberOfClasses; ++k)
     {
       const double meanFromShift = mixture.Mean[k] - shift;
-      const double logNormaliser = -0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]);
+      const double logNormaliser = -0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]) +
+                                   std::log(mixture.Proportion[k]);
       const double halfPrecision = 0.5 / mixture.Variance[k];
       for (std::size_t l = 0; l < numberOfLevels; ++l)
       {
@@ -711,6 +735,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       mixture.Variance[k] = std::max(totals[3 * k + 2] / weight - mean * mean, varianceFloor);
       mixture.Proportion[k] = weight / weightTotal;
     }
+    if (m_UseCommonVariance)
+    {
+      GaussianMixtureDetail::PoolVariances(mixture, varianceFloor);
+    }
     const bool converged =
       iteration > 0 && std::abs(energyTotal - previousEnergy) <= m_ConvergenceThreshold * std::abs(previousEnergy);
     previousEnergy = energyTotal;
@@ -769,6 +797,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
   os << indent << "ForegroundThreshold: " << m_ForegroundThreshold << std::endl;
   os << indent << "MaximumNumberOfIterations: " << m_MaximumNumberOfIterations << std::endl;
   os << indent << "ConvergenceThreshold: " << m_ConvergenceThreshold << std::endl;
+  os << indent << "UseCommonVariance: " << (m_UseCommonVariance ? "On" : "Off") << std::endl;
   os << indent << "MRFWeight: " << m_MRFWeight << std::endl;
   os << indent << "MaximumNumberOfMRFIterations: " << m_MaximumNumberOfMRFIterations << std::endl;
   printArray("ClassMeans", m_ClassMeans);

@@ -20,6 +20,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -231,16 +232,26 @@ TEST(GaussianMixtureSegmentationImageFilter, BayesianInformationCriterionPicksTr
       image->GetBufferPointer()[i] =
         static_cast<short>(std::lround(std::normal_distribution<double>(200.0 * k, 12.0)(rng)));
     }
-    auto filter = itk::GaussianMixtureSegmentationImageFilter<Image3S>::New();
-    filter->SetInput(image);
-    filter->AutomaticNumberOfClassesOn();
-    filter->Update();
-    const auto & bic = filter->GetBayesianInformationCriterionForEachK();
-    ASSERT_EQ(bic.size(), 6u);
-    EXPECT_EQ(filter->GetNumberOfClassesUsed(), trueK);
-    EXPECT_EQ(static_cast<unsigned int>(std::min_element(bic.begin(), bic.end()) - bic.begin()) + 1, trueK);
-    EXPECT_EQ(filter->GetPosteriorsOutput()->GetNumberOfComponentsPerPixel(), trueK);
-    EXPECT_LT(bic[trueK - 1], bic[trueK - 2] - 1000.0) << "too few classes must be clearly worse";
+    for (const bool common : { false, true })
+    {
+      auto filter = itk::GaussianMixtureSegmentationImageFilter<Image3S>::New();
+      filter->SetInput(image);
+      filter->AutomaticNumberOfClassesOn();
+      filter->SetUseCommonVariance(common);
+      filter->Update();
+      const auto & bic = filter->GetBayesianInformationCriterionForEachK();
+      ASSERT_EQ(bic.size(), 6u);
+      EXPECT_EQ(filter->GetNumberOfClassesUsed(), trueK) << (common ? "common variance" : "");
+      EXPECT_EQ(static_cast<unsigned int>(std::min_element(bic.begin(), bic.end()) - bic.begin()) + 1, trueK);
+      EXPECT_EQ(filter->GetPosteriorsOutput()->GetNumberOfComponentsPerPixel(), trueK);
+      EXPECT_LT(bic[trueK - 1], bic[trueK - 2] - 1000.0) << "too few classes must be clearly worse";
+      if (common)
+      {
+        const auto & variances = filter->GetClassVariances();
+        EXPECT_TRUE(std::all_of(variances.begin(), variances.end(), [&](double v) { return v == variances[0]; }));
+        EXPECT_NEAR(std::sqrt(variances[0]), 12.0, 0.5);
+      }
+    }
   }
 }
 
@@ -350,7 +361,8 @@ TEST(GaussianMixtureSegmentationImageFilter, PreconditionErrorsNameTheValues)
     return ErrorOf([&] { filter->Update(); });
   };
   EXPECT_NE(run([](Filter<3> * f) { f->SetNumberOfClasses(0); }).find("NumberOfClasses is 0"), std::string::npos);
-  EXPECT_NE(run([](Filter<3> * f) { f->SetNumberOfClasses(300); }).find("NumberOfClasses is 300, more than the output pixel type holds (255)"),
+  EXPECT_NE(run([](Filter<3> * f) { f->SetNumberOfClasses(300); })
+              .find("NumberOfClasses is 300, more than the output pixel type holds (255)"),
             std::string::npos);
   EXPECT_NE(run([](Filter<3> * f) {
               f->AutomaticNumberOfClassesOn();
@@ -384,7 +396,8 @@ TEST(GaussianMixtureSegmentationImageFilter, PreconditionErrorsNameTheValues)
             std::string::npos);
   Label3::SizeType otherSize{ { 8, 8, 9 } };
   auto             wrongMask = MakeImage<Label3>(otherSize);
-  EXPECT_NE(run([&wrongMask](Filter<3> * f) { f->SetMaskImage(wrongMask); }).find("mask size [8, 8, 9] differs from input size [8, 8, 8]"),
+  EXPECT_NE(run([&wrongMask](Filter<3> * f) { f->SetMaskImage(wrongMask); })
+              .find("mask size [8, 8, 9] differs from input size [8, 8, 8]"),
             std::string::npos);
 }
 
@@ -405,6 +418,7 @@ TEST(GaussianMixtureSegmentationImageFilter, PrintSelfListsParametersAndResults)
                                  "UseForegroundThreshold: Off",
                                  "MaximumNumberOfIterations: 200",
                                  "ConvergenceThreshold: 1e-05",
+                                 "UseCommonVariance: Off",
                                  "MRFWeight: 0.25",
                                  "MaximumNumberOfMRFIterations: 20",
                                  "ClassMeans: [",

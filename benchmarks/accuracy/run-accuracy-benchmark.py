@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""Accuracy benchmark: Dice per tissue (CSF, GM, WM) and time of the module's exact K-means, Gaussian mixture
+(GMM) and GMM with the Potts prior (GMM + MRF), against scikit-learn's KMeans and GaussianMixture and DIPY's
+TissueClassifierHMRF, on
+
+  (a) a brain-like phantom with known labels (made here; 3 % and 9 % Rician noise, 20 % bias field), and
+  (b) the MNI152 2009a template (brain = t1 > 0, truth = arg max of CSF = 255 - gm - wm, GM, WM).
+
+Usage: run-accuracy-benchmark.py --program BUILD/benchmarks/accuracy/gmm-accuracy [--data DIR]
+       [--beta B] [--mrf-iterations N] [--dipy-beta B] [--dipy-iterations N] [--skip-dipy]
+
+Times (wall clock): the filters' Update() (reading excluded) as printed by gmm-accuracy; scikit-learn fit +
+predict on the brain voxels; DIPY classify() on the image cropped to the brain's bounding box plus 2 voxels
+(DIPY has no mask; the crop only saves it time). DIPY is slow, so it runs --dipy-iterations (default 3) ICM
+iterations with tolerance 0; GMM + MRF runs up to --mrf-iterations (default 10) and, for the speed comparison,
+also exactly --dipy-iterations. Dice is computed inside the brain for every method. Run with /usr/bin/python3
+(Debian's numpy, scikit-learn, nibabel, python3-dipy).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import nibabel as nib
+import numpy as np
+
+TISSUES = ("CSF", "GM", "WM")
+
+
+def dice(labels, truth):
+    result = []
+    for label in (1, 2, 3):
+        a = labels == label
+        b = truth == label
+        denominator = a.sum() + b.sum()
+        result.append(2.0 * np.logical_and(a, b).sum() / denominator if denominator else 0.0)
+    return result
+
+
+def make_phantom(noise_percent, bias_percent, seed=1):
+    """Brain-like phantom, 1 mm voxels: folded cortex (GM) around white matter, deep grey nuclei, ventricles and
+    an outer CSF layer. Intensities CSF 250, GM 600, WM 850 (T1-like), times a smooth multiplicative bias field
+    spanning 1 -+ bias/2, plus Rician noise of standard deviation noise % of the WM intensity."""
+    shape = (144, 176, 144)
+    x, y, z = np.meshgrid(*(np.linspace(-1.0, 1.0, n) for n in shape), indexing="ij")
+    r = np.sqrt((x / 0.85) ** 2 + (y / 0.9) ** 2 + (z / 0.8) ** 2)
+    theta = np.arctan2(y, x)
+    phi = np.arccos(np.clip(z / np.maximum(np.sqrt(x * x + y * y + z * z), 1e-9), -1.0, 1.0))
+    folds = np.sin(9.0 * theta) * np.sin(7.0 * phi)
+    truth = np.zeros(shape, np.uint8)
+    truth[r < 0.97 + 0.02 * folds] = 1  # CSF around the brain
+    truth[r < 0.90 + 0.02 * folds] = 2  # cortex, 1.5 to 6 voxels thick
+    truth[r < 0.85 + 0.05 * folds] = 3  # white matter, following the folds
+    nuclei = ((np.abs(x) - 0.18) / 0.1) ** 2 + (y / 0.16) ** 2 + ((z + 0.05) / 0.14) ** 2 < 1.0
+    truth[nuclei] = 2
+    ventricles = ((np.abs(x) - 0.08) / 0.06) ** 2 + ((y - 0.05) / 0.3) ** 2 + ((z - 0.1) / 0.12) ** 2 < 1.0
+    truth[ventricles] = 1
+    intensity = np.array([0.0, 250.0, 600.0, 850.0])[truth]
+    field = 0.6 * x + 0.3 * y - 0.5 * z + 0.4 * x * y
+    field = field / np.abs(field[truth > 0]).max()
+    intensity = intensity * (1.0 + 0.5 * bias_percent / 100.0 * field)
+    rng = np.random.default_rng(seed)
+    sigma = noise_percent / 100.0 * 850.0
+    noisy = np.sqrt((intensity + rng.normal(0.0, sigma, shape)) ** 2 + rng.normal(0.0, sigma, shape) ** 2)
+    return noisy.astype(np.float32), truth
+
+
+def save(array, path, affine=np.eye(4)):
+    nib.save(nib.Nifti1Image(array, affine), path)
+
+
+def run_module(program, image_path, truth_path, beta, iterations, fixed_iterations):
+    output = subprocess.run([program, image_path, truth_path, str(beta), str(iterations), str(fixed_iterations)],
+                            check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def run_sklearn(image, truth):
+    from sklearn.cluster import KMeans
+    from sklearn.mixture import GaussianMixture
+
+    brain = truth > 0
+    samples = image[brain].astype(np.float64).reshape(-1, 1)
+    rows = []
+    for name, model in (("scikit-learn KMeans", KMeans(n_clusters=3, n_init=1, random_state=0)),
+                        ("scikit-learn GaussianMixture", GaussianMixture(n_components=3, random_state=0))):
+        start = time.perf_counter()
+        model.fit(samples)
+        predicted = model.predict(samples)
+        seconds = time.perf_counter() - start
+        means = model.cluster_centers_.ravel() if hasattr(model, "cluster_centers_") else model.means_.ravel()
+        rank = np.empty(3, np.uint8)
+        rank[np.argsort(means)] = np.arange(1, 4)
+        labels = np.zeros(image.shape, np.uint8)
+        labels[brain] = rank[predicted]
+        iterations = getattr(model, "n_iter_", 0)
+        rows.append({"method": name, "dice": dice(labels, truth), "seconds": seconds, "iterations": iterations})
+    return rows
+
+
+def run_dipy(image, truth, beta, iterations):
+    from dipy.segment.tissue import TissueClassifierHMRF
+
+    inside = np.argwhere(truth > 0)
+    low = np.maximum(inside.min(axis=0) - 2, 0)
+    high = np.minimum(inside.max(axis=0) + 3, truth.shape)
+    box = tuple(slice(a, b) for a, b in zip(low, high))
+    classifier = TissueClassifierHMRF(verbose=False)
+    start = time.perf_counter()
+    _, final, _ = classifier.classify(image[box].astype(np.float64), 3, beta, tolerance=0.0, max_iter=iterations)
+    seconds = time.perf_counter() - start
+    labels = np.zeros(truth.shape, np.uint8)
+    labels[box] = final
+    labels[truth == 0] = 0
+    return {"method": "DIPY TissueClassifierHMRF (beta %g)" % beta, "dice": dice(labels, truth),
+            "seconds": seconds, "iterations": iterations}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--program", required=True, help="the gmm-accuracy program")
+    parser.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                       "../../../shared/data/mni152-2009a"),
+                        help="directory with the MNI152 t1.nii.gz, gm.nii.gz, wm.nii.gz")
+    parser.add_argument("--beta", type=float, default=0.6, help="Potts weight of GMM + MRF (default 0.6)")
+    parser.add_argument("--dipy-beta", type=float, default=0.1, help="DIPY's beta (default 0.1, its example's)")
+    parser.add_argument("--mrf-iterations", type=int, default=10,
+                        help="largest number of MRF iterations of GMM + MRF (default 10)")
+    parser.add_argument("--dipy-iterations", type=int, default=3,
+                        help="ICM iterations of DIPY's HMRF, also run by GMM + MRF for timing (default 3)")
+    parser.add_argument("--skip-dipy", action="store_true")
+    arguments = parser.parse_args()
+
+    datasets = []
+    with tempfile.TemporaryDirectory() as directory:
+        for noise in (3, 9):
+            image, truth = make_phantom(noise, 20)
+            name = "phantom %d %% noise, 20 %% bias" % noise
+            datasets.append((name, image, truth))
+        mni = os.path.abspath(arguments.data)
+        if os.path.exists(os.path.join(mni, "t1.nii.gz")):
+            t1 = nib.load(os.path.join(mni, "t1.nii.gz"))
+            image = np.asarray(t1.dataobj).astype(np.float32)
+            gm = np.asarray(nib.load(os.path.join(mni, "gm.nii.gz")).dataobj).astype(np.float64)
+            wm = np.asarray(nib.load(os.path.join(mni, "wm.nii.gz")).dataobj).astype(np.float64)
+            csf = 255.0 - gm - wm
+            truth = (np.argmax(np.stack([csf, gm, wm]), axis=0) + 1).astype(np.uint8)
+            truth[image <= 0] = 0
+            datasets.append(("MNI152 2009a", image, truth))
+        else:
+            print("MNI152 template not found in %s: skipped" % mni, file=sys.stderr)
+
+        print("| data | method | CSF | GM | WM | time (s) | iterations |")
+        print("|---|---|---|---|---|---|---|")
+        for name, image, truth in datasets:
+            image_path = os.path.join(directory, "image.nii.gz")
+            truth_path = os.path.join(directory, "truth.nii.gz")
+            save(image, image_path)
+            save(truth, truth_path)
+            rows = run_module(arguments.program, image_path, truth_path, arguments.beta, arguments.mrf_iterations,
+                              arguments.dipy_iterations)
+            rows += run_sklearn(image, truth)
+            if not arguments.skip_dipy:
+                rows.append(run_dipy(image, truth, arguments.dipy_beta, arguments.dipy_iterations))
+            for row in rows:
+                print("| %s | %s | %.3f | %.3f | %.3f | %.2f | %s |" % (
+                    name, row["method"], *row["dice"], row["seconds"], row["iterations"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -198,11 +198,17 @@ void
 RunScalarSection(const Options & options, Context & context, Table & table);
 void
 RunWholeProgramSection(const Options & options, Context & context, Table & table);
+/** Multi-channel K-means (KMeansBenchmarkMultiChannel.cxx): three float channels against scikit-learn. */
+void
+RunMultiChannelSection(const Options & options, Context & context, Table & table);
 
 /** Child mode: --probe-memory METHOD. Reads the raw phantom, runs one filter and prints the memory it needed. */
 int
 RunMemoryProbe(const std::string & method, const Options & options, const std::string & rawPath,
                const std::vector<double> & thresholds);
+/** Child mode: --probe-memory multichannel. Reads the raw three-channel phantom and runs the multi-channel filter. */
+int
+RunMultiChannelMemoryProbe(const Options & options, const std::string & rawPath);
 } // namespace KMeansBenchmark
 
 #endif

@@ -193,6 +193,10 @@ main(int argc, char * argv[])
   {
     itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(options.Threads);
   }
+  if (probeMethod == "multichannel")
+  {
+    return RunMultiChannelMemoryProbe(options, probeRaw);
+  }
   if (!probeMethod.empty())
   {
     return RunMemoryProbe(probeMethod, options, probeRaw, probeThresholds);
@@ -242,6 +246,7 @@ main(int argc, char * argv[])
   {
     RunScalarSection(options, context, table);
     // Further sections go here, each a function in its own source file.
+    RunMultiChannelSection(options, context, table);
     if (options.RunPrograms)
     {
       RunWholeProgramSection(options, context, table);

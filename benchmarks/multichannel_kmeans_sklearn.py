@@ -3,12 +3,11 @@
 
   multichannel_kmeans_sklearn.py RAW N C K      time KMeans(n_init=1) and KMeans(n_init=10) on N x C float32
                                                 values (voxel-interleaved, as an itk::VectorImage buffer);
-                                                prints one JSON line
+                                                prints one line of key=value pairs
   multichannel_kmeans_sklearn.py --test-phantom  inertia of KMeans(n_init=10) on the two-channel phantom of
                                                 test/itkMultiChannelKMeansSegmentationImageFilterGTest.cxx
 Run with /usr/bin/python3 (Debian's numpy and scikit-learn).
 """
-import json
 import sys
 import time
 
@@ -63,13 +62,14 @@ def main():
     def inertia(centers, labels):
         return float(((x64 - centers.astype(np.float64)[labels]) ** 2).sum())
 
-    print(json.dumps({
-        "sklearn_version": sklearn.__version__,
+    values = {
+        "version": sklearn.__version__,
         "n_init_1_seconds": one_time, "n_init_1_inertia": inertia(one.cluster_centers_, one.labels_),
         "n_init_1_iterations": int(one.n_iter_),
         "n_init_10_seconds": ten_time, "n_init_10_inertia": inertia(ten.cluster_centers_, ten.labels_),
-    }))
-
+    }
+    print("sklearn-multichannel " + " ".join(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}"
+                                             for key, value in values.items()))
 
 if __name__ == "__main__":
     main()

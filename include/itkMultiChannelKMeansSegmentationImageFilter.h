@@ -154,7 +154,7 @@ public:
   itkGetConstMacro(MaximumNumberOfDistinctVectors, SizeValueType);
 
   /** On the voxel path, seeding and restarts use a deterministic sample of about this many voxels
-   * (default 2^17; all voxels when there are fewer). */
+   * (default 2^14 = 16384; all voxels when there are fewer). */
   itkSetMacro(MaximumSampleSize, SizeValueType);
   itkGetConstMacro(MaximumSampleSize, SizeValueType);
 
@@ -296,7 +296,7 @@ private:
   bool          m_Standardize{ false };
   bool          m_UseDistinctVectors{ true };
   SizeValueType m_MaximumNumberOfDistinctVectors{ SizeValueType{ 1 } << 20 };
-  SizeValueType m_MaximumSampleSize{ SizeValueType{ 1 } << 17 };
+  SizeValueType m_MaximumSampleSize{ SizeValueType{ 1 } << 14 };
 
   /** Voxels are processed in chunks of this many, independent of the number of threads. */
   static constexpr SizeValueType ChunkSize = 65536;

@@ -49,6 +49,112 @@ Uniform(std::mt19937_64 & rng)
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
+/** Calls function with std::integral_constant<unsigned int, C> for 1 to 4 channels (0: any other number), so
+ * that the per-voxel loops are unrolled for the usual channel counts. */
+template <typename TFunction>
+void
+DispatchChannels(unsigned int channels, TFunction && function)
+{
+  switch (channels)
+  {
+    case 1:
+      function(std::integral_constant<unsigned int, 1>{});
+      break;
+    case 2:
+      function(std::integral_constant<unsigned int, 2>{});
+      break;
+    case 3:
+      function(std::integral_constant<unsigned int, 3>{});
+      break;
+    case 4:
+      function(std::integral_constant<unsigned int, 4>{});
+      break;
+    default:
+      function(std::integral_constant<unsigned int, 0>{});
+  }
+}
+
+/** One chunk of a Lloyd pass over voxels [begin, end): labels (class + 1, 0 = not taking part) are updated in
+ * place, and the chunk's per-class sums, counts, sums of squared distances and number of changed labels are
+ * accumulated in voxel order. A voxel closer to its own centre than half the distance from that centre to the
+ * nearest other centre (squared: half2) keeps its label without further comparisons; with full, every voxel is
+ * compared with every centre. Distances are sum over c of weight[c] * (x[c] - centre[c])^2, summed in channel
+ * order, exactly as the filter's Distance2(). */
+template <unsigned int CC, typename TComponent, typename TLabel>
+void
+LloydChunk(const TComponent * in,
+           TLabel *           out,
+           std::size_t        begin,
+           std::size_t        end,
+           unsigned int       channels,
+           unsigned int       classes,
+           const double *     centers,
+           const double *     weights,
+           const double *     half2,
+           bool               full,
+           double *           partial)
+{
+  const unsigned int  C = CC ? CC : channels;
+  const unsigned int  K = classes;
+  double *            sums = partial;
+  double *            counts = partial + std::size_t{ K } * C;
+  double *            squares = counts + K;
+  double &            changes = squares[K];
+  double              fixed[CC ? CC : 1];
+  std::vector<double> dynamic(CC ? 0 : C);
+  double *            x = CC ? fixed : dynamic.data();
+  auto                distance2 = [&](const double * center) {
+    double d = 0.0;
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      const double t = x[c] - center[c];
+      d += weights[c] * t * t;
+    }
+    return d;
+  };
+  for (std::size_t v = begin; v < end; ++v)
+  {
+    const TLabel label = out[v];
+    if (label == TLabel{})
+    {
+      continue;
+    }
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      x[c] = static_cast<double>(in[v * C + c]);
+    }
+    unsigned int a = static_cast<unsigned int>(label) - 1;
+    double       da = full ? 0.0 : distance2(centers + std::size_t{ a } * C);
+    if (full || !(da < half2[a]))
+    {
+      unsigned int b = 0;
+      double       db = std::numeric_limits<double>::infinity();
+      for (unsigned int j = 0; j < K; ++j)
+      {
+        const double d = distance2(centers + std::size_t{ j } * C);
+        if (d < db)
+        {
+          db = d;
+          b = j;
+        }
+      }
+      if (b != a)
+      {
+        changes += 1.0;
+        out[v] = static_cast<TLabel>(b + 1);
+      }
+      a = b;
+      da = db;
+    }
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      sums[std::size_t{ a } * C + c] += x[c];
+    }
+    counts[a] += 1.0;
+    squares[a] += da;
+  }
+}
+
 template <typename T>
 std::string
 Join(const T & values, unsigned int n)
@@ -313,7 +419,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   }
   std::size_t first = draw();
   std::copy(x + first * C, x + first * C + C, centers.begin());
-  std::vector<double> nearest(n), candidate(n), best(n);
+  std::vector<double> nearest(n);
   for (std::size_t i = 0; i < n; ++i)
   {
     nearest[i] = Distance2(x + i * C, centers.data());
@@ -339,17 +445,18 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
       double            p = 0.0;
       for (std::size_t i = 0; i < n; ++i)
       {
-        candidate[i] = std::min(nearest[i], Distance2(x + i * C, x + c * C));
-        p += static_cast<double>(w[i]) * candidate[i];
+        p += static_cast<double>(w[i]) * std::min(nearest[i], Distance2(x + i * C, x + c * C));
       }
       if (p < bestPotential)
       {
         bestPotential = p;
         bestIndex = c;
-        best.swap(candidate);
       }
     }
-    nearest.swap(best);
+    for (std::size_t i = 0; i < n; ++i)
+    {
+      nearest[i] = std::min(nearest[i], Distance2(x + i * C, x + bestIndex * C));
+    }
     std::copy(x + bestIndex * C, x + bestIndex * C + C, centers.begin() + std::size_t{ k } * C);
   }
   return true;
@@ -676,26 +783,32 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   const auto threshold = static_cast<std::uint64_t>(std::ldexp(fraction, 64) >= std::ldexp(1.0, 64)
                                                       ? std::numeric_limits<std::uint64_t>::max()
                                                       : std::ldexp(fraction, 64));
-  const std::uint64_t              salt = Mix(m_Seed ^ 0x5A4D504C45ULL);
-  std::vector<std::vector<double>> chunks(numberOfChunks);
+  const std::uint64_t                     salt = Mix(m_Seed ^ 0x5A4D504C45ULL);
+  std::vector<std::vector<SizeValueType>> chunks(numberOfChunks);
   ForEachChunk([&](SizeValueType chunk, SizeValueType begin, SizeValueType end) {
     auto & selected = chunks[chunk];
     for (SizeValueType v = begin; v < end; ++v)
     {
       if (out[v] != OutputPixelType{} && (all || Mix(v ^ salt) < threshold))
       {
-        for (unsigned int c = 0; c < C; ++c)
-        {
-          selected.push_back(static_cast<double>(in[v * C + c]));
-        }
+        selected.push_back(v);
       }
     }
   });
-  points.Coordinates.clear();
+  // Voxel indices in chunk order, then their feature vectors.
+  std::vector<SizeValueType> indices;
   for (auto & selected : chunks)
   {
-    points.Coordinates.insert(points.Coordinates.end(), selected.begin(), selected.end());
-    std::vector<double>().swap(selected);
+    indices.insert(indices.end(), selected.begin(), selected.end());
+    std::vector<SizeValueType>().swap(selected);
+  }
+  points.Coordinates.resize(indices.size() * C);
+  for (std::size_t i = 0; i < indices.size(); ++i)
+  {
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      points.Coordinates[i * C + c] = static_cast<double>(in[indices[i] * C + c]);
+    }
   }
   points.Weights.assign(points.Coordinates.size() / C, 1);
 }
@@ -731,57 +844,13 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
       }
       half2[j] = 0.25 * m; // (half the distance to the nearest other centre)^2
     }
-    ForEachChunk([&](SizeValueType chunk, SizeValueType begin, SizeValueType end) {
-      double * p = partial.data() + chunk * stride;
-      std::fill(p, p + stride, 0.0);
-      double * sums = p;
-      double * counts = p + std::size_t{ K } * C;
-      double * squares = counts + K;
-      double & changes = squares[K];
-      std::vector<double> xbuffer(C);
-      double *            x = xbuffer.data();
-      for (SizeValueType v = begin; v < end; ++v)
-      {
-        const OutputPixelType label = out[v];
-        if (label == OutputPixelType{})
-        {
-          continue;
-        }
-        for (unsigned int c = 0; c < C; ++c)
-        {
-          x[c] = static_cast<double>(in[v * C + c]);
-        }
-        unsigned int a = static_cast<unsigned int>(label) - 1;
-        double       da = Distance2(x, centers.data() + std::size_t{ a } * C);
-        if (full || !(da < half2[a]))
-        {
-          // Compare with every centre (first on ties).
-          unsigned int b = 0;
-          double       db = std::numeric_limits<double>::infinity();
-          for (unsigned int j = 0; j < K; ++j)
-          {
-            const double d = Distance2(x, centers.data() + std::size_t{ j } * C);
-            if (d < db)
-            {
-              db = d;
-              b = j;
-            }
-          }
-          if (b != a || full)
-          {
-            changes += b != a ? 1.0 : 0.0;
-            a = b;
-            da = db;
-            out[v] = static_cast<OutputPixelType>(b + 1);
-          }
-        }
-        for (unsigned int c = 0; c < C; ++c)
-        {
-          sums[std::size_t{ a } * C + c] += x[c];
-        }
-        counts[a] += 1.0;
-        squares[a] += da;
-      }
+    MultiChannelKMeansDetail::DispatchChannels(C, [&](auto channels) {
+      ForEachChunk([&](SizeValueType chunk, SizeValueType begin, SizeValueType end) {
+        double * p = partial.data() + chunk * stride;
+        std::fill(p, p + stride, 0.0);
+        MultiChannelKMeansDetail::LloydChunk<decltype(channels)::value>(
+          in, out, begin, end, C, K, centers.data(), m_ChannelWeights.data(), half2.data(), full, p);
+      });
     });
     // Reduce in chunk order.
     std::vector<double> total(stride, 0.0);
@@ -830,31 +899,13 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   const unsigned int    C = m_NumberOfChannels;
   const ComponentType * in = this->GetInput()->GetBufferPointer();
   OutputPixelType *     out = this->GetOutput()->GetBufferPointer();
-  ForEachChunk([&](SizeValueType, SizeValueType begin, SizeValueType end) {
-    std::vector<double> x(C);
-    for (SizeValueType v = begin; v < end; ++v)
-    {
-      if (out[v] == OutputPixelType{})
-      {
-        continue;
-      }
-      for (unsigned int c = 0; c < C; ++c)
-      {
-        x[c] = static_cast<double>(in[v * C + c]);
-      }
-      unsigned int b = 0;
-      double       db = std::numeric_limits<double>::infinity();
-      for (unsigned int j = 0; j < K; ++j)
-      {
-        const double d = Distance2(x.data(), centers.data() + std::size_t{ j } * C);
-        if (d < db)
-        {
-          db = d;
-          b = j;
-        }
-      }
-      out[v] = static_cast<OutputPixelType>(b + 1);
-    }
+  const std::vector<double> half2(K, 0.0);
+  MultiChannelKMeansDetail::DispatchChannels(C, [&](auto channels) {
+    ForEachChunk([&](SizeValueType, SizeValueType begin, SizeValueType end) {
+      std::vector<double> partial(std::size_t{ K } * C + 2 * K + 1, 0.0);
+      MultiChannelKMeansDetail::LloydChunk<decltype(channels)::value>(
+        in, out, begin, end, C, K, centers.data(), m_ChannelWeights.data(), half2.data(), true, partial.data());
+    });
   });
 }
 
@@ -894,44 +945,62 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   const SizeValueType     numberOfChunks = (m_NumberOfVoxels + ChunkSize - 1) / ChunkSize;
   struct ChunkScan
   {
-    std::vector<long double> Sum, SumOfSquares;
-    SizeValueType            Count{ 0 };
-    bool                     Integral{ true };
+    std::vector<double> Sum, SumOfSquares; // per chunk, in voxel order
+    SizeValueType       Count{ 0 };
+    bool                Integral{ true };
   };
   std::vector<ChunkScan> scans(numberOfChunks);
-  ForEachChunk([&](SizeValueType chunk, SizeValueType begin, SizeValueType end) {
-    ChunkScan & s = scans[chunk];
-    s.Sum.assign(C, 0.0L);
-    s.SumOfSquares.assign(C, 0.0L);
-    for (SizeValueType v = begin; v < end; ++v)
-    {
-      bool include = maskBuffer == nullptr || maskBuffer[v] != MaskPixelType{};
-      for (unsigned int c = 0; c < C && include; ++c)
+  MultiChannelKMeansDetail::DispatchChannels(C, [&](auto channels) {
+    constexpr unsigned int CC = decltype(channels)::value;
+    ForEachChunk([&](SizeValueType chunk, SizeValueType begin, SizeValueType end) {
+      const unsigned int  nc = CC ? CC : C;
+      ChunkScan &         s = scans[chunk];
+      // Local accumulators: the label stores below could otherwise alias them.
+      double              fixedSums[2 * (CC ? CC : 1)] = {};
+      std::vector<double> dynamicSums(CC ? 0 : 2 * C, 0.0);
+      double *            sums = CC ? fixedSums : dynamicSums.data();
+      double *            squares = sums + nc;
+      SizeValueType       count = 0;
+      bool                integral = !std::is_integral<ComponentType>::value;
+      for (SizeValueType v = begin; v < end; ++v)
       {
-        include = std::isfinite(static_cast<double>(in[v * C + c]));
-      }
-      out[v] = include ? OutputPixelType{ 1 } : OutputPixelType{};
-      if (!include)
-      {
-        continue;
-      }
-      ++s.Count;
-      for (unsigned int c = 0; c < C; ++c)
-      {
-        const auto value = static_cast<double>(in[v * C + c]);
-        s.Sum[c] += value;
-        s.SumOfSquares[c] += static_cast<long double>(value) * value;
-        if (!std::is_integral<ComponentType>::value && s.Integral &&
-            (value != std::floor(value) || std::abs(value) > 0x1.0p53))
+        bool include = maskBuffer == nullptr || maskBuffer[v] != MaskPixelType{};
+        for (unsigned int c = 0; c < nc; ++c)
         {
-          s.Integral = false;
+          include = include && std::isfinite(static_cast<double>(in[v * nc + c]));
+        }
+        out[v] = include ? OutputPixelType{ 1 } : OutputPixelType{};
+        if (!include)
+        {
+          continue;
+        }
+        ++count;
+        for (unsigned int c = 0; c < nc; ++c)
+        {
+          const auto value = static_cast<double>(in[v * nc + c]);
+          sums[c] += value;
+          squares[c] += value * value;
+        }
+        if (integral)
+        {
+          // Integer-valued floating-point data (within +-2^53, where doubles hold every integer)?
+          for (unsigned int c = 0; c < nc; ++c)
+          {
+            const auto value = static_cast<double>(in[v * nc + c]);
+            integral = integral && std::abs(value) <= 0x1.0p53 &&
+                       static_cast<double>(static_cast<std::int64_t>(value)) == value;
+          }
         }
       }
-    }
+      s.Sum.assign(sums, sums + nc);
+      s.SumOfSquares.assign(squares, squares + nc);
+      s.Count = count;
+      s.Integral = std::is_integral<ComponentType>::value || integral;
+    });
   });
   std::vector<long double> sum(C, 0.0L), sumOfSquares(C, 0.0L);
   bool                     integral = true;
-  for (const auto & s : scans)
+  for (const auto & s : scans) // chunk order
   {
     m_NumberOfClassifiedPixels += s.Count;
     integral = integral && s.Integral;

@@ -284,9 +284,16 @@ TEST(MultiChannelKMeansSegmentation, BitIdenticalForAnyNumberOfThreads)
 
 TEST(MultiChannelKMeansSegmentation, DistinctVectorsGiveTheVoxelResult)
 {
+  // Both paths run the restarts on the same multiset of feature vectors: the distinct vectors with their counts,
+  // or every voxel (the sample is the whole image here).
   auto image = MakePhantom(40, 40, 20, true);
   auto distinct = Segment(image.GetPointer(), 4, 0, true);
-  auto voxels = Segment(image.GetPointer(), 4, 0, false);
+  auto voxels = itk::MultiChannelKMeansSegmentationImageFilter<FloatImage3>::New();
+  voxels->SetInput(image);
+  voxels->SetNumberOfClasses(4);
+  voxels->UseDistinctVectorsOff();
+  voxels->SetMaximumSampleSize(40 * 40 * 20);
+  voxels->Update();
   ASSERT_TRUE(distinct->GetUsedDistinctVectors());
   ASSERT_FALSE(voxels->GetUsedDistinctVectors());
   EXPECT_LT(distinct->GetNumberOfDistinctVectors(), 40u * 40u * 20u / 4);

@@ -182,7 +182,7 @@ protected:
 
 template <typename TImage>
 void
-WriteImage(const TImage * image, const fs::path & path, bool compress = false)
+WriteTestImage(const TImage * image, const fs::path & path, bool compress = false)
 {
   auto writer = itk::ImageFileWriter<TImage>::New();
   writer->SetInput(image);
@@ -193,7 +193,7 @@ WriteImage(const TImage * image, const fs::path & path, bool compress = false)
 
 template <typename TImage>
 typename TImage::Pointer
-ReadImage(const fs::path & path)
+ReadTestImage(const fs::path & path)
 {
   auto reader = itk::ImageFileReader<TImage>::New();
   reader->SetFileName(path.string());
@@ -292,7 +292,7 @@ Truncate(const fs::path & path, double fraction)
 TEST_F(ProgramTest, UsageErrorsExitWithTwoAndOneLine)
 {
   const auto input = Path("in.nii").string();
-  WriteImage(MakePhantom(nullptr).GetPointer(), input);
+  WriteTestImage(MakePhantom(nullptr).GetPointer(), input);
   const auto output = Path("out.nii.gz").string();
   ExpectUsageError({});
   ExpectUsageError({ input, "-k", "3" }, "output");
@@ -317,7 +317,7 @@ TEST_F(ProgramTest, SegmentsPhantomAndReports)
 {
   LabelImage::Pointer truth;
   const auto          input = Path("phantom.nrrd");
-  WriteImage(MakePhantom(&truth).GetPointer(), input);
+  WriteTestImage(MakePhantom(&truth).GetPointer(), input);
   const auto before = FileState::Of(input);
 
   const auto result =
@@ -329,7 +329,7 @@ TEST_F(ProgramTest, SegmentsPhantomAndReports)
   EXPECT_TRUE(FileState::Of(input) == before) << "the input changed";
   EXPECT_EQ(Listing(), (std::set<std::string>{ "phantom.nrrd", "labels.nii.gz", "report.json" }));
 
-  const auto labels = ReadImage<LabelImage>(Path("labels.nii.gz"));
+  const auto labels = ReadTestImage<LabelImage>(Path("labels.nii.gz"));
   ExpectSameLabels(labels, truth);
   EXPECT_EQ(labels->GetSpacing()[0], 1.5);
   EXPECT_EQ(labels->GetSpacing()[2], 2.0);
@@ -374,7 +374,7 @@ TEST_F(ProgramTest, MaskFileRestrictsAndThreadsDoNotChangeLabels)
 {
   LabelImage::Pointer truth;
   const auto          input = Path("phantom.mha");
-  WriteImage(MakePhantom(&truth).GetPointer(), input, true);
+  WriteTestImage(MakePhantom(&truth).GetPointer(), input, true);
   // Mask: the upper half in y, stored as a float image with values 0 and 7.
   auto mask = MakeImage<FloatImage>(24, 20, 16, 0.0f);
   for (itk::ImageRegionIterator<FloatImage> it(mask, mask->GetLargestPossibleRegion()); !it.IsAtEnd(); ++it)
@@ -382,7 +382,7 @@ TEST_F(ProgramTest, MaskFileRestrictsAndThreadsDoNotChangeLabels)
     it.Set(it.GetIndex()[1] >= 10 ? 7.0f : 0.0f);
   }
   const auto maskPath = Path("mask.nii.gz");
-  WriteImage(mask.GetPointer(), maskPath);
+  WriteTestImage(mask.GetPointer(), maskPath);
   for (const char * threads : { "1", "3" })
   {
     const auto output = Path(std::string("labels") + threads + ".nrrd");
@@ -390,8 +390,8 @@ TEST_F(ProgramTest, MaskFileRestrictsAndThreadsDoNotChangeLabels)
       Segment({ input.string(), "-o", output.string(), "-k", "4", "--mask", maskPath.string(), "--threads", threads });
     ASSERT_EQ(result.Status, 0) << result.Err;
   }
-  const auto one = ReadImage<LabelImage>(Path("labels1.nrrd"));
-  const auto three = ReadImage<LabelImage>(Path("labels3.nrrd"));
+  const auto one = ReadTestImage<LabelImage>(Path("labels1.nrrd"));
+  const auto three = ReadTestImage<LabelImage>(Path("labels3.nrrd"));
   ExpectSameLabels(one, three);
   std::size_t outside = 0;
   std::size_t background = 0;
@@ -417,14 +417,14 @@ TEST_F(ProgramTest, MaskFileRestrictsAndThreadsDoNotChangeLabels)
 TEST_F(ProgramTest, ExampleMatchesProgram)
 {
   const auto input = Path("phantom.nii.gz");
-  WriteImage(MakePhantom(nullptr).GetPointer(), input, true);
+  WriteTestImage(MakePhantom(nullptr).GetPointer(), input, true);
   const auto example = Run(Example, { input.string(), Path("example.nii.gz").string(), "4" });
   ASSERT_EQ(example.Status, 0) << example.Err;
   EXPECT_NE(example.Out.find("class 4"), std::string::npos) << example.Out;
   const auto program = Segment({ input.string(), "-o", Path("program.nii.gz").string(), "-k", "4", "-q" });
   ASSERT_EQ(program.Status, 0) << program.Err;
   EXPECT_TRUE(program.Out.empty()) << "--quiet printed: " << program.Out;
-  ExpectSameLabels(ReadImage<LabelImage>(Path("example.nii.gz")), ReadImage<LabelImage>(Path("program.nii.gz")));
+  ExpectSameLabels(ReadTestImage<LabelImage>(Path("example.nii.gz")), ReadTestImage<LabelImage>(Path("program.nii.gz")));
 }
 
 TEST_F(ProgramTest, RefusesMissingEmptyNonImageAndDirectory)
@@ -448,18 +448,18 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   for (const std::string name : { "cut.nii", "cut.nii.gz", "cut.mha", "cutz.mha", "cut.nrrd", "cutz.nrrd" })
   {
     const bool compress = name == "cut.nii.gz" || name.find("cutz") == 0;
-    WriteImage(phantom.GetPointer(), Path(name), compress);
+    WriteTestImage(phantom.GetPointer(), Path(name), compress);
     Truncate(Path(name), 0.8);
     const auto before = FileState::Of(Path(name));
     ExpectFailure({ Path(name).string(), "-o", output, "-k", "3" }, name);
     EXPECT_TRUE(FileState::Of(Path(name)) == before);
   }
   // A separate .mhd + .raw pair with the raw file cut short: the message names the raw file.
-  WriteImage(phantom.GetPointer(), Path("pair.mhd"));
+  WriteTestImage(phantom.GetPointer(), Path("pair.mhd"));
   Truncate(Path("pair.raw"), 0.5);
   ExpectFailure({ Path("pair.mhd").string(), "-o", output, "-k", "3" }, "pair.raw", "cut short");
   // A truncated mask is refused in the same way.
-  WriteImage(phantom.GetPointer(), Path("whole.nii"));
+  WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },
                 "cut.nii");
 }
@@ -467,7 +467,7 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
 TEST_F(ProgramTest, RefusesToOverwriteInputsAndBadOutputs)
 {
   const auto input = Path("in.nii.gz");
-  WriteImage(MakePhantom(nullptr).GetPointer(), input, true);
+  WriteTestImage(MakePhantom(nullptr).GetPointer(), input, true);
   const auto before = FileState::Of(input);
   ExpectFailure({ input.string(), "-o", input.string(), "-k", "3" }, "in.nii.gz", "input");
   // Another spelling of the same path, and a link to it.
@@ -484,7 +484,7 @@ TEST_F(ProgramTest, RefusesToOverwriteInputsAndBadOutputs)
   std::ofstream(Path("old.nii.gz")) << "previous result";
   const auto old = FileState::Of(Path("old.nii.gz"));
   const auto constant = MakeImage<ShortImage>(8, 8, 8, 42);
-  WriteImage(constant.GetPointer(), Path("constant.nrrd"));
+  WriteTestImage(constant.GetPointer(), Path("constant.nrrd"));
   ExpectFailure({ Path("constant.nrrd").string(), "-o", Path("old.nii.gz").string(), "-k", "2" }, "constant.nrrd");
   EXPECT_TRUE(FileState::Of(Path("old.nii.gz")) == old);
 }
@@ -492,20 +492,21 @@ TEST_F(ProgramTest, RefusesToOverwriteInputsAndBadOutputs)
 TEST_F(ProgramTest, RefusesImpossibleSegmentations)
 {
   const auto output = Path("out.nii.gz").string();
-  WriteImage(MakeImage<ShortImage>(8, 8, 8, 42).GetPointer(), Path("constant.nrrd"));
+  WriteTestImage(MakeImage<ShortImage>(8, 8, 8, 42).GetPointer(), Path("constant.nrrd"));
   ExpectFailure({ Path("constant.nrrd").string(), "-o", output, "-k", "3" }, "constant.nrrd", "1 distinct");
-  WriteImage(MakeImage<FloatImage>(8, 8, 8, std::numeric_limits<float>::quiet_NaN()).GetPointer(),
-             Path("nan.nii.gz"));
-  ExpectFailure({ Path("nan.nii.gz").string(), "-o", output, "-k", "2" }, "nan.nii.gz", "no finite voxel");
+  WriteTestImage(MakeImage<FloatImage>(8, 8, 8, std::numeric_limits<float>::quiet_NaN()).GetPointer(),
+             Path("nan.nrrd"));
+  // (NRRD keeps NaN; Debian's ITK 5.2 NIfTI reader returns an all-NaN float volume as zeros.)
+  ExpectFailure({ Path("nan.nrrd").string(), "-o", output, "-k", "2" }, "nan.nrrd", "no finite voxel");
   const auto phantom = Path("phantom.nii.gz");
-  WriteImage(MakePhantom(nullptr).GetPointer(), phantom, true);
+  WriteTestImage(MakePhantom(nullptr).GetPointer(), phantom, true);
   ExpectFailure({ phantom.string(), "-o", output, "-k", "255" }, "phantom.nii.gz", "distinct");
   ExpectFailure({ phantom.string(), "-o", output, "-k", "2", "--foreground-threshold", "1000" }, "phantom.nii.gz",
                 "foreground threshold");
-  WriteImage(MakeImage<LabelImage>(24, 20, 16, 0).GetPointer(), Path("empty-mask.nrrd"));
+  WriteTestImage(MakeImage<LabelImage>(24, 20, 16, 0).GetPointer(), Path("empty-mask.nrrd"));
   ExpectFailure({ phantom.string(), "-o", output, "-k", "3", "--mask", Path("empty-mask.nrrd").string() },
                 "empty-mask.nrrd", "empty");
-  WriteImage(MakeImage<LabelImage>(24, 20, 15, 1).GetPointer(), Path("small-mask.nrrd"));
+  WriteTestImage(MakeImage<LabelImage>(24, 20, 15, 1).GetPointer(), Path("small-mask.nrrd"));
   ExpectFailure({ phantom.string(), "-o", output, "-k", "3", "--mask", Path("small-mask.nrrd").string() },
                 "small-mask.nrrd", "size");
 }

@@ -296,11 +296,12 @@ protected:
   GenerateData() override;
 
 private:
-  /** HMRF-EM with mean field. voxelLevel is the histogram level of each voxel (-1: not taking part);
-   * posteriors (voxels x K) hold the initial posteriors and receive the result, in ascending order of mean. */
+  /** HMRF-EM with mean field. voxelLevel is the histogram level of each voxel (-1: not taking part) and is
+   * overwritten (still -1 exactly where no voxel takes part); posteriors (voxels x K) hold the initial
+   * posteriors and receive the result, in ascending order of mean. */
   void
   FitMarkovRandomField(const std::vector<OptimalScalarKMeans::Level> & levels,
-                       const std::vector<std::int32_t> &               voxelLevel,
+                       std::vector<std::int32_t> &                     voxelLevel,
                        GaussianMixtureDetail::Mixture &                mixture,
                        double                                          varianceFloor,
                        float *                                         posteriors);

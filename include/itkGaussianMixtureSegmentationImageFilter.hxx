@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 namespace itk
@@ -445,7 +446,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   {
     binToLevel[histogram.GetLevelBins()[l]] = static_cast<std::int32_t>(l);
   }
-  std::vector<float> levelPosteriorsFloat(levelPosteriors.begin(), levelPosteriors.end());
   std::vector<OutputPixelType> levelLabels(levels.size());
   for (std::size_t l = 0; l < levels.size(); ++l)
   {
@@ -457,7 +457,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   output->Allocate();
   posteriorImage->SetNumberOfComponentsPerPixel(numberOfClasses);
   posteriorImage->SetBufferedRegion(region);
-  posteriorImage->Allocate();
+  posteriorImage->Allocate(true); // zero: voxels that do not take part keep posteriors 0
 
   const bool                useField = m_MRFWeight > 0.0;
   std::vector<std::int32_t> voxelLevel(useField ? region.GetNumberOfPixels() : 0);
@@ -479,7 +479,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
             if (!histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
             {
               o[i] = OutputPixelType{};
-              std::fill(q, q + numberOfClasses, 0.0f);
               if (useField)
               {
                 voxelLevel[offset + i] = -1;
@@ -488,9 +487,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
             }
             const std::int32_t l = binToLevel[histogram.GetBin(p[i])];
             o[i] = levelLabels[l];
-            std::copy_n(levelPosteriorsFloat.data() + static_cast<std::size_t>(l) * numberOfClasses,
-                        numberOfClasses,
-                        q);
+            const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
+            for (unsigned int k = 0; k < numberOfClasses; ++k)
+            {
+              q[k] = static_cast<float>(r[k]);
+            }
             if (useField)
             {
               voxelLevel[offset + i] = l;
@@ -534,7 +535,7 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitMarkovRandomField(
   const std::vector<OptimalScalarKMeans::Level> & levels,
-  const std::vector<std::int32_t> &               voxelLevel,
+  std::vector<std::int32_t> &                     voxelLevel,
   GaussianMixtureDetail::Mixture &                mixture,
   double                                          varianceFloor,
   float *                                         posteriors)
@@ -600,16 +601,62 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   const SizeValueType     totalPixels = region.GetNumberOfPixels();
   const SizeValueType     numberOfSlices = size[ImageDimension - 1];
   const SizeValueType     sliceSize = totalPixels / std::max<SizeValueType>(numberOfSlices, 1);
-  std::vector<float>      other(static_cast<std::size_t>(totalPixels) * numberOfClasses, 0.0f);
-  float *                 previous = posteriors;
-  float *                 current = other.data();
+  MultiThreaderBase * threader = this->GetMultiThreader();
+
+  // Compact storage: the posteriors of the voxels taking part only, numbered in image order (per slice, so the
+  // numbering does not depend on the threads). voxelLevel is turned into the voxel's compact number (-1: not
+  // taking part) and compactLevel keeps its level.
+  std::vector<SizeValueType> sliceStart(numberOfSlices + 1, 0);
+  threader->ParallelizeArray(
+    0,
+    numberOfSlices,
+    [&](SizeValueType slice) {
+      SizeValueType count = 0;
+      for (SizeValueType i = slice * sliceSize; i < (slice + 1) * sliceSize; ++i)
+      {
+        count += voxelLevel[i] >= 0;
+      }
+      sliceStart[slice + 1] = count;
+    },
+    nullptr);
+  std::partial_sum(sliceStart.begin(), sliceStart.end(), sliceStart.begin());
+  const SizeValueType numberOfVoxels = sliceStart.back();
+  if (numberOfVoxels > static_cast<SizeValueType>(std::numeric_limits<std::int32_t>::max()))
+  {
+    itkExceptionMacro(<< numberOfVoxels << " voxels take part; the Markov random field handles at most "
+                      << std::numeric_limits<std::int32_t>::max());
+  }
+  std::vector<std::int32_t>  compactLevel(numberOfVoxels);
+  std::unique_ptr<float[]>   bufferA(new float[numberOfVoxels * numberOfClasses]);
+  std::unique_ptr<float[]>   bufferB(new float[numberOfVoxels * numberOfClasses]);
+  float *                    previous = bufferA.get();
+  float *                    current = bufferB.get();
+  threader->ParallelizeArray(
+    0,
+    numberOfSlices,
+    [&](SizeValueType slice) {
+      auto c = static_cast<std::int32_t>(sliceStart[slice]);
+      for (SizeValueType i = slice * sliceSize; i < (slice + 1) * sliceSize; ++i)
+      {
+        if (voxelLevel[i] < 0)
+        {
+          continue;
+        }
+        compactLevel[c] = voxelLevel[i];
+        for (unsigned int k = 0; k < numberOfClasses; ++k)
+        {
+          previous[static_cast<SizeValueType>(c) * numberOfClasses + k] = posteriors[i * numberOfClasses + k];
+        }
+        voxelLevel[i] = c++;
+      }
+    },
+    nullptr);
   std::vector<double>     dataTerm(numberOfLevels * numberOfClasses);
   std::vector<double>     sliceSums(static_cast<std::size_t>(numberOfSlices) * 3 * numberOfClasses);
   std::vector<double>     sliceEnergy(numberOfSlices);
   const double            beta = m_MRFWeight;
   const float             progressWeight = 0.75f / static_cast<float>(std::max(1u, m_MaximumNumberOfMRFIterations));
   double                  previousEnergy = 0.0;
-  MultiThreaderBase *     threader = this->GetMultiThreader();
 
   for (unsigned int iteration = 0; iteration < m_MaximumNumberOfMRFIterations; ++iteration)
   {
@@ -653,13 +700,15 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
               index[d] = 0;
             }
           }
-          const std::int32_t l = voxelLevel[i];
-          if (l < 0)
+          const std::int32_t c = voxelLevel[i];
+          if (c < 0)
           {
             continue;
           }
+          const std::int32_t l = compactLevel[c];
           const double * data = dataTerm.data() + static_cast<std::size_t>(l) * numberOfClasses;
-          std::copy_n(data, numberOfClasses, energy.data());
+          const float * neighbours[2 * ImageDimension + 4];
+          unsigned int  numberOfNeighbours = 0;
           for (std::size_t n = 0; n < offsets.size(); ++n)
           {
             bool inside = true;
@@ -668,15 +717,23 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
               const auto j = static_cast<OffsetValueType>(index[d]) + deltas[n][d];
               inside = j >= 0 && j < static_cast<OffsetValueType>(size[d]);
             }
-            if (!inside)
+            if (inside)
             {
-              continue;
+              const std::int32_t neighbour = voxelLevel[static_cast<OffsetValueType>(i) + offsets[n]];
+              if (neighbour >= 0)
+              {
+                neighbours[numberOfNeighbours++] = previous + static_cast<SizeValueType>(neighbour) * numberOfClasses;
+              }
             }
-            const float * q = previous + (static_cast<OffsetValueType>(i) + offsets[n]) * numberOfClasses;
-            for (unsigned int k = 0; k < numberOfClasses; ++k)
+          }
+          for (unsigned int k = 0; k < numberOfClasses; ++k)
+          {
+            double field = 0.0;
+            for (unsigned int n = 0; n < numberOfNeighbours; ++n)
             {
-              energy[k] += beta * q[k];
+              field += neighbours[n][k];
             }
+            energy[k] = data[k] + beta * field;
           }
           const double maximum = *std::max_element(energy.begin(), energy.end());
           double       total = 0.0;
@@ -686,7 +743,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
             total += energy[k];
           }
           energySum += maximum + std::log(total);
-          float *      q = current + i * numberOfClasses;
+          float *      q = current + static_cast<SizeValueType>(c) * numberOfClasses;
           const double x = levelValue[l];
           const double x2 = x * x + levelSpread[l];
           for (unsigned int k = 0; k < numberOfClasses; ++k)
@@ -750,30 +807,25 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 
   // Ascending means; the posteriors follow the new class order.
   const auto order = GaussianMixtureDetail::SortByMean(mixture);
-  bool       identity = true;
-  for (unsigned int k = 0; k < numberOfClasses; ++k)
-  {
-    identity = identity && order[k] == k;
-  }
-  if (previous != posteriors || !identity)
-  {
-    threader->ParallelizeArray(
-      0,
-      numberOfSlices,
-      [&](SizeValueType slice) {
-        std::vector<float> scratch(numberOfClasses);
-        for (SizeValueType i = slice * sliceSize; i < (slice + 1) * sliceSize; ++i)
+  threader->ParallelizeArray(
+    0,
+    numberOfSlices,
+    [&](SizeValueType slice) {
+      for (SizeValueType i = slice * sliceSize; i < (slice + 1) * sliceSize; ++i)
+      {
+        const std::int32_t c = voxelLevel[i];
+        if (c < 0)
         {
-          const float * source = previous + i * numberOfClasses;
-          for (unsigned int k = 0; k < numberOfClasses; ++k)
-          {
-            scratch[k] = source[order[k]];
-          }
-          std::copy_n(scratch.data(), numberOfClasses, posteriors + i * numberOfClasses);
+          continue;
         }
-      },
-      nullptr);
-  }
+        const float * source = previous + static_cast<SizeValueType>(c) * numberOfClasses;
+        for (unsigned int k = 0; k < numberOfClasses; ++k)
+        {
+          posteriors[i * numberOfClasses + k] = source[order[k]];
+        }
+      }
+    },
+    nullptr);
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>

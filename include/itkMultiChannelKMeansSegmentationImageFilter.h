@@ -154,7 +154,7 @@ public:
   itkGetConstMacro(MaximumNumberOfDistinctVectors, SizeValueType);
 
   /** On the voxel path, seeding and restarts use a deterministic sample of about this many voxels
-   * (default 2^14 = 16384; all voxels when there are fewer). */
+   * (default 2^13 = 8192; all voxels when there are fewer). */
   itkSetMacro(MaximumSampleSize, SizeValueType);
   itkGetConstMacro(MaximumSampleSize, SizeValueType);
 
@@ -239,15 +239,21 @@ protected:
   GenerateData() override;
 
 private:
-  /** Weighted points held in memory (distinct vectors or a sample), row-major. */
+  /** Weighted points held in memory (distinct vectors or a sample), row-major; no weights: all weights 1. */
   struct PointSet
   {
     std::vector<double>        Coordinates;
     std::vector<std::uint64_t> Weights;
+    std::size_t                NumberOfPoints{ 0 };
     std::size_t
     Size() const
     {
-      return Weights.size();
+      return NumberOfPoints;
+    }
+    std::uint64_t
+    Weight(std::size_t i) const
+    {
+      return Weights.empty() ? 1 : Weights[i];
     }
   };
   struct RunResult
@@ -296,7 +302,7 @@ private:
   bool          m_Standardize{ false };
   bool          m_UseDistinctVectors{ true };
   SizeValueType m_MaximumNumberOfDistinctVectors{ SizeValueType{ 1 } << 20 };
-  SizeValueType m_MaximumSampleSize{ SizeValueType{ 1 } << 14 };
+  SizeValueType m_MaximumSampleSize{ SizeValueType{ 1 } << 13 };
 
   /** Voxels are processed in chunks of this many, independent of the number of threads. */
   static constexpr SizeValueType ChunkSize = 65536;

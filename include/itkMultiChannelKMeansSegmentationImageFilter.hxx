@@ -378,10 +378,20 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     0,
     numberOfChunks,
     [&](SizeValueType chunk) {
+      if (this->GetAbortGenerateData())
+      {
+        return;
+      }
       const SizeValueType begin = chunk * ChunkSize;
       function(chunk, begin, std::min(begin + ChunkSize, m_NumberOfVoxels));
     },
     nullptr);
+  if (this->GetAbortGenerateData())
+  {
+    ProcessAborted e(__FILE__, __LINE__);
+    e.SetDescription("MultiChannelKMeansSegmentationImageFilter: aborted");
+    throw e;
+  }
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -397,7 +407,6 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   const unsigned int  C = m_NumberOfChannels;
   const std::size_t   n = points.Size();
   const double *      x = points.Coordinates.data();
-  const auto &        w = points.Weights;
   std::mt19937_64     rng(seed);
   std::vector<double> prefix(n);
   auto                draw = [&]() {
@@ -414,7 +423,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   double total = 0.0;
   for (std::size_t i = 0; i < n; ++i)
   {
-    total += static_cast<double>(w[i]);
+    total += static_cast<double>(points.Weight(i));
     prefix[i] = total;
   }
   std::size_t first = draw();
@@ -430,7 +439,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     double potential = 0.0;
     for (std::size_t i = 0; i < n; ++i)
     {
-      potential += static_cast<double>(w[i]) * nearest[i];
+      potential += static_cast<double>(points.Weight(i)) * nearest[i];
       prefix[i] = potential;
     }
     if (!(potential > 0.0))
@@ -445,7 +454,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
       double            p = 0.0;
       for (std::size_t i = 0; i < n; ++i)
       {
-        p += static_cast<double>(w[i]) * std::min(nearest[i], Distance2(x + i * C, x + c * C));
+        p += static_cast<double>(points.Weight(i)) * std::min(nearest[i], Distance2(x + i * C, x + c * C));
       }
       if (p < bestPotential)
       {
@@ -473,7 +482,6 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   const unsigned int C = m_NumberOfChannels;
   const std::size_t  n = points.Size();
   const double *     x = points.Coordinates.data();
-  const auto &       w = points.Weights;
 
   RunResult result;
   if (!SeedCenters(points, Mix(Mix(m_Seed) + restart), result.Centers))
@@ -527,12 +535,12 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     for (std::size_t i = 0; i < n; ++i)
     {
       const unsigned int a = assignment[i];
-      const auto         wi = static_cast<double>(w[i]);
+      const auto         wi = static_cast<double>(points.Weight(i));
       for (unsigned int c = 0; c < C; ++c)
       {
         sums[std::size_t{ a } * C + c] += wi * x[i * C + c];
       }
-      counts[a] += w[i];
+      counts[a] += points.Weight(i);
     }
     bool relocated = false;
     for (unsigned int j = 0; j < K; ++j)
@@ -634,8 +642,8 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   for (std::size_t i = 0; i < n; ++i)
   {
     const unsigned int a = assignment[i];
-    result.Counts[a] += w[i];
-    result.SumsOfSquares[a] += static_cast<double>(w[i]) * Distance2(x + i * C, centers.data() + std::size_t{ a } * C);
+    result.Counts[a] += points.Weight(i);
+    result.SumsOfSquares[a] += static_cast<double>(points.Weight(i)) * Distance2(x + i * C, centers.data() + std::size_t{ a } * C);
   }
   result.WCSS = std::accumulate(result.SumsOfSquares.begin(), result.SumsOfSquares.end(), 0.0);
   return result;
@@ -763,6 +771,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     }
     points.Weights.push_back(counts[i]);
   }
+  points.NumberOfPoints = points.Weights.size();
   return true;
 }
 
@@ -810,7 +819,8 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
       points.Coordinates[i * C + c] = static_cast<double>(in[indices[i] * C + c]);
     }
   }
-  points.Weights.assign(points.Coordinates.size() / C, 1);
+  points.Weights.clear();
+  points.NumberOfPoints = indices.size();
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>

@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "itkMultiChannelKMeansSegmentationImageFilter.h"
 
+#include "itkCommand.h"
+
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -529,7 +531,9 @@ TEST(MultiChannelKMeansSegmentation, SameSeedSameResultOtherSeedsAgreeOnEasyData
   EXPECT_EQ(a->GetRestartWithinClassSumsOfSquares().size(), 8u);
   auto c = run(12345);
   EXPECT_NE(a->GetRestartWithinClassSumsOfSquares(), c->GetRestartWithinClassSumsOfSquares());
-  EXPECT_NEAR(a->GetWithinClassSumOfSquares(), c->GetWithinClassSumOfSquares(), 1e-9 * a->GetWithinClassSumOfSquares());
+  // Another seed draws another sample; Lloyd's algorithm over all voxels may then stop in a neighbouring fixed
+  // point that differs by a few boundary voxels, so the WCSS agrees closely but not exactly.
+  EXPECT_NEAR(a->GetWithinClassSumOfSquares(), c->GetWithinClassSumOfSquares(), 1e-5 * a->GetWithinClassSumOfSquares());
 }
 
 TEST(MultiChannelKMeansSegmentation, ErrorsNameTheProblem)
@@ -553,4 +557,38 @@ TEST(MultiChannelKMeansSegmentation, ErrorsNameTheProblem)
   mask->Allocate(true);
   filter->SetMaskImage(mask);
   EXPECT_NE(ErrorOf([&] { filter->Update(); }).find("mask is empty"), std::string::npos);
+}
+
+TEST(MultiChannelKMeansSegmentation, ReportsProgressAndHonoursAbort)
+{
+  auto image = MakePhantom(24, 24, 12);
+  auto filter = itk::MultiChannelKMeansSegmentationImageFilter<FloatImage3>::New();
+  filter->SetInput(image);
+  filter->SetNumberOfClasses(3);
+  std::vector<float> progress;
+  auto               watcher = itk::CStyleCommand::New();
+  struct State
+  {
+    std::vector<float> *                                              Progress;
+    itk::MultiChannelKMeansSegmentationImageFilter<FloatImage3> *     Filter;
+    bool                                                              Abort;
+  } state{ &progress, filter.GetPointer(), false };
+  watcher->SetClientData(&state);
+  watcher->SetCallback([](itk::Object *, const itk::EventObject &, void * data) {
+    auto * s = static_cast<State *>(data);
+    s->Progress->push_back(s->Filter->GetProgress());
+    if (s->Abort && s->Filter->GetProgress() > 0.05f)
+    {
+      s->Filter->AbortGenerateDataOn();
+    }
+  });
+  filter->AddObserver(itk::ProgressEvent(), watcher);
+  filter->Update();
+  ASSERT_FALSE(progress.empty());
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_FLOAT_EQ(progress.back(), 1.0f);
+
+  state.Abort = true;
+  filter->Modified();
+  EXPECT_THROW(filter->Update(), itk::ProcessAborted);
 }

@@ -21,6 +21,7 @@
 // Exit status: 0 success, 1 runtime error (one line on stderr naming the file), 2 usage error.
 #include "cli/ErrorReporting.h"
 #include "cli/Options.h"
+#include "cli/PreviewOutput.h"
 #include "cli/Report.h"
 #include "cli/Segment.h"
 
@@ -38,6 +39,7 @@ main(int argc, char * argv[])
                 program };
   kmeans_cli::Options options;
   kmeans_cli::AddKMeansSegmentOptions(app, options);
+  kmeans_cli::AddPreviewOptions(app, options);
   kmeans_cli::UseOneLineUsageErrors(app, program);
   if (const auto status = kmeans_cli::ParseCommandLine(app, argc, argv))
   {

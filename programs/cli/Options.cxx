@@ -50,6 +50,10 @@ Options::WritePaths() const
   {
     paths.push_back(Report);
   }
+  if (!Preview.empty())
+  {
+    paths.push_back(Preview);
+  }
   return paths;
 }
 

@@ -50,6 +50,12 @@ struct Options
   std::string Report;
   /** --quiet: no class table on the terminal. */
   bool Quiet{ false };
+  /** --preview: PNG picture of the result (VTK preview, see cli/PreviewOutput.h). */
+  std::string Preview;
+  /** --vtk-dir: directory for the ParaView files. */
+  std::string VtkDirectory;
+  /** --show: open the interactive viewer after writing. */
+  bool Show{ false };
 
   /** Every path the program reads (inputs and mask): outputs must differ from all of them. */
   std::vector<std::string>

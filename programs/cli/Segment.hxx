@@ -19,6 +19,7 @@
 #define KMeansCLISegment_hxx
 
 #include "cli/ImageOutput.h"
+#include "cli/PreviewOutput.h"
 #include "cli/Segment.h"
 
 #include "itkKMeansSegmentationImageFilter.h"
@@ -151,6 +152,9 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   }
   report["classes"] = classes;
   report["thresholds"] = filter->GetThresholds();
+
+  // 5. The VTK preview: picture, ParaView files, viewer (cli/PreviewOutput.h; nothing unless asked for).
+  WritePreviewOutputs(options, image.GetPointer(), filter->GetOutput(), { means, counts, filter->GetThresholds() }, report);
   report["within_class_sum_of_squares"] = filter->GetWithinClassSumOfSquares();
   report["within_class_sum_of_squares_for_each_k"] = filter->GetWithinClassSumOfSquaresForEachK();
 }

@@ -1,0 +1,207 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+
+// kmeans-segment --preview / --vtk-dir: the program's side of the VTK preview.
+
+#include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
+#include "itkImageRegionConstIterator.h"
+#include "itkImageRegionIteratorWithIndex.h"
+
+#include <vtkDataArray.h>
+#include <vtkImageData.h>
+#include <vtkMatrix3x3.h>
+#include <vtkPNGReader.h>
+#include <vtkPointData.h>
+#include <vtkSmartPointer.h>
+#include <vtkXMLImageDataReader.h>
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace
+{
+namespace fs = std::filesystem;
+using ScanType = itk::Image<short, 3>;
+using LabelType = itk::Image<unsigned char, 3>;
+
+struct Files
+{
+  fs::path Directory;
+  fs::path Scan;
+};
+
+/** A scan of nested boxes (intensity 100, 200, 300, spread -3..3; background 0) with an oblique direction. */
+Files
+WriteScan(const std::string & name)
+{
+  Files files;
+  files.Directory = fs::temp_directory_path() / ("kmeans-segment-preview-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(files.Directory);
+  fs::create_directories(files.Directory);
+  files.Scan = files.Directory / "scan.nrrd";
+  auto                  scan = ScanType::New();
+  ScanType::RegionType  region;
+  region.SetSize({ { 40, 36, 30 } });
+  scan->SetRegions(region);
+  ScanType::SpacingType spacing;
+  spacing[0] = 0.9, spacing[1] = 1.0, spacing[2] = 1.2;
+  scan->SetSpacing(spacing);
+  ScanType::DirectionType direction;
+  direction.Fill(0.0);
+  direction[0][1] = 1.0, direction[1][0] = -1.0, direction[2][2] = 1.0;
+  scan->SetDirection(direction);
+  scan->Allocate();
+  const unsigned int size[3] = { 40, 36, 30 };
+  for (itk::ImageRegionIteratorWithIndex<ScanType> it(scan, region); !it.IsAtEnd(); ++it)
+  {
+    double r = 0;
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      r = std::max(r, std::abs((it.GetIndex()[d] + 0.5) / size[d] - 0.5) * 2);
+    }
+    const int label = r < 0.25 ? 3 : r < 0.5 ? 2 : r < 0.8 ? 1 : 0;
+    const int spread = label == 0 ? 0 : static_cast<int>((7 * it.GetIndex()[0] + 3 * it.GetIndex()[1]) % 7) - 3;
+    it.Set(static_cast<short>(100 * label + spread));
+  }
+  itk::WriteImage(scan, files.Scan.string());
+  return files;
+}
+
+int
+Run(const std::string & arguments, const fs::path & errors, bool withDisplay = true)
+{
+  const std::string command = std::string(withDisplay ? "" : "env -u DISPLAY ") + KMEANS_SEGMENT_PROGRAM + " " +
+                              arguments + " > /dev/null 2> " + errors.string();
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<std::string>
+Lines(const fs::path & file)
+{
+  std::ifstream            in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+  {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+bool
+HaveDisplay()
+{
+  const char * display = std::getenv("DISPLAY");
+  return display != nullptr && *display != '\0';
+}
+} // namespace
+
+TEST(KMeansSegmentPreviewOptions, PreviewAndParaViewFilesOfTheResult)
+{
+  if (!HaveDisplay())
+  {
+    GTEST_SKIP() << "no X display: rendering needs one; install xvfb so that ctest runs this test under xvfb-run -a";
+  }
+  const Files    f = WriteScan("ok");
+  const fs::path labels = f.Directory / "labels.nrrd";
+  const fs::path png = f.Directory / "preview.png";
+  const fs::path vtk = f.Directory / "vtk";
+  const fs::path report = f.Directory / "report.json";
+  ASSERT_EQ(Run(f.Scan.string() + " -o " + labels.string() + " -k 3 --nonzero --preview " + png.string() +
+                  " --vtk-dir " + vtk.string() + " --report " + report.string(),
+                f.Directory / "stderr.txt"),
+            0)
+    << (Lines(f.Directory / "stderr.txt").empty() ? "" : Lines(f.Directory / "stderr.txt")[0]);
+
+  auto reader = vtkSmartPointer<vtkPNGReader>::New();
+  reader->SetFileName(png.string().c_str());
+  reader->Update();
+  int dims[3];
+  reader->GetOutput()->GetDimensions(dims);
+  EXPECT_EQ(dims[0], 1600);
+  EXPECT_EQ(dims[1], 1000);
+
+  // The .vti holds the program's label map, voxel for voxel, with the scan's geometry.
+  auto vti = vtkSmartPointer<vtkXMLImageDataReader>::New();
+  vti->SetFileName((vtk / "segmentation.vti").string().c_str());
+  vti->Update();
+  const auto   written = itk::ReadImage<LabelType>(labels.string());
+  vtkDataArray * array = vti->GetOutput()->GetPointData()->GetArray("Labels");
+  ASSERT_NE(array, nullptr);
+  ASSERT_EQ(array->GetNumberOfTuples(), static_cast<vtkIdType>(written->GetBufferedRegion().GetNumberOfPixels()));
+  vtkIdType i = 0, mismatches = 0, classified = 0;
+  for (itk::ImageRegionConstIterator<LabelType> it(written, written->GetBufferedRegion()); !it.IsAtEnd(); ++it, ++i)
+  {
+    mismatches += array->GetTuple1(i) != it.Get() ? 1 : 0;
+    classified += it.Get() != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(classified, 0);
+  EXPECT_DOUBLE_EQ(vti->GetOutput()->GetDirectionMatrix()->GetElement(1, 0), -1.0);
+  EXPECT_DOUBLE_EQ(vti->GetOutput()->GetSpacing()[2], 1.2);
+  EXPECT_TRUE(fs::exists(vtk / "segmentation.vtm"));
+  unsigned int surfaces = 0;
+  for (const auto & entry : fs::directory_iterator(vtk))
+  {
+    surfaces += entry.path().extension() == ".vtp" ? 1 : 0;
+  }
+  EXPECT_EQ(surfaces, 3u);
+
+  // The report names the outputs.
+  std::ifstream in(report);
+  std::string   text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"preview\""), std::string::npos);
+  EXPECT_NE(text.find("preview.png"), std::string::npos);
+  EXPECT_NE(text.find("segmentation.vtm"), std::string::npos);
+  fs::remove_all(f.Directory);
+}
+
+TEST(KMeansSegmentPreviewOptions, BadPreviewRequestsAreUsageErrorsBeforeAnyOutput)
+{
+  const Files    f = WriteScan("bad");
+  const fs::path labels = f.Directory / "labels.nrrd";
+  const fs::path errors = f.Directory / "stderr.txt";
+
+  // Not a PNG name.
+  EXPECT_EQ(Run(f.Scan.string() + " -o " + labels.string() + " -k 3 --preview " + (f.Directory / "p.jpg").string(),
+                errors),
+            2);
+  auto lines = Lines(errors);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(".png"), std::string::npos) << lines[0];
+  EXPECT_FALSE(fs::exists(labels));
+
+  // No X display: says how to get one.
+  EXPECT_EQ(Run(f.Scan.string() + " -o " + labels.string() + " -k 3 --preview " + (f.Directory / "p.png").string(),
+                errors,
+                false),
+            2);
+  lines = Lines(errors);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("xvfb-run"), std::string::npos) << lines[0];
+  EXPECT_FALSE(fs::exists(labels));
+  EXPECT_FALSE(fs::exists(f.Directory / "p.png"));
+
+  fs::remove_all(f.Directory);
+}

@@ -1,0 +1,91 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef KMeansCLIPreviewOutput_h
+#define KMeansCLIPreviewOutput_h
+
+#include "cli/Options.h"
+#include "cli/Report.h"
+
+#include "itkIntTypes.h"
+
+#include <string>
+#include <vector>
+
+#ifdef KMEANS_HAVE_PREVIEW
+#  include "itkKMeansSegmentationPreview.h"
+#endif
+
+namespace kmeans_cli
+{
+/** Whether this build has the VTK preview (VTK 9 found at configure time). */
+bool
+PreviewAvailable();
+
+/** Register --preview FILE.png, --vtk-dir DIR and --show on app, bound to options. In a build without the
+ * preview each of them is a usage error that says so; --preview and --show without an X display are usage
+ * errors that advise `xvfb-run -a`. */
+void
+AddPreviewOptions(CLI::App & app, Options & options);
+
+/** The class statistics the preview shows, from the segmentation filter. */
+struct PreviewClasses
+{
+  std::vector<double>             Means;
+  std::vector<itk::SizeValueType> Counts;
+  std::vector<double>             Thresholds;
+};
+
+#ifdef KMEANS_HAVE_PREVIEW
+/** Write the preview picture and the ParaView files, then open the viewer, as the options ask. */
+void
+WritePreviewOutputs(const Options &                          options,
+                    const itk::KMeansPreview::ImageType *      image,
+                    const itk::KMeansPreview::LabelImageType * labels,
+                    const PreviewClasses &                   classes,
+                    Report &                                 report);
+#endif
+
+/** The same for the program's own image types (any scalar 2-D or 3-D image and its label map): converts them
+ * to the preview's types when an output of the preview was asked for; otherwise does nothing. */
+template <typename TImage, typename TLabelImage>
+void
+WritePreviewOutputs(const Options &        options,
+                    const TImage *         image,
+                    const TLabelImage *    labels,
+                    const PreviewClasses & classes,
+                    Report &               report)
+{
+  if (options.Preview.empty() && options.VtkDirectory.empty() && !options.Show)
+  {
+    return;
+  }
+#ifdef KMEANS_HAVE_PREVIEW
+  const auto previewImage = itk::KMeansPreview::ToPreviewImage(image);
+  const auto previewLabels = itk::KMeansPreview::ToPreviewLabels(labels);
+  WritePreviewOutputs(options, previewImage.GetPointer(), previewLabels.GetPointer(), classes, report);
+#else
+  (void)image;
+  (void)labels;
+  (void)classes;
+  (void)report;
+  throw std::runtime_error("this build of kmeans-segment has no VTK preview (--preview, --vtk-dir, --show)");
+#endif
+}
+} // namespace kmeans_cli
+
+#endif

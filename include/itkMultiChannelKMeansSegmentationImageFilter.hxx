@@ -669,6 +669,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   };
   std::vector<ChunkVectors> chunks(numberOfChunks);
   std::atomic<bool>         tooMany{ false };
+  std::atomic<std::size_t>  entries{ 0 };
   ForEachChunk([&](SizeValueType chunk, SizeValueType begin, SizeValueType end) {
     if (tooMany.load())
     {
@@ -713,7 +714,9 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
         slot = (slot + 1) & (capacity - 1);
       }
     }
-    if (cv.Counts.size() > limit)
+    // The chunk lists together hold at least as many entries as there are distinct vectors: stop early (and
+    // deterministically, as the running total only grows) when they would need more than 2 * limit entries.
+    if (entries.fetch_add(cv.Counts.size()) + cv.Counts.size() > 2 * limit)
     {
       tooMany = true;
     }
@@ -728,11 +731,6 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   for (const auto & cv : chunks)
   {
     total += cv.Counts.size();
-  }
-  if (total > 8 * limit + m_NumberOfVoxels / 8 + 65536 && total > limit)
-  {
-    // Too many entries to merge cheaply: almost every chunk holds different vectors.
-    return false;
   }
   std::vector<std::int64_t>  keys;
   std::vector<std::uint64_t> counts;

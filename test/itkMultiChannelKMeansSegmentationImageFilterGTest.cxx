@@ -310,6 +310,17 @@ TEST(MultiChannelKMeansSegmentation, DistinctVectorsGiveTheVoxelResult)
   }
   EXPECT_NEAR(distinct->GetWithinClassSumOfSquares(), voxels->GetWithinClassSumOfSquares(),
               1e-9 * voxels->GetWithinClassSumOfSquares());
+
+  // Beyond MaximumNumberOfDistinctVectors the filter falls back to the voxels.
+  auto limited = itk::MultiChannelKMeansSegmentationImageFilter<FloatImage3>::New();
+  limited->SetInput(image);
+  limited->SetNumberOfClasses(4);
+  limited->SetMaximumSampleSize(40 * 40 * 20);
+  limited->SetMaximumNumberOfDistinctVectors(distinct->GetNumberOfDistinctVectors() - 1);
+  limited->Update();
+  EXPECT_FALSE(limited->GetUsedDistinctVectors());
+  EXPECT_EQ(Labels(limited->GetOutput()), Labels(voxels->GetOutput()));
+  EXPECT_EQ(limited->GetWithinClassSumOfSquares(), voxels->GetWithinClassSumOfSquares());
 }
 
 TEST(MultiChannelKMeansSegmentation, LabelsOrderedByFirstChannelThenNext)

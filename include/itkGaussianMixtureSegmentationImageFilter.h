@@ -51,9 +51,9 @@ struct FitResult
  * varianceFloor; pooled when commonVariance) and proportions count/N. */
 inline Mixture
 MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
-                     std::uint64_t                                  numberOfSamples,
-                     double                                         varianceFloor,
-                     bool                                           commonVariance);
+                     std::uint64_t                                   numberOfSamples,
+                     double                                          varianceFloor,
+                     bool                                            commonVariance);
 
 /** Replaces every class variance by the proportion-weighted mean of the variances (at least varianceFloor). */
 inline void
@@ -170,10 +170,8 @@ public:
   static_assert(std::is_arithmetic<InputPixelType>::value,
                 "GaussianMixtureSegmentationImageFilter needs a scalar input");
   itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
-  itkConceptMacro(SameDimension,
-                  (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
-  itkConceptMacro(MaskSameDimension,
-                  (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
+  itkConceptMacro(SameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
+  itkConceptMacro(MaskSameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
 
   /** Number of classes K (default 3); ignored when AutomaticNumberOfClasses is on. */
   itkSetMacro(NumberOfClasses, unsigned int);

@@ -36,9 +36,9 @@ namespace GaussianMixtureDetail
 {
 inline Mixture
 MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
-                     std::uint64_t                                  numberOfSamples,
-                     double                                         varianceFloor,
-                     bool                                           commonVariance)
+                     std::uint64_t                                   numberOfSamples,
+                     double                                          varianceFloor,
+                     bool                                            commonVariance)
 {
   Mixture mixture;
   for (const auto & c : classes)
@@ -235,8 +235,8 @@ void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
-  const auto maximumLabel = static_cast<unsigned long long>(NumericTraits<OutputPixelType>::max());
-  const char * name = m_AutomaticNumberOfClasses ? "MaximumNumberOfClasses" : "NumberOfClasses";
+  const auto         maximumLabel = static_cast<unsigned long long>(NumericTraits<OutputPixelType>::max());
+  const char *       name = m_AutomaticNumberOfClasses ? "MaximumNumberOfClasses" : "NumberOfClasses";
   const unsigned int classes = m_AutomaticNumberOfClasses ? m_MaximumNumberOfClasses : m_NumberOfClasses;
   if (classes < 1)
   {
@@ -332,11 +332,11 @@ void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateData()
 {
   using namespace GaussianMixtureDetail;
-  const TInputImage * input = this->GetInput();
-  const TMaskImage *  mask = this->GetMaskImage();
-  TOutputImage *      output = this->GetOutput();
+  const TInputImage *  input = this->GetInput();
+  const TMaskImage *   mask = this->GetMaskImage();
+  TOutputImage *       output = this->GetOutput();
   PosteriorImageType * posteriorImage = this->GetPosteriorsOutput();
-  const RegionType    region = input->GetLargestPossibleRegion();
+  const RegionType     region = input->GetLargestPossibleRegion();
 
   m_ClassMeans.clear();
   m_ClassVariances.clear();
@@ -395,18 +395,17 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   FitResult           fit;
   if (m_AutomaticNumberOfClasses)
   {
-    const auto largest =
-      static_cast<unsigned int>(std::min<std::size_t>(m_MaximumNumberOfClasses, levels.size()));
+    const auto largest = static_cast<unsigned int>(std::min<std::size_t>(m_MaximumNumberOfClasses, levels.size()));
     solver.Solve(levels, largest);
     double bestCriterion = std::numeric_limits<double>::infinity();
     for (unsigned int k = 1; k <= largest; ++k)
     {
       const auto classes = solver.Partition(k);
       Mixture    candidate = MixtureFromPartition(classes, numberOfSamples, varianceFloor, m_UseCommonVariance);
-      const auto candidateFit =
-        FitOnLevels(levels, candidate, varianceFloor, m_UseCommonVariance, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
-      const double criterion =
-        -2.0 * candidateFit.LogLikelihood + (m_UseCommonVariance ? 2.0 * k : 3.0 * k - 1.0) * std::log(static_cast<double>(numberOfSamples));
+      const auto candidateFit = FitOnLevels(
+        levels, candidate, varianceFloor, m_UseCommonVariance, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
+      const double criterion = -2.0 * candidateFit.LogLikelihood + (m_UseCommonVariance ? 2.0 * k : 3.0 * k - 1.0) *
+                                                                     std::log(static_cast<double>(numberOfSamples));
       m_BayesianInformationCriterionForEachK.push_back(criterion);
       if (criterion < bestCriterion)
       {
@@ -430,7 +429,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
       m_InitialClassMeans.push_back(histogram.GetOrigin() + c.Mean);
     }
     mixture = MixtureFromPartition(classes, numberOfSamples, varianceFloor, m_UseCommonVariance);
-    fit = FitOnLevels(levels, mixture, varianceFloor, m_UseCommonVariance, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
+    fit = FitOnLevels(
+      levels, mixture, varianceFloor, m_UseCommonVariance, m_MaximumNumberOfIterations, m_ConvergenceThreshold);
   }
   SortByMean(mixture);
   const auto numberOfClasses = static_cast<unsigned int>(mixture.Mean.size());
@@ -598,9 +598,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     levelSpread[l] = std::max(0.0, static_cast<double>(levels[l].SumOfSquares / c - mean * mean));
   }
 
-  const SizeValueType     totalPixels = region.GetNumberOfPixels();
-  const SizeValueType     numberOfSlices = size[ImageDimension - 1];
-  const SizeValueType     sliceSize = totalPixels / std::max<SizeValueType>(numberOfSlices, 1);
+  const SizeValueType totalPixels = region.GetNumberOfPixels();
+  const SizeValueType numberOfSlices = size[ImageDimension - 1];
+  const SizeValueType sliceSize = totalPixels / std::max<SizeValueType>(numberOfSlices, 1);
   MultiThreaderBase * threader = this->GetMultiThreader();
 
   // Compact storage: the posteriors of the voxels taking part only, numbered in image order (per slice, so the
@@ -626,11 +626,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     itkExceptionMacro(<< numberOfVoxels << " voxels take part; the Markov random field handles at most "
                       << std::numeric_limits<std::int32_t>::max());
   }
-  std::vector<std::int32_t>  compactLevel(numberOfVoxels);
-  std::unique_ptr<float[]>   bufferA(new float[numberOfVoxels * numberOfClasses]);
-  std::unique_ptr<float[]>   bufferB(new float[numberOfVoxels * numberOfClasses]);
-  float *                    previous = bufferA.get();
-  float *                    current = bufferB.get();
+  std::vector<std::int32_t> compactLevel(numberOfVoxels);
+  std::unique_ptr<float[]>  bufferA(new float[numberOfVoxels * numberOfClasses]);
+  std::unique_ptr<float[]>  bufferB(new float[numberOfVoxels * numberOfClasses]);
+  float *                   previous = bufferA.get();
+  float *                   current = bufferB.get();
   threader->ParallelizeArray(
     0,
     numberOfSlices,
@@ -651,20 +651,20 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       }
     },
     nullptr);
-  std::vector<double>     dataTerm(numberOfLevels * numberOfClasses);
-  std::vector<double>     sliceSums(static_cast<std::size_t>(numberOfSlices) * 3 * numberOfClasses);
-  std::vector<double>     sliceEnergy(numberOfSlices);
-  const double            beta = m_MRFWeight;
-  const float             progressWeight = 0.75f / static_cast<float>(std::max(1u, m_MaximumNumberOfMRFIterations));
-  double                  previousEnergy = 0.0;
+  std::vector<double> dataTerm(numberOfLevels * numberOfClasses);
+  std::vector<double> sliceSums(static_cast<std::size_t>(numberOfSlices) * 3 * numberOfClasses);
+  std::vector<double> sliceEnergy(numberOfSlices);
+  const double        beta = m_MRFWeight;
+  const float         progressWeight = 0.75f / static_cast<float>(std::max(1u, m_MaximumNumberOfMRFIterations));
+  double              previousEnergy = 0.0;
 
   for (unsigned int iteration = 0; iteration < m_MaximumNumberOfMRFIterations; ++iteration)
   {
     for (unsigned int k = 0; k < numberOfClasses; ++k)
     {
       const double meanFromShift = mixture.Mean[k] - shift;
-      const double logNormaliser = -0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]) +
-                                   std::log(mixture.Proportion[k]);
+      const double logNormaliser =
+        -0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]) + std::log(mixture.Proportion[k]);
       const double halfPrecision = 0.5 / mixture.Variance[k];
       for (std::size_t l = 0; l < numberOfLevels; ++l)
       {
@@ -679,10 +679,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       0,
       numberOfSlices,
       [&](SizeValueType slice) {
-        TotalProgressReporter         progress(this, totalPixels, 100, progressWeight);
-        std::vector<double>           energy(numberOfClasses);
-        double *                      sums = sliceSums.data() + slice * 3 * numberOfClasses;
-        double                        energySum = 0.0;
+        TotalProgressReporter                     progress(this, totalPixels, 100, progressWeight);
+        std::vector<double>                       energy(numberOfClasses);
+        double *                                  sums = sliceSums.data() + slice * 3 * numberOfClasses;
+        double                                    energySum = 0.0;
         std::array<SizeValueType, ImageDimension> index{};
         index[ImageDimension - 1] = slice;
         std::fill(sums, sums + 3 * numberOfClasses, 0.0);
@@ -706,9 +706,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
             continue;
           }
           const std::int32_t l = compactLevel[c];
-          const double * data = dataTerm.data() + static_cast<std::size_t>(l) * numberOfClasses;
-          const float * neighbours[2 * ImageDimension + 4];
-          unsigned int  numberOfNeighbours = 0;
+          const double *     data = dataTerm.data() + static_cast<std::size_t>(l) * numberOfClasses;
+          const float *      neighbours[2 * ImageDimension + 4];
+          unsigned int       numberOfNeighbours = 0;
           for (std::size_t n = 0; n < offsets.size(); ++n)
           {
             bool inside = true;
@@ -831,7 +831,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::PrintSelf(std::ostream & os,
-                                                                                         Indent indent) const
+                                                                                         Indent         indent) const
 {
   Superclass::PrintSelf(os, indent);
   auto printArray = [&os, indent](const char * name, const auto & values) {

@@ -112,12 +112,12 @@ TEST(GaussianMixtureSegmentationImageFilter, RecoversKnownMixtureParameters)
 {
   // 64000 draws from 0.3 N(100, 10^2) + 0.5 N(140, 15^2) + 0.2 N(200, 12^2): the classes overlap, so the
   // K-means means are biased while the mixture fit recovers the generating parameters.
-  Image3F::SizeType size{ { 40, 40, 40 } };
-  auto              image = MakeImage<Image3F>(size);
-  std::mt19937      rng(7);
-  const double      means[] = { 100.0, 140.0, 200.0 };
-  const double      sigmas[] = { 10.0, 15.0, 12.0 };
-  const double      proportions[] = { 0.3, 0.5, 0.2 };
+  Image3F::SizeType               size{ { 40, 40, 40 } };
+  auto                            image = MakeImage<Image3F>(size);
+  std::mt19937                    rng(7);
+  const double                    means[] = { 100.0, 140.0, 200.0 };
+  const double                    sigmas[] = { 10.0, 15.0, 12.0 };
+  const double                    proportions[] = { 0.3, 0.5, 0.2 };
   std::discrete_distribution<int> pick(proportions, proportions + 3);
   for (std::size_t i = 0; i < image->GetBufferedRegion().GetNumberOfPixels(); ++i)
   {
@@ -271,9 +271,9 @@ ExpectThreadInvariance(unsigned int n)
     filter->SetNumberOfWorkUnits(threads);
     filter->GetMultiThreader()->SetMaximumNumberOfThreads(threads);
     filter->Update();
-    const auto          count = truth.size();
-    const auto *        labels = filter->GetOutput()->GetBufferPointer();
-    const auto *        posteriors = filter->GetPosteriorsOutput()->GetBufferPointer();
+    const auto   count = truth.size();
+    const auto * labels = filter->GetOutput()->GetBufferPointer();
+    const auto * posteriors = filter->GetPosteriorsOutput()->GetBufferPointer();
     if (referenceLabels.empty())
     {
       referenceLabels.assign(labels, labels + count);
@@ -340,9 +340,8 @@ TEST(GaussianMixtureSegmentationImageFilter, KeepsGeometry)
   filter->SetInput(image);
   filter->SetMRFWeight(0.5);
   filter->Update();
-  for (const itk::ImageBase<3> * output :
-       { static_cast<const itk::ImageBase<3> *>(filter->GetOutput()),
-         static_cast<const itk::ImageBase<3> *>(filter->GetPosteriorsOutput()) })
+  for (const itk::ImageBase<3> * output : { static_cast<const itk::ImageBase<3> *>(filter->GetOutput()),
+                                            static_cast<const itk::ImageBase<3> *>(filter->GetPosteriorsOutput()) })
   {
     EXPECT_EQ(output->GetOrigin(), image->GetOrigin());
     EXPECT_EQ(output->GetSpacing(), image->GetSpacing());
@@ -361,8 +360,9 @@ TEST(GaussianMixtureSegmentationImageFilter, PreconditionErrorsNameTheValues)
     return ErrorOf([&] { filter->Update(); });
   };
   EXPECT_NE(run([](Filter<3> * f) { f->SetNumberOfClasses(0); }).find("NumberOfClasses is 0"), std::string::npos);
-  EXPECT_NE(run([](Filter<3> * f) { f->SetNumberOfClasses(300); })
-              .find("NumberOfClasses is 300, more than the output pixel type holds (255)"),
+  EXPECT_NE(run([](Filter<3> * f) {
+              f->SetNumberOfClasses(300);
+            }).find("NumberOfClasses is 300, more than the output pixel type holds (255)"),
             std::string::npos);
   EXPECT_NE(run([](Filter<3> * f) {
               f->AutomaticNumberOfClassesOn();
@@ -396,8 +396,9 @@ TEST(GaussianMixtureSegmentationImageFilter, PreconditionErrorsNameTheValues)
             std::string::npos);
   Label3::SizeType otherSize{ { 8, 8, 9 } };
   auto             wrongMask = MakeImage<Label3>(otherSize);
-  EXPECT_NE(run([&wrongMask](Filter<3> * f) { f->SetMaskImage(wrongMask); })
-              .find("mask size [8, 8, 9] differs from input size [8, 8, 8]"),
+  EXPECT_NE(run([&wrongMask](Filter<3> * f) {
+              f->SetMaskImage(wrongMask);
+            }).find("mask size [8, 8, 9] differs from input size [8, 8, 8]"),
             std::string::npos);
 }
 

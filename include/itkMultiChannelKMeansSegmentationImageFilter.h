@@ -149,7 +149,9 @@ public:
   itkGetConstMacro(UseDistinctVectors, bool);
   itkBooleanMacro(UseDistinctVectors);
 
-  /** The distinct-vector path is used only up to this many distinct vectors (default 2^20). */
+  /** The distinct-vector path is used only up to this many distinct vectors (default 2^16 = 65536): every
+   * restart iterates over all of them, so beyond that the sample of the voxel path is cheaper. Collecting them
+   * stops early once the chunks together hold more than twice as many. */
   itkSetMacro(MaximumNumberOfDistinctVectors, SizeValueType);
   itkGetConstMacro(MaximumNumberOfDistinctVectors, SizeValueType);
 
@@ -301,7 +303,7 @@ private:
   unsigned int  m_MaximumNumberOfIterations{ 300 };
   bool          m_Standardize{ false };
   bool          m_UseDistinctVectors{ true };
-  SizeValueType m_MaximumNumberOfDistinctVectors{ SizeValueType{ 1 } << 20 };
+  SizeValueType m_MaximumNumberOfDistinctVectors{ SizeValueType{ 1 } << 16 };
   SizeValueType m_MaximumSampleSize{ SizeValueType{ 1 } << 13 };
 
   /** Voxels are processed in chunks of this many, independent of the number of threads. */

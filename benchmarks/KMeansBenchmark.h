@@ -145,6 +145,7 @@ struct ProcessResult
 {
   int         ExitCode{ -1 };
   double      Seconds{ 0.0 };
+  double      CpuSeconds{ 0.0 };       // user + system time of the child (wait4)
   long        MaximumResidentKiB{ 0 }; // peak RSS of the child (wait4)
   std::string Output;                  // standard output
   std::string Error;                   // standard error

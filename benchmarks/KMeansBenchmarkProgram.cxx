@@ -126,7 +126,8 @@ RunWholeProgramSection(const Options & options, Context & context, Table & table
     const double       ratio = oursSeconds / baseSeconds;
     const std::string  reps = "best of " + std::to_string(options.ProgramRepetitions);
     std::ostringstream note;
-    note << reps << ", median " << FormatSeconds(Median(times[0])) << "; peak RSS "
+    note << reps << ", median " << FormatSeconds(Median(times[0])) << "; CPU of the last run "
+         << FormatSeconds(oursLast.CpuSeconds) << " vs " << FormatSeconds(baseLast.CpuSeconds) << "; peak RSS "
          << FormatMiB(1024.0 * oursLast.MaximumResidentKiB) << "; same labels as read-threshold-write at "
          << std::setprecision(6) << FileAgreement(oursOut, baseOut) << " % of voxels";
     table.Add({ section, name, FormatSeconds(oursSeconds), FormatRatio(ratio) + " ours/it", "<= 1.1x",

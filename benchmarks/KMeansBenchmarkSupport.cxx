@@ -380,6 +380,8 @@ RunProcess(const std::vector<std::string> &         argv,
   result.Seconds = Now() - start;
   result.ExitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.MaximumResidentKiB = usage.ru_maxrss;
+  result.CpuSeconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                      1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
   result.Output = ReadWholeFile(outPath);
   result.Error = ReadWholeFile(errPath);
   std::remove(outPath.c_str());

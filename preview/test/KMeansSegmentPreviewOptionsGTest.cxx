@@ -89,7 +89,7 @@ WriteScan(const std::string & name)
 }
 
 int
-Run(const std::string & arguments, const fs::path & errors, bool withDisplay = true)
+RunProgram(const std::string & arguments, const fs::path & errors, bool withDisplay = true)
 {
   const std::string command = std::string(withDisplay ? "" : "env -u DISPLAY ") + KMEANS_SEGMENT_PROGRAM + " " +
                               arguments + " > /dev/null 2> " + errors.string();
@@ -128,7 +128,7 @@ TEST(KMeansSegmentPreviewOptions, PreviewAndParaViewFilesOfTheResult)
   const fs::path png = f.Directory / "preview.png";
   const fs::path vtk = f.Directory / "vtk";
   const fs::path report = f.Directory / "report.json";
-  ASSERT_EQ(Run(f.Scan.string() + " -o " + labels.string() + " -k 3 --nonzero --preview " + png.string() +
+  ASSERT_EQ(RunProgram(f.Scan.string() + " -o " + labels.string() + " -k 3 --nonzero --preview " + png.string() +
                   " --vtk-dir " + vtk.string() + " --report " + report.string(),
                 f.Directory / "stderr.txt"),
             0)
@@ -184,7 +184,7 @@ TEST(KMeansSegmentPreviewOptions, BadPreviewRequestsAreUsageErrorsBeforeAnyOutpu
   const fs::path errors = f.Directory / "stderr.txt";
 
   // Not a PNG name.
-  EXPECT_EQ(Run(f.Scan.string() + " -o " + labels.string() + " -k 3 --preview " + (f.Directory / "p.jpg").string(),
+  EXPECT_EQ(RunProgram(f.Scan.string() + " -o " + labels.string() + " -k 3 --preview " + (f.Directory / "p.jpg").string(),
                 errors),
             2);
   auto lines = Lines(errors);
@@ -193,7 +193,7 @@ TEST(KMeansSegmentPreviewOptions, BadPreviewRequestsAreUsageErrorsBeforeAnyOutpu
   EXPECT_FALSE(fs::exists(labels));
 
   // No X display: says how to get one.
-  EXPECT_EQ(Run(f.Scan.string() + " -o " + labels.string() + " -k 3 --preview " + (f.Directory / "p.png").string(),
+  EXPECT_EQ(RunProgram(f.Scan.string() + " -o " + labels.string() + " -k 3 --preview " + (f.Directory / "p.png").string(),
                 errors,
                 false),
             2);

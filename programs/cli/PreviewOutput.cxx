@@ -45,13 +45,13 @@ HaveDisplay()
 /** A validator that refuses the option in a build without the preview, and, when needsDisplay, without an
  * X display. */
 CLI::Validator
-PreviewValidator(const std::string & option, bool needsDisplay, bool png)
+PreviewValidator(bool needsDisplay, bool png)
 {
   return CLI::Validator(
     [=](std::string & value) -> std::string {
       if (!PreviewAvailable())
       {
-        return option + ": " + NoPreview;
+        return NoPreview;
       }
       if (png)
       {
@@ -61,12 +61,12 @@ PreviewValidator(const std::string & option, bool needsDisplay, bool png)
         });
         if (extension != ".png")
         {
-          return option + ": the picture is written as PNG; give a file name ending in .png, not '" + value + "'";
+          return "the picture is written as PNG; give a file name ending in .png, not '" + value + "'";
         }
       }
       if (needsDisplay && !HaveDisplay())
       {
-        return option + " renders with VTK and needs an X display, and DISPLAY is not set: run the program "
+        return "it renders with VTK and needs an X display, and DISPLAY is not set: run the program "
                         "under `xvfb-run -a`";
       }
       return {};
@@ -93,15 +93,15 @@ AddPreviewOptions(CLI::App & app, Options & options)
                  "Write a PNG picture of the result: three orthogonal slices with the label overlay, the class "
                  "surfaces in 3-D, the intensity histogram with class means and thresholds, and a legend" +
                    unavailable)
-    ->check(PreviewValidator("--preview", true, true));
+    ->check(PreviewValidator(true, true));
   app.add_option("--vtk-dir", options.VtkDirectory,
                  "Write files for ParaView into this directory: a .vti image (intensity and labels), one .vtp "
                  "surface per class and a .vtm opening them together (LPS coordinates)" +
                    unavailable)
-    ->check(PreviewValidator("--vtk-dir", false, false));
+    ->check(PreviewValidator(false, false));
   app.add_flag("--show", options.Show,
                "Open the interactive viewer on the result (slices, overlay, class surfaces)" + unavailable)
-    ->check(PreviewValidator("--show", true, false));
+    ->check(PreviewValidator(true, false));
 }
 
 #ifdef KMEANS_HAVE_PREVIEW

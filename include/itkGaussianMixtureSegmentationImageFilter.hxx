@@ -87,7 +87,8 @@ LevelLogLikelihood(const std::vector<OptimalScalarKMeans::Level> & levels,
     double sum = 0.0;
     for (std::size_t k = 0; k < numberOfClasses; ++k)
     {
-      energy[k] = std::exp(energy[k] - maximum);
+      // exp(0) is exactly 1: the largest term needs no call.
+      energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
       sum += energy[k];
     }
     logLikelihood += static_cast<long double>(levels[b].Count) * (maximum + std::log(sum));
@@ -115,6 +116,54 @@ PoolVariances(Mixture & mixture, double varianceFloor)
   std::fill(mixture.Variance.begin(), mixture.Variance.end(), std::max(pooled / weight, varianceFloor));
 }
 
+/** One expectation pass over the levels: returns the log-likelihood of the mixture and sets moments[3 k .. 3 k + 2]
+ * to the posterior-weighted count, sum and sum of squares of class k (the next M-step's input), summed in level
+ * order. The same arithmetic as LevelLogLikelihood followed by a separate M-step over stored posteriors. */
+inline double
+LevelExpectation(const std::vector<OptimalScalarKMeans::Level> & levels,
+                 const Mixture &                                 mixture,
+                 std::vector<long double> &                      moments)
+{
+  const std::size_t   numberOfClasses = mixture.Mean.size();
+  std::vector<double> logNormaliser(numberOfClasses);
+  std::vector<double> halfPrecision(numberOfClasses);
+  for (std::size_t k = 0; k < numberOfClasses; ++k)
+  {
+    logNormaliser[k] = std::log(mixture.Proportion[k]) - 0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]);
+    halfPrecision[k] = 0.5 / mixture.Variance[k];
+  }
+  moments.assign(3 * numberOfClasses, 0.0L);
+  std::vector<double> energy(numberOfClasses);
+  long double         logLikelihood = 0;
+  for (const auto & level : levels)
+  {
+    const long double count = static_cast<long double>(level.Count);
+    const double      x = static_cast<double>(level.Sum / count);
+    double            maximum = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < numberOfClasses; ++k)
+    {
+      const double d = x - mixture.Mean[k];
+      energy[k] = logNormaliser[k] - d * d * halfPrecision[k];
+      maximum = std::max(maximum, energy[k]);
+    }
+    double sum = 0.0;
+    for (std::size_t k = 0; k < numberOfClasses; ++k)
+    {
+      energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
+      sum += energy[k];
+    }
+    logLikelihood += count * (maximum + std::log(sum));
+    for (std::size_t k = 0; k < numberOfClasses; ++k)
+    {
+      const long double r = energy[k] / sum;
+      moments[3 * k] += r * count;
+      moments[3 * k + 1] += r * level.Sum;
+      moments[3 * k + 2] += r * level.SumOfSquares;
+    }
+  }
+  return static_cast<double>(logLikelihood);
+}
+
 inline FitResult
 FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
             Mixture &                                       mixture,
@@ -123,10 +172,12 @@ FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
             unsigned int                                    maximumNumberOfIterations,
             double                                          convergenceThreshold)
 {
-  const std::size_t   numberOfClasses = mixture.Mean.size();
-  std::vector<double> posteriors;
-  FitResult           result;
-  result.LogLikelihood = LevelLogLikelihood(levels, mixture, &posteriors);
+  const std::size_t        numberOfClasses = mixture.Mean.size();
+  std::vector<long double> moments;
+  FitResult                result;
+  // Each pass gives the log-likelihood of the current mixture and the moments of its posteriors: one pass over
+  // the levels per EM iteration.
+  result.LogLikelihood = LevelExpectation(levels, mixture, moments);
   long double total = 0;
   for (const auto & level : levels)
   {
@@ -137,16 +188,9 @@ FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
     // M-step from the level posteriors, with the levels' exact first and second moments.
     for (std::size_t k = 0; k < numberOfClasses; ++k)
     {
-      long double weight = 0;
-      long double sum = 0;
-      long double sumOfSquares = 0;
-      for (std::size_t b = 0; b < levels.size(); ++b)
-      {
-        const long double r = posteriors[b * numberOfClasses + k];
-        weight += r * static_cast<long double>(levels[b].Count);
-        sum += r * levels[b].Sum;
-        sumOfSquares += r * levels[b].SumOfSquares;
-      }
+      const long double weight = moments[3 * k];
+      const long double sum = moments[3 * k + 1];
+      const long double sumOfSquares = moments[3 * k + 2];
       if (weight <= 0)
       {
         mixture.Proportion[k] = 0.0;
@@ -163,7 +207,7 @@ FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
     }
     ++result.Iterations;
     const double previous = result.LogLikelihood;
-    result.LogLikelihood = LevelLogLikelihood(levels, mixture, &posteriors);
+    result.LogLikelihood = LevelExpectation(levels, mixture, moments);
     if (std::abs(result.LogLikelihood - previous) <= convergenceThreshold * std::abs(previous))
     {
       break;
@@ -683,76 +727,98 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         std::vector<double>                       energy(numberOfClasses);
         double *                                  sums = sliceSums.data() + slice * 3 * numberOfClasses;
         double                                    energySum = 0.0;
+        std::fill(sums, sums + 3 * numberOfClasses, 0.0);
+        // Row by row along the fastest dimension: a row's neighbours in the other dimensions are inside or outside
+        // the image for the whole row, so each row needs three offset lists (first voxel, interior, last voxel),
+        // kept in the neighbourhood's order so that the field sums add in the same order everywhere.
+        const SizeValueType                       rowLength = ImageDimension > 1 ? size[0] : 1;
+        const SizeValueType                       rowsPerSlice = sliceSize / rowLength;
         std::array<SizeValueType, ImageDimension> index{};
         index[ImageDimension - 1] = slice;
-        std::fill(sums, sums + 3 * numberOfClasses, 0.0);
-        const SizeValueType first = slice * sliceSize;
-        for (SizeValueType i = first; i < first + sliceSize; ++i)
+        std::vector<OffsetValueType> rowOffsets[3];
+        for (SizeValueType row = 0; row < rowsPerSlice; ++row)
         {
-          if (i != first)
+          SizeValueType rest = row;
+          for (unsigned int d = 1; d + 1 < ImageDimension; ++d)
           {
-            for (unsigned int d = 0; d < ImageDimension; ++d)
+            index[d] = rest % size[d];
+            rest /= size[d];
+          }
+          // In 1-D a row is the slice's one voxel, whose index is already set.
+          for (unsigned int part = 0; part < (ImageDimension > 1 ? 3u : 1u); ++part)
+          {
+            // part 0: the first voxel of the row, 1: interior voxels, 2: the last voxel.
+            if (ImageDimension > 1)
             {
-              if (++index[d] < size[d])
+              index[0] = part == 0 ? 0 : (part == 1 ? std::min<SizeValueType>(1, rowLength - 1) : rowLength - 1);
+            }
+            rowOffsets[part].clear();
+            for (std::size_t n = 0; n < offsets.size(); ++n)
+            {
+              bool inside = true;
+              for (unsigned int d = 0; d < ImageDimension && inside; ++d)
               {
-                break;
+                const auto j = static_cast<OffsetValueType>(index[d]) + deltas[n][d];
+                inside = j >= 0 && j < static_cast<OffsetValueType>(size[d]);
               }
-              index[d] = 0;
+              if (inside)
+              {
+                rowOffsets[part].push_back(offsets[n]);
+              }
             }
           }
-          const std::int32_t c = voxelLevel[i];
-          if (c < 0)
+          const SizeValueType rowFirst = slice * sliceSize + row * rowLength;
+          for (SizeValueType x = 0; x < rowLength; ++x)
           {
-            continue;
-          }
-          const std::int32_t l = compactLevel[c];
-          const double *     data = dataTerm.data() + static_cast<std::size_t>(l) * numberOfClasses;
-          const float *      neighbours[2 * ImageDimension + 4];
-          unsigned int       numberOfNeighbours = 0;
-          for (std::size_t n = 0; n < offsets.size(); ++n)
-          {
-            bool inside = true;
-            for (unsigned int d = 0; d < ImageDimension && inside; ++d)
+            const SizeValueType i = rowFirst + x;
+            const std::int32_t  c = voxelLevel[i];
+            if (c < 0)
             {
-              const auto j = static_cast<OffsetValueType>(index[d]) + deltas[n][d];
-              inside = j >= 0 && j < static_cast<OffsetValueType>(size[d]);
+              continue;
             }
-            if (inside)
+            const auto &       neighbourOffsets = rowOffsets[x == 0 ? 0 : (x + 1 == rowLength ? 2 : 1)];
+            const std::int32_t l = compactLevel[c];
+            const double *     data = dataTerm.data() + static_cast<std::size_t>(l) * numberOfClasses;
+            const float *      neighbours[2 * ImageDimension + 4];
+            unsigned int       numberOfNeighbours = 0;
+            for (const OffsetValueType o : neighbourOffsets)
             {
-              const std::int32_t neighbour = voxelLevel[static_cast<OffsetValueType>(i) + offsets[n]];
+              const std::int32_t neighbour = voxelLevel[static_cast<OffsetValueType>(i) + o];
               if (neighbour >= 0)
               {
                 neighbours[numberOfNeighbours++] = previous + static_cast<SizeValueType>(neighbour) * numberOfClasses;
               }
             }
-          }
-          for (unsigned int k = 0; k < numberOfClasses; ++k)
-          {
-            double field = 0.0;
-            for (unsigned int n = 0; n < numberOfNeighbours; ++n)
+            double maximum = -std::numeric_limits<double>::infinity();
+            for (unsigned int k = 0; k < numberOfClasses; ++k)
             {
-              field += neighbours[n][k];
+              double field = 0.0;
+              for (unsigned int n = 0; n < numberOfNeighbours; ++n)
+              {
+                field += neighbours[n][k];
+              }
+              energy[k] = data[k] + beta * field;
+              maximum = std::max(maximum, energy[k]);
             }
-            energy[k] = data[k] + beta * field;
-          }
-          const double maximum = *std::max_element(energy.begin(), energy.end());
-          double       total = 0.0;
-          for (unsigned int k = 0; k < numberOfClasses; ++k)
-          {
-            energy[k] = std::exp(energy[k] - maximum);
-            total += energy[k];
-          }
-          energySum += maximum + std::log(total);
-          float *      q = current + static_cast<SizeValueType>(c) * numberOfClasses;
-          const double x = levelValue[l];
-          const double x2 = x * x + levelSpread[l];
-          for (unsigned int k = 0; k < numberOfClasses; ++k)
-          {
-            const double r = energy[k] / total;
-            q[k] = static_cast<float>(r);
-            sums[3 * k] += r;
-            sums[3 * k + 1] += r * x;
-            sums[3 * k + 2] += r * x2;
+            double total = 0.0;
+            for (unsigned int k = 0; k < numberOfClasses; ++k)
+            {
+              // exp(0) is exactly 1: the largest term needs no call.
+              energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
+              total += energy[k];
+            }
+            energySum += maximum + std::log(total);
+            float *      q = current + static_cast<SizeValueType>(c) * numberOfClasses;
+            const double value = levelValue[l];
+            const double value2 = value * value + levelSpread[l];
+            for (unsigned int k = 0; k < numberOfClasses; ++k)
+            {
+              const double r = energy[k] / total;
+              q[k] = static_cast<float>(r);
+              sums[3 * k] += r;
+              sums[3 * k + 1] += r * value;
+              sums[3 * k + 2] += r * value2;
+            }
           }
         }
         sliceEnergy[slice] = energySum;

@@ -23,6 +23,8 @@
 #include "cli/Options.h"
 #include "cli/PreviewOutput.h"
 #include "cli/Report.h"
+#include "cli/ScanOptions.h"
+#include "cli/Batch.h"
 #include "cli/Segment.h"
 
 #include <CLI/CLI.hpp>
@@ -34,16 +36,26 @@ int
 main(int argc, char * argv[])
 {
   const std::string program = "kmeans-segment";
+  // "--xml" alone (3D Slicer asks for the CLI module description) and --list-series need no other argument.
+  if (const auto status = kmeans_cli::HandleEarlyRequests(argc, argv, std::cout, std::cerr))
+  {
+    return *status;
+  }
   CLI::App          app{ "Globally optimal K-means segmentation of a scalar image (labels 1..K by ascending "
                 "class mean, 0 outside the mask)",
                 program };
   kmeans_cli::Options options;
   kmeans_cli::AddKMeansSegmentOptions(app, options);
+  kmeans_cli::AddScanOptions(app, options);
   kmeans_cli::AddPreviewOptions(app, options);
   kmeans_cli::UseOneLineUsageErrors(app, program);
   if (const auto status = kmeans_cli::ParseCommandLine(app, argc, argv))
   {
     return *status;
+  }
+  if (!options.Scan.OutputDirectory.empty())
+  {
+    return kmeans_cli::RunBatchFromCommandLine(app, options, argc, argv); // every INPUT on its own
   }
   try
   {

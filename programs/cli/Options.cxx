@@ -91,8 +91,8 @@ AddKMeansSegmentOptions(CLI::App & app, Options & options)
     "Classify only voxels above 0, the background convention of skull-stripped scans (FSL FAST); same as "
     "--foreground-threshold 0");
   threshold->excludes(nonzero);
-  app.add_option("--threads", options.Threads, "Number of threads (default: all cores)")
-    ->check(CLI::Range(1U, 1024U));
+  app.add_option("--threads", options.Threads, "Number of threads (default or 0: all cores)")
+    ->check(CLI::Range(0U, 1024U));
   app.add_option("--report", options.Report, "Write a JSON report (classes, volumes, thresholds, timings)");
   app.add_flag("-q,--quiet", options.Quiet, "Do not print the class table");
   app.set_version_flag("--version", std::string(app.get_name()) + " " + KMEANS_SEGMENTATION_VERSION);

@@ -18,6 +18,8 @@
 #ifndef KMeansCLIOptions_h
 #define KMeansCLIOptions_h
 
+#include "cli/ScanOptions.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +52,8 @@ struct Options
   std::string Report;
   /** --quiet: no class table on the terminal. */
   bool Quiet{ false };
+  /** DICOM series, Slicer segmentation, preprocessing, progress, batch (cli/ScanOptions.h). */
+  ScanOptions Scan;
   /** --preview: PNG picture of the result (VTK preview, see cli/PreviewOutput.h). */
   std::string Preview;
   /** --vtk-dir: directory for the ParaView files. */

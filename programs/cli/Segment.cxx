@@ -18,6 +18,7 @@
 #include "cli/Segment.h"
 
 #include "cli/ImageOutput.h"
+#include "cli/ScanPipeline.h"
 
 #include "itkMultiThreaderBase.h"
 
@@ -62,6 +63,7 @@ RunKMeansSegment(const Options & options, Report & report)
     throw FileError(options.Inputs.size() > 1 ? options.Inputs[1] : std::string("INPUT"),
                     "exactly one input image is supported");
   }
+  CheckScanOptions(options);
   // Every output is checked before any work, so that a bad output path costs nothing and leaves nothing.
   CheckOutputPaths(options.WritePaths(), { options.Output }, options.ReadPaths());
 
@@ -71,7 +73,11 @@ RunKMeansSegment(const Options & options, Report & report)
   }
 
   SegmentationInputs inputs;
-  inputs.Input = ProbeImage(options.Inputs.front());
+  inputs.Input = ProbeScanInput(options.Inputs.front(), options); // a file, or a DICOM series directory
+  if (NeedsFloatInput(options))
+  {
+    inputs.Input.ComponentType = itk::IOComponentEnum::FLOAT; // N4 and denoising work on float voxels
+  }
   if (!options.Mask.empty())
   {
     inputs.HasMask = true;

@@ -19,6 +19,7 @@
 #define KMeansCLISegment_hxx
 
 #include "cli/ImageOutput.h"
+#include "cli/ScanPipeline.h"
 #include "cli/PreviewOutput.h"
 #include "cli/Segment.h"
 
@@ -66,7 +67,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
 
   // 1. Read. Images are disconnected from their readers, so they own their buffers.
   Stopwatch                          readTime;
-  typename InputImageType::Pointer   image = ReadScalarImage<TPixel, VDimension>(inputs.Input);
+  typename InputImageType::Pointer   image = ReadScanInput<TPixel, VDimension>(options, inputs.Input, report);
   typename MaskImageType::Pointer    mask;
   if (inputs.HasMask)
   {
@@ -77,12 +78,14 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
 
   // (Preprocessing steps that turn `image` into another image of the same type go here, each adding an
   // entry to report["preprocessing"].)
+  PreprocessScanInput<TPixel, VDimension>(options, image, mask, report);
 
   // 2. Segment. The filter is held here until its output has been written: a data object does not keep
   // the filter that produced it alive.
   Stopwatch segmentTime;
   auto      filter = FilterType::New();
   filter->SetInput(image);
+  ProgramProgress(options).Observe(filter, "K-means", "K-means segmentation");
   filter->SetNumberOfClasses(options.NumberOfClasses);
   if (mask)
   {
@@ -116,7 +119,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   // 3. Write. (Further outputs, e.g. a Slicer segmentation or a preview, are written here from `image`
   // and `filter->GetOutput()`, each checked up front in RunKMeansSegment.)
   Stopwatch writeTime;
-  WriteImageAtomically(filter->GetOutput(), options.Output);
+  WriteScanLabelMap<VDimension>(filter->GetOutput(), options, report); // .seg.nrrd: a Slicer segmentation
   report.SetTiming("write", writeTime.Seconds());
   report["output"] = { { "path", options.Output } };
 

@@ -294,11 +294,13 @@ protected:
   GenerateData() override;
 
 private:
-  /** HMRF-EM with mean field. voxelLevel is the histogram level of each voxel (-1: not taking part) and is
-   * overwritten (still -1 exactly where no voxel takes part); posteriors (voxels x K) hold the initial
-   * posteriors and receive the result, in ascending order of mean. */
+  /** HMRF-EM with mean field. levelPosteriors (levels x K) are the mixture's posteriors of each level, the
+   * initial posteriors; voxelLevel is the histogram level of each voxel (-1: not taking part) and is
+   * overwritten (still -1 exactly where no voxel takes part); posteriors (voxels x K) receive the result, in
+   * ascending order of mean, and the output the labels of the voxels taking part. */
   void
   FitMarkovRandomField(const std::vector<OptimalScalarKMeans::Level> & levels,
+                       const std::vector<double> &                     levelPosteriors,
                        std::vector<std::int32_t> &                     voxelLevel,
                        GaussianMixtureDetail::Mixture &                mixture,
                        double                                          varianceFloor,

@@ -530,15 +530,17 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
               continue;
             }
             const std::int32_t l = binToLevel[histogram.GetBin(p[i])];
+            if (useField)
+            {
+              // Labels and posteriors come from the Markov random field.
+              voxelLevel[offset + i] = l;
+              continue;
+            }
             o[i] = levelLabels[l];
             const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
             for (unsigned int k = 0; k < numberOfClasses; ++k)
             {
               q[k] = static_cast<float>(r[k]);
-            }
-            if (useField)
-            {
-              voxelLevel[offset + i] = l;
             }
           }
           progress.Completed(length);
@@ -548,22 +550,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
 
   if (useField)
   {
-    this->FitMarkovRandomField(levels, voxelLevel, mixture, varianceFloor, posteriors);
-    // Labels: the class of largest posterior (the lower label on ties).
-    const SizeValueType rowLength = region.GetSize(0);
-    threader->ParallelizeArray(
-      0,
-      totalPixels / rowLength,
-      [&](SizeValueType row) {
-        for (SizeValueType i = row * rowLength; i < (row + 1) * rowLength; ++i)
-        {
-          OutputPixelType & o = output->GetBufferPointer()[i];
-          const float *     q = posteriors + i * numberOfClasses;
-          o = voxelLevel[i] < 0 ? OutputPixelType{}
-                                : static_cast<OutputPixelType>(std::max_element(q, q + numberOfClasses) - q + 1);
-        }
-      },
-      nullptr);
+    this->FitMarkovRandomField(levels, levelPosteriors, voxelLevel, mixture, varianceFloor, posteriors);
   }
 
   for (unsigned int k = 0; k < numberOfClasses; ++k)
@@ -579,6 +566,7 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitMarkovRandomField(
   const std::vector<OptimalScalarKMeans::Level> & levels,
+  const std::vector<double> &                     levelPosteriors,
   std::vector<std::int32_t> &                     voxelLevel,
   GaussianMixtureDetail::Mixture &                mixture,
   double                                          varianceFloor,
@@ -686,10 +674,12 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         {
           continue;
         }
-        compactLevel[c] = voxelLevel[i];
+        const std::int32_t l = voxelLevel[i];
+        compactLevel[c] = l;
+        const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
         for (unsigned int k = 0; k < numberOfClasses; ++k)
         {
-          previous[static_cast<SizeValueType>(c) * numberOfClasses + k] = posteriors[i * numberOfClasses + k];
+          previous[static_cast<SizeValueType>(c) * numberOfClasses + k] = static_cast<float>(r[k]);
         }
         voxelLevel[i] = c++;
       }
@@ -871,8 +861,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     }
   }
 
-  // Ascending means; the posteriors follow the new class order.
-  const auto order = GaussianMixtureDetail::SortByMean(mixture);
+  // Ascending means; the posteriors follow the new class order. Labels: the class of largest posterior (the lower
+  // label on ties).
+  const auto        order = GaussianMixtureDetail::SortByMean(mixture);
+  OutputPixelType * labels = this->GetOutput()->GetBufferPointer();
   threader->ParallelizeArray(
     0,
     numberOfSlices,
@@ -885,10 +877,12 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
           continue;
         }
         const float * source = previous + static_cast<SizeValueType>(c) * numberOfClasses;
+        float *       q = posteriors + i * numberOfClasses;
         for (unsigned int k = 0; k < numberOfClasses; ++k)
         {
-          posteriors[i * numberOfClasses + k] = source[order[k]];
+          q[k] = source[order[k]];
         }
+        labels[i] = static_cast<OutputPixelType>(std::max_element(q, q + numberOfClasses) - q + 1);
       }
     },
     nullptr);

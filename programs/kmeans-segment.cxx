@@ -20,6 +20,7 @@
 //                       [--threads N] [--report REPORT.json] [--quiet] [--version]
 // Exit status: 0 success, 1 runtime error (one line on stderr naming the file), 2 usage error.
 #include "cli/ErrorReporting.h"
+#include "cli/MultiChannel.h"
 #include "cli/Options.h"
 #include "cli/PreviewOutput.h"
 #include "cli/Report.h"
@@ -46,6 +47,7 @@ main(int argc, char * argv[])
                 program };
   kmeans_cli::Options options;
   kmeans_cli::AddKMeansSegmentOptions(app, options);
+  kmeans_cli::AddMultiChannelOptions(app, options);
   kmeans_cli::AddScanOptions(app, options);
   kmeans_cli::AddPreviewOptions(app, options);
   kmeans_cli::UseOneLineUsageErrors(app, program);

@@ -18,6 +18,8 @@
 #ifndef KMeansCLIOptions_h
 #define KMeansCLIOptions_h
 
+#include "cli/MultiChannelOptions.h"
+
 #include "cli/ScanOptions.h"
 
 #include <optional>
@@ -52,6 +54,8 @@ struct Options
   std::string Report;
   /** --quiet: no class table on the terminal. */
   bool Quiet{ false };
+  /** --standardize, --seed, --restarts: several INPUT channels (cli/MultiChannel.h). */
+  MultiChannelOptions Channels;
   /** DICOM series, Slicer segmentation, preprocessing, progress, batch (cli/ScanOptions.h). */
   ScanOptions Scan;
   /** --preview: PNG picture of the result (VTK preview, see cli/PreviewOutput.h). */

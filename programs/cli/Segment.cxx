@@ -18,6 +18,7 @@
 #include "cli/Segment.h"
 
 #include "cli/ImageOutput.h"
+#include "cli/MultiChannel.h"
 #include "cli/ScanPipeline.h"
 
 #include "itkMultiThreaderBase.h"
@@ -58,6 +59,12 @@ void
 RunKMeansSegment(const Options & options, Report & report)
 {
   Stopwatch total;
+  if (options.Inputs.size() > 1)
+  {
+    RunMultiChannelSegment(options, report); // several INPUTs: the channels of one scan (cli/MultiChannel.h)
+    return;
+  }
+  CheckSingleChannelOptions(options);
   if (options.Inputs.size() != 1)
   {
     throw FileError(options.Inputs.size() > 1 ? options.Inputs[1] : std::string("INPUT"),

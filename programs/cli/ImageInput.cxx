@@ -117,6 +117,40 @@ InflateAndCount(const std::string & path, std::size_t headBytes)
   return result;
 }
 
+/** The first headBytes of the decompressed content (Length: how many were read). */
+InflatedFile
+InflateHead(const std::string & path, std::size_t headBytes)
+{
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+  }
+  InflatedFile result;
+  result.Head.resize(headBytes);
+  const int n = gzread(file, &result.Head[0], static_cast<unsigned int>(headBytes));
+  gzclose(file);
+  result.Head.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  result.Length = result.Head.size();
+  return result;
+}
+
+/** The last four bytes of a gzip file, little-endian: the ISIZE field of a whole stream. */
+std::uint32_t
+GzipTrailerLength(const std::string & path)
+{
+  std::ifstream stream(path, std::ios::binary | std::ios::ate);
+  if (!stream || stream.tellg() < 18)
+  {
+    return 0;
+  }
+  stream.seekg(-4, std::ios::end);
+  unsigned char bytes[4] = { 0, 0, 0, 0 };
+  stream.read(reinterpret_cast<char *>(bytes), 4);
+  return static_cast<std::uint32_t>(bytes[0]) | (static_cast<std::uint32_t>(bytes[1]) << 8) |
+         (static_cast<std::uint32_t>(bytes[2]) << 16) | (static_cast<std::uint32_t>(bytes[3]) << 24);
+}
+
 template <typename T>
 T
 ReadField(const std::string & header, std::size_t offset, bool swap)
@@ -136,10 +170,10 @@ ReadField(const std::string & header, std::size_t offset, bool swap)
 void
 CheckNiftiSingleFile(const std::string & path, std::uint64_t expected)
 {
-  const bool          compressed = EndsWith(path, ".gz");
-  const InflatedFile  content = compressed ? InflateAndCount(path, 560) : InflatedFile{};
-  std::string         header = content.Head;
-  std::uint64_t       length = content.Length;
+  const bool         compressed = EndsWith(path, ".gz");
+  const InflatedFile content = compressed ? InflateHead(path, 560) : InflatedFile{};
+  std::string        header = content.Head;
+  std::uint64_t      length = content.Length;
   if (!compressed)
   {
     std::ifstream stream(path, std::ios::binary);
@@ -165,6 +199,16 @@ CheckNiftiSingleFile(const std::string & path, std::uint64_t expected)
   else
   {
     return; // not a header this check understands: leave it to the reader
+  }
+  if (compressed)
+  {
+    // Fast path: a gzip stream ends with its decompressed length modulo 2^32 (RFC 1952, ISIZE). When it announces
+    // exactly the header's size the stream is whole; otherwise decompress and count (a cut stream ends early).
+    if (GzipTrailerLength(path) == static_cast<std::uint32_t>(voxOffset + expected))
+    {
+      return;
+    }
+    length = InflateAndCount(path, 0).Length;
   }
   if (length < voxOffset + expected)
   {

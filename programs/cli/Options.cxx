@@ -54,6 +54,10 @@ Options::WritePaths() const
   {
     paths.push_back(Preview);
   }
+  if (!Model.Posteriors.empty())
+  {
+    paths.push_back(Model.Posteriors);
+  }
   return paths;
 }
 

@@ -18,6 +18,7 @@
 #ifndef KMeansCLIOptions_h
 #define KMeansCLIOptions_h
 
+#include "cli/ModelOptions.h"
 #include "cli/MultiChannelOptions.h"
 
 #include "cli/ScanOptions.h"
@@ -54,10 +55,12 @@ struct Options
   std::string Report;
   /** --quiet: no class table on the terminal. */
   bool Quiet{ false };
-  /** --standardize, --seed, --restarts: several INPUT channels (cli/MultiChannel.h). */
-  MultiChannelOptions Channels;
   /** DICOM series, Slicer segmentation, preprocessing, progress, batch (cli/ScanOptions.h). */
   ScanOptions Scan;
+  /** --model, --mrf, --posteriors, -k auto (cli/ModelOptions.h). */
+  ModelOptions Model;
+  /** --standardize, --seed, --restarts: several INPUT channels (cli/MultiChannel.h). */
+  MultiChannelOptions Channels;
   /** --preview: PNG picture of the result (VTK preview, see cli/PreviewOutput.h). */
   std::string Preview;
   /** --vtk-dir: directory for the ParaView files. */

@@ -70,6 +70,7 @@ RunKMeansSegment(const Options & options, Report & report)
     throw FileError(options.Inputs.size() > 1 ? options.Inputs[1] : std::string("INPUT"),
                     "exactly one input image is supported");
   }
+  CheckModelOptions(options);
   CheckScanOptions(options);
   // Every output is checked before any work, so that a bad output path costs nothing and leaves nothing.
   CheckOutputPaths(options.WritePaths(), { options.Output }, options.ReadPaths());

@@ -19,6 +19,7 @@
 #define KMeansCLISegment_hxx
 
 #include "cli/ImageOutput.h"
+#include "cli/ModelSegment.hxx"
 #include "cli/ScanPipeline.h"
 #include "cli/PreviewOutput.h"
 #include "cli/Segment.h"
@@ -80,13 +81,20 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   // entry to report["preprocessing"].)
   PreprocessScanInput<TPixel, VDimension>(options, image, mask, report);
 
+  // --model gmm / --mrf: the Gaussian mixture does the rest; -k auto: it chooses K (cli/ModelSegment.hxx).
+  Options chosen = options;
+  if (SegmentWithModel<TPixel, VDimension>(chosen, image.GetPointer(), mask.GetPointer(), report))
+  {
+    return;
+  }
+
   // 2. Segment. The filter is held here until its output has been written: a data object does not keep
   // the filter that produced it alive.
   Stopwatch segmentTime;
   auto      filter = FilterType::New();
   filter->SetInput(image);
   ProgramProgress(options).Observe(filter, "K-means", "K-means segmentation");
-  filter->SetNumberOfClasses(options.NumberOfClasses);
+  filter->SetNumberOfClasses(chosen.NumberOfClasses);
   if (mask)
   {
     filter->SetMaskImage(mask);
@@ -119,7 +127,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   // 3. Write. (Further outputs, e.g. a Slicer segmentation or a preview, are written here from `image`
   // and `filter->GetOutput()`, each checked up front in RunKMeansSegment.)
   Stopwatch writeTime;
-  WriteScanLabelMap<VDimension>(filter->GetOutput(), options, report); // .seg.nrrd: a Slicer segmentation
+  WriteScanLabelMap<VDimension>(filter->GetOutput(), chosen, report); // .seg.nrrd: a Slicer segmentation
   report.SetTiming("write", writeTime.Seconds());
   report["output"] = { { "path", options.Output } };
 
@@ -132,7 +140,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   const bool volumetric = VDimension == 3;
   report[volumetric ? "voxel_volume_mm3" : "pixel_area_mm2"] = cellSize;
   report["model"] = { { "name", "kmeans" },
-                      { "number_of_classes", options.NumberOfClasses },
+                      { "number_of_classes", chosen.NumberOfClasses },
                       { "threads", options.Threads > 0 ? options.Threads : filter->GetNumberOfWorkUnits() },
                       { "optimality_gap", filter->GetOptimalityGap() } };
   report["classified_voxels"] = filter->GetNumberOfClassifiedPixels();

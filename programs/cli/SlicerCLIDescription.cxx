@@ -92,6 +92,22 @@ KMeansSegmentSlicerParameters()
     { "K-means", "boolean", "tissues", "tissues", "", -1, "Brain tissue names",
       "Name the three classes CSF, Grey matter and White matter (K = 3 inside a brain mask) in the segmentation",
       "false", "", "", "", "", "", "", {}, false },
+    { "Model", "string-enumeration", "model", "model", "", -1, "Intensity model",
+      "kmeans: exact K-means. gmm: Gaussian mixture fitted by EM from the exact K-means, labels by largest "
+      "posterior probability",
+      "kmeans", "", "", "", "", "", "", { "kmeans", "gmm" }, false },
+    { "Model", "double", "mrfWeight", "mrf", "", -1, "MRF weight (beta)",
+      "Weight of a Potts Markov random field prior over the 6-neighbourhood (HMRF-EM, mean field); needs the "
+      "gmm model; 0 = no prior, 0.6 suits brain MRI",
+      "0", "", "", "", "0", "10", "0.1", {}, false },
+    { "Model", "boolean", "perClassVariance", "per-class-variance", "", -1, "Variance per class",
+      "Gaussian mixture with one variance per class instead of one common variance (the common variance is more "
+      "accurate on brain MRI)",
+      "false", "", "", "", "", "", "", {}, false },
+    { "Model", "image", "posteriorsVolume", "posteriors", "", -1, "Posterior probabilities",
+      "Optional K-component vector image of the per-class posterior probabilities (gmm model; 0 outside the "
+      "mask)",
+      "", "output", "vector", "", "", "", "", {}, false },
     { "Preprocessing", "boolean", "autoMask", "auto-mask", "", -1, "Automatic head mask",
       "Classify only the head: Otsu threshold, holes filled, largest component (combined with the mask volume)",
       "false", "", "", "", "", "", "", {}, false },

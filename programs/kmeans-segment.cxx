@@ -47,8 +47,8 @@ main(int argc, char * argv[])
                 program };
   kmeans_cli::Options options;
   kmeans_cli::AddKMeansSegmentOptions(app, options);
-  kmeans_cli::AddScanOptions(app, options);
   kmeans_cli::AddMultiChannelOptions(app, options);
+  kmeans_cli::AddScanOptions(app, options);
   kmeans_cli::AddPreviewOptions(app, options);
   kmeans_cli::AddModelOptions(app, options);
   kmeans_cli::UseOneLineUsageErrors(app, program);

@@ -29,6 +29,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <type_traits>
 
 namespace itk
 {
@@ -707,113 +708,135 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       }
     }
 
-    // Mean-field sweep, synchronous: every voxel reads `previous` only. One slice of the slowest dimension per
-    // task, with its own partial sums, so the reduction order does not depend on the number of threads.
+    // Mean-field sweep of one slice. The number of classes is a compile-time constant for 2 to 4 classes
+    // (FixedClasses 0: the run-time number), so that the per-class loops unroll; the arithmetic is the same.
+    auto sweepSlice = [&](SizeValueType slice, auto fixedClasses) {
+      constexpr unsigned int FixedClasses = decltype(fixedClasses)::value;
+      const unsigned int     K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
+      TotalProgressReporter  progress(this, totalPixels, 100, progressWeight);
+      std::vector<double>    energyStorage(FixedClasses > 0 ? 0u : K);
+      std::array<double, (FixedClasses > 0 ? FixedClasses : 1)> energyFixed{};
+      double * const energy = FixedClasses > 0 ? energyFixed.data() : energyStorage.data();
+      double *       sums = sliceSums.data() + slice * 3 * K;
+      double         energySum = 0.0;
+      std::fill(sums, sums + 3 * K, 0.0);
+      // Row by row along the fastest dimension: a row's neighbours in the other dimensions are inside or outside
+      // the image for the whole row, so each row needs three offset lists (first voxel, interior, last voxel),
+      // kept in the neighbourhood's order so that the field sums add in the same order everywhere.
+      const SizeValueType                       rowLength = ImageDimension > 1 ? size[0] : 1;
+      const SizeValueType                       rowsPerSlice = sliceSize / rowLength;
+      std::array<SizeValueType, ImageDimension> index{};
+      index[ImageDimension - 1] = slice;
+      std::vector<OffsetValueType> rowOffsets[3];
+      for (SizeValueType row = 0; row < rowsPerSlice; ++row)
+      {
+        SizeValueType rest = row;
+        for (unsigned int d = 1; d + 1 < ImageDimension; ++d)
+        {
+          index[d] = rest % size[d];
+          rest /= size[d];
+        }
+        // In 1-D a row is the slice's one voxel, whose index is already set.
+        for (unsigned int part = 0; part < (ImageDimension > 1 ? 3u : 1u); ++part)
+        {
+          // part 0: the first voxel of the row, 1: interior voxels, 2: the last voxel.
+          if (ImageDimension > 1)
+          {
+            index[0] = part == 0 ? 0 : (part == 1 ? std::min<SizeValueType>(1, rowLength - 1) : rowLength - 1);
+          }
+          rowOffsets[part].clear();
+          for (std::size_t n = 0; n < offsets.size(); ++n)
+          {
+            bool inside = true;
+            for (unsigned int d = 0; d < ImageDimension && inside; ++d)
+            {
+              const auto j = static_cast<OffsetValueType>(index[d]) + deltas[n][d];
+              inside = j >= 0 && j < static_cast<OffsetValueType>(size[d]);
+            }
+            if (inside)
+            {
+              rowOffsets[part].push_back(offsets[n]);
+            }
+          }
+        }
+        const SizeValueType rowFirst = slice * sliceSize + row * rowLength;
+        for (SizeValueType x = 0; x < rowLength; ++x)
+        {
+          const SizeValueType i = rowFirst + x;
+          const std::int32_t  c = voxelLevel[i];
+          if (c < 0)
+          {
+            continue;
+          }
+          const auto &       neighbourOffsets = rowOffsets[x == 0 ? 0 : (x + 1 == rowLength ? 2 : 1)];
+          const std::int32_t l = compactLevel[c];
+          const double *     data = dataTerm.data() + static_cast<std::size_t>(l) * K;
+          const float *      neighbours[2 * ImageDimension + 4];
+          unsigned int       numberOfNeighbours = 0;
+          for (const OffsetValueType o : neighbourOffsets)
+          {
+            const std::int32_t neighbour = voxelLevel[static_cast<OffsetValueType>(i) + o];
+            if (neighbour >= 0)
+            {
+              neighbours[numberOfNeighbours++] = previous + static_cast<SizeValueType>(neighbour) * K;
+            }
+          }
+          double maximum = -std::numeric_limits<double>::infinity();
+          for (unsigned int k = 0; k < K; ++k)
+          {
+            double field = 0.0;
+            for (unsigned int n = 0; n < numberOfNeighbours; ++n)
+            {
+              field += neighbours[n][k];
+            }
+            energy[k] = data[k] + beta * field;
+            maximum = std::max(maximum, energy[k]);
+          }
+          double total = 0.0;
+          for (unsigned int k = 0; k < K; ++k)
+          {
+            // exp(0) is exactly 1: the largest term needs no call.
+            energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
+            total += energy[k];
+          }
+          energySum += maximum + std::log(total);
+          float *      q = current + static_cast<SizeValueType>(c) * K;
+          const double value = levelValue[l];
+          const double value2 = value * value + levelSpread[l];
+          for (unsigned int k = 0; k < K; ++k)
+          {
+            const double r = energy[k] / total;
+            q[k] = static_cast<float>(r);
+            sums[3 * k] += r;
+            sums[3 * k + 1] += r * value;
+            sums[3 * k + 2] += r * value2;
+          }
+        }
+      }
+      sliceEnergy[slice] = energySum;
+      progress.CheckAbortGenerateData();
+      progress.Completed(sliceSize);
+    };
+    // Synchronous: every voxel reads `previous` only. One slice of the slowest dimension per task, with its own
+    // partial sums, so the reduction order does not depend on the number of threads.
     threader->ParallelizeArray(
       0,
       numberOfSlices,
       [&](SizeValueType slice) {
-        TotalProgressReporter                     progress(this, totalPixels, 100, progressWeight);
-        std::vector<double>                       energy(numberOfClasses);
-        double *                                  sums = sliceSums.data() + slice * 3 * numberOfClasses;
-        double                                    energySum = 0.0;
-        std::fill(sums, sums + 3 * numberOfClasses, 0.0);
-        // Row by row along the fastest dimension: a row's neighbours in the other dimensions are inside or outside
-        // the image for the whole row, so each row needs three offset lists (first voxel, interior, last voxel),
-        // kept in the neighbourhood's order so that the field sums add in the same order everywhere.
-        const SizeValueType                       rowLength = ImageDimension > 1 ? size[0] : 1;
-        const SizeValueType                       rowsPerSlice = sliceSize / rowLength;
-        std::array<SizeValueType, ImageDimension> index{};
-        index[ImageDimension - 1] = slice;
-        std::vector<OffsetValueType> rowOffsets[3];
-        for (SizeValueType row = 0; row < rowsPerSlice; ++row)
+        switch (numberOfClasses)
         {
-          SizeValueType rest = row;
-          for (unsigned int d = 1; d + 1 < ImageDimension; ++d)
-          {
-            index[d] = rest % size[d];
-            rest /= size[d];
-          }
-          // In 1-D a row is the slice's one voxel, whose index is already set.
-          for (unsigned int part = 0; part < (ImageDimension > 1 ? 3u : 1u); ++part)
-          {
-            // part 0: the first voxel of the row, 1: interior voxels, 2: the last voxel.
-            if (ImageDimension > 1)
-            {
-              index[0] = part == 0 ? 0 : (part == 1 ? std::min<SizeValueType>(1, rowLength - 1) : rowLength - 1);
-            }
-            rowOffsets[part].clear();
-            for (std::size_t n = 0; n < offsets.size(); ++n)
-            {
-              bool inside = true;
-              for (unsigned int d = 0; d < ImageDimension && inside; ++d)
-              {
-                const auto j = static_cast<OffsetValueType>(index[d]) + deltas[n][d];
-                inside = j >= 0 && j < static_cast<OffsetValueType>(size[d]);
-              }
-              if (inside)
-              {
-                rowOffsets[part].push_back(offsets[n]);
-              }
-            }
-          }
-          const SizeValueType rowFirst = slice * sliceSize + row * rowLength;
-          for (SizeValueType x = 0; x < rowLength; ++x)
-          {
-            const SizeValueType i = rowFirst + x;
-            const std::int32_t  c = voxelLevel[i];
-            if (c < 0)
-            {
-              continue;
-            }
-            const auto &       neighbourOffsets = rowOffsets[x == 0 ? 0 : (x + 1 == rowLength ? 2 : 1)];
-            const std::int32_t l = compactLevel[c];
-            const double *     data = dataTerm.data() + static_cast<std::size_t>(l) * numberOfClasses;
-            const float *      neighbours[2 * ImageDimension + 4];
-            unsigned int       numberOfNeighbours = 0;
-            for (const OffsetValueType o : neighbourOffsets)
-            {
-              const std::int32_t neighbour = voxelLevel[static_cast<OffsetValueType>(i) + o];
-              if (neighbour >= 0)
-              {
-                neighbours[numberOfNeighbours++] = previous + static_cast<SizeValueType>(neighbour) * numberOfClasses;
-              }
-            }
-            double maximum = -std::numeric_limits<double>::infinity();
-            for (unsigned int k = 0; k < numberOfClasses; ++k)
-            {
-              double field = 0.0;
-              for (unsigned int n = 0; n < numberOfNeighbours; ++n)
-              {
-                field += neighbours[n][k];
-              }
-              energy[k] = data[k] + beta * field;
-              maximum = std::max(maximum, energy[k]);
-            }
-            double total = 0.0;
-            for (unsigned int k = 0; k < numberOfClasses; ++k)
-            {
-              // exp(0) is exactly 1: the largest term needs no call.
-              energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
-              total += energy[k];
-            }
-            energySum += maximum + std::log(total);
-            float *      q = current + static_cast<SizeValueType>(c) * numberOfClasses;
-            const double value = levelValue[l];
-            const double value2 = value * value + levelSpread[l];
-            for (unsigned int k = 0; k < numberOfClasses; ++k)
-            {
-              const double r = energy[k] / total;
-              q[k] = static_cast<float>(r);
-              sums[3 * k] += r;
-              sums[3 * k + 1] += r * value;
-              sums[3 * k + 2] += r * value2;
-            }
-          }
+          case 2:
+            sweepSlice(slice, std::integral_constant<unsigned int, 2>{});
+            break;
+          case 3:
+            sweepSlice(slice, std::integral_constant<unsigned int, 3>{});
+            break;
+          case 4:
+            sweepSlice(slice, std::integral_constant<unsigned int, 4>{});
+            break;
+          default:
+            sweepSlice(slice, std::integral_constant<unsigned int, 0>{});
         }
-        sliceEnergy[slice] = energySum;
-        progress.CheckAbortGenerateData();
-        progress.Completed(sliceSize);
       },
       nullptr);
     std::swap(previous, current);

@@ -115,8 +115,16 @@ MakePhantom(const std::vector<double> & means, double sigma, ImageType::Pointer 
   ImageType::RegionType  region({ { 0, 0, 0 } }, { { size, size, size } });
   image = ImageType::New();
   image->SetRegions(region);
-  image->SetSpacing(itk::MakeVector(1.2, 1.0, 0.9));
-  image->SetOrigin(itk::MakePoint(-10.0, 4.0, 2.5));
+  ImageType::SpacingType spacing;
+  spacing[0] = 1.2;
+  spacing[1] = 1.0;
+  spacing[2] = 0.9;
+  image->SetSpacing(spacing);
+  ImageType::PointType origin;
+  origin[0] = -10.0;
+  origin[1] = 4.0;
+  origin[2] = 2.5;
+  image->SetOrigin(origin);
   ImageType::DirectionType direction;
   direction.Fill(0.0);
   direction(0, 1) = 1.0;

@@ -68,8 +68,13 @@ SegmentChannels(const Options & options, std::vector<ImageInfo> & channels, cons
     }
     catch (const itk::ExceptionObject & exception)
     {
-      const std::string message = OneLine(exception);
-      std::string       file = options.Inputs.front();
+      std::string       message = OneLine(exception);
+      const std::string prefix = "ITK ERROR: "; // ComposeChannels is static: no class name follows the prefix
+      if (message.compare(0, prefix.size(), prefix) == 0)
+      {
+        message.erase(0, prefix.size());
+      }
+      std::string file = options.Inputs.front();
       for (std::size_t i = 1; i < options.Inputs.size(); ++i)
       {
         if (message.find("(" + options.Inputs[i] + ") geometry") != std::string::npos)

@@ -100,6 +100,10 @@ KMeansSegmentSlicerParameters()
       "Weight of a Potts Markov random field prior over the 6-neighbourhood (HMRF-EM, mean field); needs the "
       "gmm model; 0 = no prior, 0.6 suits brain MRI",
       "0", "", "", "", "0", "10", "0.1", {}, false },
+    { "Model", "boolean", "commonVariance", "common-variance", "", -1, "Common variance",
+      "Gaussian mixture with one variance common to all classes (the default of the gmm model; excludes the "
+      "variance per class)",
+      "false", "", "", "", "", "", "", {}, false },
     { "Model", "boolean", "perClassVariance", "per-class-variance", "", -1, "Variance per class",
       "Gaussian mixture with one variance per class instead of one common variance (the common variance is more "
       "accurate on brain MRI)",
@@ -108,6 +112,9 @@ KMeansSegmentSlicerParameters()
       "Optional K-component vector image of the per-class posterior probabilities (gmm model; 0 outside the "
       "mask)",
       "", "output", "vector", "", "", "", "", {}, false },
+    { "Model", "integer", "maximumNumberOfClasses", "max-k", "", -1, "Largest K of automatic K",
+      "Largest number of classes tried when K is chosen by BIC (command line: -k auto --max-k N)", "", "", "", "",
+      "1", "255", "1", {}, true },
     { "Preprocessing", "boolean", "autoMask", "auto-mask", "", -1, "Automatic head mask",
       "Classify only the head: Otsu threshold, holes filled, largest component (combined with the mask volume)",
       "false", "", "", "", "", "", "", {}, false },

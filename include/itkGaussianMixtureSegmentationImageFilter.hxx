@@ -403,16 +403,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   histogram.Compute(input, mask, region, threader, this, 0.1f);
   if (histogram.GetNumberOfSamples() == 0)
   {
-    if (mask != nullptr)
-    {
-      itkExceptionMacro(<< "no voxel to classify: the mask is empty or covers only non-finite"
-                        << (m_UseForegroundThreshold ? " or below-threshold" : "") << " intensities");
-    }
-    if (m_UseForegroundThreshold)
-    {
-      itkExceptionMacro(<< "no finite voxel above the foreground threshold " << m_ForegroundThreshold);
-    }
-    itkExceptionMacro(<< "the image has no finite voxel");
+    itkExceptionMacro(<< histogram.DescribeNoSamples(mask != nullptr));
   }
   const auto &        levels = histogram.GetLevels();
   const std::uint64_t numberOfSamples = histogram.GetNumberOfSamples();

@@ -27,6 +27,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <sstream>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -159,6 +161,27 @@ public:
   {
     return m_MaximumBinCount;
   }
+  /** Why no voxel takes part, for an exception message (when GetNumberOfSamples() is 0). */
+  std::string
+  DescribeNoSamples(bool hasMask) const
+  {
+    std::ostringstream message;
+    if (hasMask)
+    {
+      message << "no voxel to classify: the mask is empty or covers only non-finite"
+              << (m_UseForegroundThreshold ? " or below-threshold" : "") << " intensities";
+    }
+    else if (m_UseForegroundThreshold)
+    {
+      message << "no finite voxel above the foreground threshold " << m_ForegroundThreshold;
+    }
+    else
+    {
+      message << "the image has no finite voxel";
+    }
+    return message.str();
+  }
+
   /** Non-empty bins as levels for OptimalScalarKMeans (moments measured from GetOrigin()), ascending. */
   const std::vector<OptimalScalarKMeans::Level> &
   GetLevels() const

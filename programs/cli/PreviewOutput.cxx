@@ -119,7 +119,7 @@ WritePreviewOutputs(const Options &                          options,
   segmentation.Thresholds = classes.Thresholds;
   segmentation.Title = options.Inputs.empty() ? "" : std::filesystem::path(options.Inputs.front()).filename().string();
   const auto   K = static_cast<unsigned int>(classes.Means.size());
-  const auto   styles = itk::KMeansClassColors::GetClassStyles(K, false);
+  const auto   styles = itk::KMeansClassColors::GetClassStyles(K, options.Scan.Tissues);
   const auto & spacing = image->GetSpacing();
   for (unsigned int k = 0; k < K; ++k)
   {

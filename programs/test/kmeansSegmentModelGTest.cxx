@@ -39,6 +39,8 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include "ProgramTestSupport.h"
+
 namespace fs = std::filesystem;
 
 namespace
@@ -47,41 +49,9 @@ using ImageType = itk::Image<float, 3>;
 using LabelImageType = itk::Image<unsigned char, 3>;
 using PosteriorImageType = itk::VectorImage<float, 3>;
 
-struct RunResult
-{
-  int         Status{ -1 };
-  std::string Err;
-  std::size_t
-  ErrLines() const
-  {
-    std::size_t n = 0;
-    for (const char c : Err)
-    {
-      n += (c == '\n');
-    }
-    return n;
-  }
-};
-
-std::string
-Quote(const std::string & s)
-{
-  std::string q = "'";
-  for (const char c : s)
-  {
-    q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  }
-  return q + "'";
-}
-
-std::string
-ReadText(const fs::path & path)
-{
-  std::ifstream      stream(path, std::ios::binary);
-  std::ostringstream text;
-  text << stream.rdbuf();
-  return text.str();
-}
+using ProgramTest::Quote;
+using ProgramTest::ReadFile;
+using ProgramTest::RunResult;
 
 template <typename TImage>
 typename TImage::Pointer
@@ -201,7 +171,7 @@ protected:
     const int raw = std::system(command.c_str());
     RunResult result;
     result.Status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    result.Err = ReadText(err);
+    result.Err = ReadFile(err);
     return result;
   }
 
@@ -234,7 +204,7 @@ protected:
   nlohmann::json
   ReadReport(const std::string & name) const
   {
-    return nlohmann::json::parse(ReadText(Path(name)));
+    return nlohmann::json::parse(ReadFile(Path(name)));
   }
 
   /** Segment the noisy three-class phantom; returns the number of voxels whose label differs from the truth. */
@@ -469,8 +439,8 @@ TEST_F(ModelProgramTest, ThreadCountDoesNotChangeTheResult)
                 "--report", Path("r" + threads + ".json"), "-q" });
     ASSERT_EQ(result.Status, 0) << result.Err;
   }
-  EXPECT_EQ(ReadText(Path("labels1.nrrd")), ReadText(Path("labels2.nrrd")));
-  EXPECT_EQ(ReadText(Path("p1.nrrd")), ReadText(Path("p2.nrrd")));
+  EXPECT_EQ(ReadFile(Path("labels1.nrrd")), ReadFile(Path("labels2.nrrd")));
+  EXPECT_EQ(ReadFile(Path("p1.nrrd")), ReadFile(Path("p2.nrrd")));
   auto r1 = ReadReport("r1.json");
   auto r2 = ReadReport("r2.json");
   EXPECT_EQ(r1["classes"], r2["classes"]);

@@ -34,6 +34,8 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include "ProgramTestSupport.h"
+
 namespace fs = std::filesystem;
 
 namespace
@@ -44,42 +46,9 @@ using ShortImage = itk::Image<short, 3>;
 using FloatImage = itk::Image<float, 3>;
 using LabelImage = itk::Image<unsigned char, 3>;
 
-struct RunResult
-{
-  int         Status{ -1 };
-  std::string Out;
-  std::string Err;
-  std::size_t
-  ErrLines() const
-  {
-    std::size_t n = 0;
-    for (char c : Err)
-    {
-      n += (c == '\n');
-    }
-    return n;
-  }
-};
-
-std::string
-ReadFile(const fs::path & path)
-{
-  std::ifstream      stream(path, std::ios::binary);
-  std::ostringstream text;
-  text << stream.rdbuf();
-  return text.str();
-}
-
-std::string
-Quote(const std::string & s)
-{
-  std::string q = "'";
-  for (char c : s)
-  {
-    q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  }
-  return q + "'";
-}
+using ProgramTest::Quote;
+using ProgramTest::ReadFile;
+using ProgramTest::RunResult;
 
 template <typename TImage>
 void

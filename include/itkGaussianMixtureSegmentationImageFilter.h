@@ -294,17 +294,17 @@ protected:
   GenerateData() override;
 
 private:
-  /** HMRF-EM with mean field. levelPosteriors (levels x K) are the mixture's posteriors of each level, the
-   * initial posteriors; voxelLevel is the histogram level of each voxel (-1: not taking part) and is
-   * overwritten (still -1 exactly where no voxel takes part); posteriors (voxels x K) receive the result, in
-   * ascending order of mean, and the output the labels of the voxels taking part. */
+  /** HMRF-EM with mean field over the voxels that take part. histogram and binToLevel give each voxel's level;
+   * levelPosteriors (levels x K) are the mixture's posteriors of each level, the initial posteriors. Writes the
+   * labels (output 0) and posteriors (output 1) of every voxel, in ascending order of mean, and leaves the
+   * re-estimated mixture in mixture. */
   void
-  FitMarkovRandomField(const std::vector<OptimalScalarKMeans::Level> & levels,
+  FitMarkovRandomField(const HistogramType &                           histogram,
+                       const std::vector<std::int32_t> &               binToLevel,
+                       const std::vector<OptimalScalarKMeans::Level> & levels,
                        const std::vector<double> &                     levelPosteriors,
-                       std::vector<std::int32_t> &                     voxelLevel,
                        GaussianMixtureDetail::Mixture &                mixture,
-                       double                                          varianceFloor,
-                       float *                                         posteriors);
+                       double                                          varianceFloor);
 
   unsigned int m_NumberOfClasses{ 3 };
   bool         m_AutomaticNumberOfClasses{ false };

@@ -31,6 +31,10 @@
 #include <numeric>
 #include <type_traits>
 
+#if defined(__linux__)
+#  include <sys/mman.h>
+#endif
+
 namespace itk
 {
 namespace GaussianMixtureDetail
@@ -56,53 +60,61 @@ MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
   return mixture;
 }
 
-inline double
-LevelLogLikelihood(const std::vector<OptimalScalarKMeans::Level> & levels,
-                   const Mixture &                                 mixture,
-                   std::vector<double> *                           posteriors)
+/** Asks the operating system to back a large buffer that is about to be written for the first time with huge
+ * pages, where it offers them (Linux transparent huge pages). The first write to fresh memory otherwise takes one
+ * page fault per 4 KiB page, which for the outputs and working buffers of this filter can cost more than the
+ * computation (notably in virtual machines). Only whole huge pages inside the buffer are advised; a hint that
+ * changes no value. */
+inline void
+AdviseHugePages(void * buffer, std::size_t bytes)
 {
-  const std::size_t   numberOfClasses = mixture.Mean.size();
-  std::vector<double> logNormaliser(numberOfClasses);
-  std::vector<double> halfPrecision(numberOfClasses);
-  for (std::size_t k = 0; k < numberOfClasses; ++k)
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t hugePage = std::uintptr_t{ 1 } << 21;
+  const auto               start = reinterpret_cast<std::uintptr_t>(buffer);
+  const std::uintptr_t     first = (start + hugePage - 1) & ~(hugePage - 1);
+  const std::uintptr_t     last = (start + bytes) & ~(hugePage - 1);
+  if (buffer != nullptr && last > first)
   {
-    logNormaliser[k] = std::log(mixture.Proportion[k]) - 0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]);
-    halfPrecision[k] = 0.5 / mixture.Variance[k];
+    static_cast<void>(madvise(reinterpret_cast<void *>(first), last - first, MADV_HUGEPAGE));
   }
-  if (posteriors != nullptr)
-  {
-    posteriors->resize(levels.size() * numberOfClasses);
-  }
-  std::vector<double> energy(numberOfClasses);
-  long double         logLikelihood = 0;
-  for (std::size_t b = 0; b < levels.size(); ++b)
-  {
-    const double x = static_cast<double>(levels[b].Sum / static_cast<long double>(levels[b].Count));
-    double       maximum = -std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k < numberOfClasses; ++k)
-    {
-      const double d = x - mixture.Mean[k];
-      energy[k] = logNormaliser[k] - d * d * halfPrecision[k];
-      maximum = std::max(maximum, energy[k]);
-    }
-    double sum = 0.0;
-    for (std::size_t k = 0; k < numberOfClasses; ++k)
-    {
-      // exp(0) is exactly 1: the largest term needs no call.
-      energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
-      sum += energy[k];
-    }
-    logLikelihood += static_cast<long double>(levels[b].Count) * (maximum + std::log(sum));
-    if (posteriors != nullptr)
-    {
-      for (std::size_t k = 0; k < numberOfClasses; ++k)
-      {
-        (*posteriors)[b * numberOfClasses + k] = energy[k] / sum;
-      }
-    }
-  }
-  return static_cast<double>(logLikelihood);
+#else
+  static_cast<void>(buffer);
+  static_cast<void>(bytes);
+#endif
 }
+
+/** An uninitialised buffer of Size elements placed on huge-page boundaries and advised as huge pages (see
+ * AdviseHugePages), so that none of it is backed page by page. The extra address space is never written, so it
+ * is never backed by memory. */
+template <typename T>
+class HugePageBuffer
+{
+public:
+  explicit HugePageBuffer(std::size_t size)
+    : m_Storage(new T[size + 2 * HugePageElements])
+  {
+    const auto start = reinterpret_cast<std::uintptr_t>(m_Storage.get());
+    const auto aligned = (start + HugePageBytes - 1) & ~(HugePageBytes - 1);
+    m_Data = m_Storage.get() + (aligned - start) / sizeof(T);
+    AdviseHugePages(m_Data, (size * sizeof(T) + HugePageBytes - 1) & ~(HugePageBytes - 1));
+  }
+  T *
+  data()
+  {
+    return m_Data;
+  }
+  const T *
+  data() const
+  {
+    return m_Data;
+  }
+
+private:
+  static constexpr std::uintptr_t HugePageBytes = std::uintptr_t{ 1 } << 21;
+  static constexpr std::size_t    HugePageElements = HugePageBytes / sizeof(T);
+  std::unique_ptr<T[]>            m_Storage;
+  T *                             m_Data{ nullptr };
+};
 
 inline void
 PoolVariances(Mixture & mixture, double varianceFloor)
@@ -117,52 +129,177 @@ PoolVariances(Mixture & mixture, double varianceFloor)
   std::fill(mixture.Variance.begin(), mixture.Variance.end(), std::max(pooled / weight, varianceFloor));
 }
 
-/** One expectation pass over the levels: returns the log-likelihood of the mixture and sets moments[3 k .. 3 k + 2]
- * to the posterior-weighted count, sum and sum of squares of class k (the next M-step's input), summed in level
- * order. The same arithmetic as LevelLogLikelihood followed by a separate M-step over stored posteriors. */
+/** e^x for x <= 0 (0 below -708), within a relative error of 3e-10: e^x = 2^n e^r with n the integer nearest to
+ * x / ln 2 and |r| <= ln(2) / 2, e^r by its Taylor polynomial of degree 8. Exactly 1 at 0. Inlined where the
+ * library's exp is a call; a pure function, so every thread gets the same value for the same argument. */
 inline double
-LevelExpectation(const std::vector<OptimalScalarKMeans::Level> & levels,
-                 const Mixture &                                 mixture,
-                 std::vector<long double> &                      moments)
+ExpNonPositive(double x)
+{
+  if (!(x > -708.0))
+  {
+    return 0.0;
+  }
+  constexpr double log2e = 1.4426950408889634074;
+  // ln 2 split as in fdlibm: the high part has 32 significant bits, so n * ln2High is exact.
+  constexpr double   ln2High = 6.93147180369123816490e-01;
+  constexpr double   ln2Low = 1.90821492927058770002e-10;
+  const std::int64_t n = static_cast<std::int64_t>(x * log2e - 0.5); // nearest integer: x * log2e <= 0
+  const double       nd = static_cast<double>(n);
+  const double       r = (x - nd * ln2High) - nd * ln2Low;
+  double             p = 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  const std::uint64_t bits = static_cast<std::uint64_t>(n + 1023) << 52; // 2^n, n >= -1022
+  double              scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+/** Sum of the logarithms of factors of at most 2^64 each: a running product, its logarithm taken only when it
+ * grows past 2^512 and at the end. One logarithm for many factors; the same value for the same factors in the
+ * same order. */
+class LogOfProduct
+{
+public:
+  void
+  Multiply(double factor)
+  {
+    m_Product *= factor;
+    if (m_Product > 0x1p512)
+    {
+      m_Sum += std::log(m_Product);
+      m_Product = 1.0;
+    }
+  }
+  double
+  Get() const
+  {
+    return m_Sum + std::log(m_Product);
+  }
+
+private:
+  double m_Sum{ 0.0 };
+  double m_Product{ 1.0 };
+};
+
+/** The levels in double precision for the E- and M-steps: count, mean and mean square of each level, the
+ * intensities measured from Shift (the mean of all samples, in the levels' coordinates) so that second moments
+ * keep their precision. */
+struct LevelTable
+{
+  double              Shift{ 0.0 };
+  double              Total{ 0.0 };
+  std::vector<double> Count;
+  std::vector<double> Value;
+  std::vector<double> Square;
+};
+
+inline LevelTable
+MakeLevelTable(const std::vector<OptimalScalarKMeans::Level> & levels)
+{
+  LevelTable  table;
+  long double sum = 0;
+  long double count = 0;
+  for (const auto & level : levels)
+  {
+    sum += level.Sum;
+    count += static_cast<long double>(level.Count);
+  }
+  table.Shift = count > 0 ? static_cast<double>(sum / count) : 0.0;
+  table.Total = static_cast<double>(count);
+  for (const auto & level : levels)
+  {
+    const long double c = static_cast<long double>(level.Count);
+    const long double mean = level.Sum / c;
+    const double      spread = std::max(0.0, static_cast<double>(level.SumOfSquares / c - mean * mean));
+    const double      value = static_cast<double>(mean - static_cast<long double>(table.Shift));
+    table.Count.push_back(static_cast<double>(c));
+    table.Value.push_back(value);
+    table.Square.push_back(value * value + spread);
+  }
+  return table;
+}
+
+/** One expectation pass over the levels: returns the log-likelihood of the mixture; when posteriors is not null it
+ * receives the level posteriors (levels x K), and when moments is not null moments[3 k .. 3 k + 2] receive the
+ * posterior-weighted count, sum and sum of squares (from table.Shift) of class k, the next M-step's input, summed
+ * in level order. */
+inline double
+LevelExpectation(const LevelTable &    table,
+                 const Mixture &       mixture,
+                 std::vector<double> * posteriors,
+                 std::vector<double> * moments)
 {
   const std::size_t   numberOfClasses = mixture.Mean.size();
+  const std::size_t   numberOfLevels = table.Count.size();
   std::vector<double> logNormaliser(numberOfClasses);
   std::vector<double> halfPrecision(numberOfClasses);
+  std::vector<double> meanFromShift(numberOfClasses);
   for (std::size_t k = 0; k < numberOfClasses; ++k)
   {
     logNormaliser[k] = std::log(mixture.Proportion[k]) - 0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]);
     halfPrecision[k] = 0.5 / mixture.Variance[k];
+    meanFromShift[k] = mixture.Mean[k] - table.Shift;
   }
-  moments.assign(3 * numberOfClasses, 0.0L);
-  std::vector<double> energy(numberOfClasses);
-  long double         logLikelihood = 0;
-  for (const auto & level : levels)
+  if (posteriors != nullptr)
   {
-    const long double count = static_cast<long double>(level.Count);
-    const double      x = static_cast<double>(level.Sum / count);
-    double            maximum = -std::numeric_limits<double>::infinity();
+    posteriors->resize(numberOfLevels * numberOfClasses);
+  }
+  if (moments != nullptr)
+  {
+    moments->assign(3 * numberOfClasses, 0.0);
+  }
+  std::vector<double> energy(numberOfClasses);
+  double              logLikelihood = 0.0;
+  for (std::size_t l = 0; l < numberOfLevels; ++l)
+  {
+    double maximum = -std::numeric_limits<double>::infinity();
     for (std::size_t k = 0; k < numberOfClasses; ++k)
     {
-      const double d = x - mixture.Mean[k];
+      const double d = table.Value[l] - meanFromShift[k];
       energy[k] = logNormaliser[k] - d * d * halfPrecision[k];
       maximum = std::max(maximum, energy[k]);
     }
     double sum = 0.0;
     for (std::size_t k = 0; k < numberOfClasses; ++k)
     {
-      energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
+      energy[k] = ExpNonPositive(energy[k] - maximum);
       sum += energy[k];
     }
+    const double count = table.Count[l];
     logLikelihood += count * (maximum + std::log(sum));
+    const double inverse = 1.0 / sum;
     for (std::size_t k = 0; k < numberOfClasses; ++k)
     {
-      const long double r = energy[k] / sum;
-      moments[3 * k] += r * count;
-      moments[3 * k + 1] += r * level.Sum;
-      moments[3 * k + 2] += r * level.SumOfSquares;
+      const double r = energy[k] * inverse;
+      if (posteriors != nullptr)
+      {
+        (*posteriors)[l * numberOfClasses + k] = r;
+      }
+      if (moments != nullptr)
+      {
+        const double w = r * count;
+        (*moments)[3 * k] += w;
+        (*moments)[3 * k + 1] += w * table.Value[l];
+        (*moments)[3 * k + 2] += w * table.Square[l];
+      }
     }
   }
-  return static_cast<double>(logLikelihood);
+  return logLikelihood;
+}
+
+inline double
+LevelLogLikelihood(const std::vector<OptimalScalarKMeans::Level> & levels,
+                   const Mixture &                                 mixture,
+                   std::vector<double> *                           posteriors)
+{
+  return LevelExpectation(MakeLevelTable(levels), mixture, posteriors, nullptr);
 }
 
 inline FitResult
@@ -173,34 +310,28 @@ FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
             unsigned int                                    maximumNumberOfIterations,
             double                                          convergenceThreshold)
 {
-  const std::size_t        numberOfClasses = mixture.Mean.size();
-  std::vector<long double> moments;
-  FitResult                result;
+  const std::size_t   numberOfClasses = mixture.Mean.size();
+  const LevelTable    table = MakeLevelTable(levels);
+  std::vector<double> moments;
+  FitResult           result;
   // Each pass gives the log-likelihood of the current mixture and the moments of its posteriors: one pass over
   // the levels per EM iteration.
-  result.LogLikelihood = LevelExpectation(levels, mixture, moments);
-  long double total = 0;
-  for (const auto & level : levels)
-  {
-    total += static_cast<long double>(level.Count);
-  }
+  result.LogLikelihood = LevelExpectation(table, mixture, nullptr, &moments);
   while (result.Iterations < maximumNumberOfIterations)
   {
     // M-step from the level posteriors, with the levels' exact first and second moments.
     for (std::size_t k = 0; k < numberOfClasses; ++k)
     {
-      const long double weight = moments[3 * k];
-      const long double sum = moments[3 * k + 1];
-      const long double sumOfSquares = moments[3 * k + 2];
+      const double weight = moments[3 * k];
       if (weight <= 0)
       {
         mixture.Proportion[k] = 0.0;
         continue;
       }
-      const long double mean = sum / weight;
-      mixture.Mean[k] = static_cast<double>(mean);
-      mixture.Variance[k] = std::max(static_cast<double>(sumOfSquares / weight - mean * mean), varianceFloor);
-      mixture.Proportion[k] = static_cast<double>(weight / total);
+      const double mean = moments[3 * k + 1] / weight;
+      mixture.Mean[k] = table.Shift + mean;
+      mixture.Variance[k] = std::max(moments[3 * k + 2] / weight - mean * mean, varianceFloor);
+      mixture.Proportion[k] = weight / table.Total;
     }
     if (commonVariance)
     {
@@ -208,7 +339,7 @@ FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
     }
     ++result.Iterations;
     const double previous = result.LogLikelihood;
-    result.LogLikelihood = LevelExpectation(levels, mixture, moments);
+    result.LogLikelihood = LevelExpectation(table, mixture, nullptr, &moments);
     if (std::abs(result.LogLikelihood - previous) <= convergenceThreshold * std::abs(previous))
     {
       break;
@@ -397,7 +528,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   MultiThreaderBase * threader = this->GetMultiThreader();
   threader->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
 
-  // Progress: 10 % histogram, 10 % level posteriors, 75 % Markov random field (when on), 5 % labels.
+  // Progress: 10 % histogram, then 90 % labels and posteriors, or with the Markov random field 80 % its sweeps
+  // and 10 % labels and posteriors.
   HistogramType histogram;
   histogram.SetForegroundThreshold(m_UseForegroundThreshold, m_ForegroundThreshold);
   histogram.Compute(input, mask, region, threader, this, 0.1f);
@@ -482,67 +614,63 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   {
     binToLevel[histogram.GetLevelBins()[l]] = static_cast<std::int32_t>(l);
   }
-  std::vector<OutputPixelType> levelLabels(levels.size());
-  for (std::size_t l = 0; l < levels.size(); ++l)
-  {
-    const double * p = levelPosteriors.data() + l * numberOfClasses;
-    levelLabels[l] = static_cast<OutputPixelType>(std::max_element(p, p + numberOfClasses) - p + 1);
-  }
 
+  // Every voxel of both outputs is written below: no initialisation pass, and the fresh buffers are backed by
+  // huge pages where the system offers them.
   output->SetBufferedRegion(output->GetRequestedRegion());
   output->Allocate();
+  AdviseHugePages(output->GetBufferPointer(), region.GetNumberOfPixels() * sizeof(OutputPixelType));
   posteriorImage->SetNumberOfComponentsPerPixel(numberOfClasses);
   posteriorImage->SetBufferedRegion(region);
-  posteriorImage->Allocate(true); // zero: voxels that do not take part keep posteriors 0
+  posteriorImage->Allocate();
+  AdviseHugePages(posteriorImage->GetBufferPointer(), region.GetNumberOfPixels() * numberOfClasses * sizeof(float));
 
-  const bool                useField = m_MRFWeight > 0.0;
-  std::vector<std::int32_t> voxelLevel(useField ? region.GetNumberOfPixels() : 0);
-  const SizeValueType       totalPixels = region.GetNumberOfPixels();
-  float *                   posteriors = posteriorImage->GetBufferPointer();
-  threader->template ParallelizeImageRegion<ImageDimension>(
-    region,
-    [&](const RegionType & piece) {
-      TotalProgressReporter progress(this, totalPixels, 100, 0.1f);
-      KMeansSegmentationDetail::ForEachScanline(
-        input, mask, piece, [&](const InputPixelType * p, const MaskPixelType * m, SizeValueType length) {
-          progress.CheckAbortGenerateData();
-          // Offsets coincide: every buffer covers the largest possible region.
-          const auto        offset = static_cast<SizeValueType>(p - input->GetBufferPointer());
-          OutputPixelType * o = output->GetBufferPointer() + offset;
-          float *           q = posteriors + offset * numberOfClasses;
-          for (SizeValueType i = 0; i < length; ++i, q += numberOfClasses)
-          {
-            if (!histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
-            {
-              o[i] = OutputPixelType{};
-              if (useField)
-              {
-                voxelLevel[offset + i] = -1;
-              }
-              continue;
-            }
-            const std::int32_t l = binToLevel[histogram.GetBin(p[i])];
-            if (useField)
-            {
-              // Labels and posteriors come from the Markov random field.
-              voxelLevel[offset + i] = l;
-              continue;
-            }
-            o[i] = levelLabels[l];
-            const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
-            for (unsigned int k = 0; k < numberOfClasses; ++k)
-            {
-              q[k] = static_cast<float>(r[k]);
-            }
-          }
-          progress.Completed(length);
-        });
-    },
-    nullptr);
-
-  if (useField)
+  if (m_MRFWeight > 0.0)
   {
-    this->FitMarkovRandomField(levels, levelPosteriors, voxelLevel, mixture, varianceFloor, posteriors);
+    this->FitMarkovRandomField(histogram, binToLevel, levels, levelPosteriors, mixture, varianceFloor);
+  }
+  else
+  {
+    std::vector<OutputPixelType> levelLabels(levels.size());
+    std::vector<float>           levelPosteriorsFloat(levelPosteriors.size());
+    for (std::size_t l = 0; l < levels.size(); ++l)
+    {
+      const double * p = levelPosteriors.data() + l * numberOfClasses;
+      levelLabels[l] = static_cast<OutputPixelType>(std::max_element(p, p + numberOfClasses) - p + 1);
+      for (unsigned int k = 0; k < numberOfClasses; ++k)
+      {
+        levelPosteriorsFloat[l * numberOfClasses + k] = static_cast<float>(p[k]);
+      }
+    }
+    const SizeValueType totalPixels = region.GetNumberOfPixels();
+    float *             posteriors = posteriorImage->GetBufferPointer();
+    threader->template ParallelizeImageRegion<ImageDimension>(
+      region,
+      [&](const RegionType & piece) {
+        TotalProgressReporter progress(this, totalPixels, 100, 0.9f);
+        KMeansSegmentationDetail::ForEachScanline(
+          input, mask, piece, [&](const InputPixelType * p, const MaskPixelType * m, SizeValueType length) {
+            progress.CheckAbortGenerateData();
+            // Offsets coincide: every buffer covers the largest possible region.
+            const auto        offset = static_cast<SizeValueType>(p - input->GetBufferPointer());
+            OutputPixelType * o = output->GetBufferPointer() + offset;
+            float *           q = posteriors + offset * numberOfClasses;
+            for (SizeValueType i = 0; i < length; ++i, q += numberOfClasses)
+            {
+              if (!histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
+              {
+                o[i] = OutputPixelType{};
+                std::fill(q, q + numberOfClasses, 0.0f);
+                continue;
+              }
+              const auto l = static_cast<std::size_t>(binToLevel[histogram.GetBin(p[i])]);
+              o[i] = levelLabels[l];
+              std::copy_n(levelPosteriorsFloat.data() + l * numberOfClasses, numberOfClasses, q);
+            }
+            progress.Completed(length);
+          });
+      },
+      nullptr);
   }
 
   for (unsigned int k = 0; k < numberOfClasses; ++k)
@@ -557,27 +685,44 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitMarkovRandomField(
+  const HistogramType &                           histogram,
+  const std::vector<std::int32_t> &               binToLevel,
   const std::vector<OptimalScalarKMeans::Level> & levels,
   const std::vector<double> &                     levelPosteriors,
-  std::vector<std::int32_t> &                     voxelLevel,
   GaussianMixtureDetail::Mixture &                mixture,
-  double                                          varianceFloor,
-  float *                                         posteriors)
+  double                                          varianceFloor)
 {
-  const RegionType   region = this->GetInput()->GetLargestPossibleRegion();
-  const auto         size = region.GetSize();
-  const unsigned int numberOfClasses = static_cast<unsigned int>(mixture.Mean.size());
-  const std::size_t  numberOfLevels = levels.size();
+  const TInputImage *    input = this->GetInput();
+  const TMaskImage *     mask = this->GetMaskImage();
+  const RegionType       region = input->GetLargestPossibleRegion();
+  const auto             size = region.GetSize();
+  const unsigned int     numberOfClasses = static_cast<unsigned int>(mixture.Mean.size());
+  const std::size_t      numberOfLevels = levels.size();
+  MultiThreaderBase *    threader = this->GetMultiThreader();
+  const SizeValueType    totalPixels = region.GetNumberOfPixels();
+  const InputPixelType * inputBuffer = input->GetBufferPointer();
+  const MaskPixelType *  maskBuffer = mask ? mask->GetBufferPointer() : nullptr;
+  OutputPixelType *      labels = this->GetOutput()->GetBufferPointer();
+  float *                posteriors = this->GetPosteriorsOutput()->GetBufferPointer();
 
-  // Neighbourhood: the face neighbours, and in 2-D the diagonal ones as well.
-  std::vector<std::array<int, ImageDimension>> deltas;
+  // Rows along the fastest dimension, grouped in slices of the slowest one (in 1-D a single row and slice). A
+  // slice is the unit of parallel work and of the partial sums, a split that does not depend on the number of
+  // threads.
+  const SizeValueType rowLength = size[0];
+  const SizeValueType numberOfRows = totalPixels / rowLength;
+  const SizeValueType numberOfSlices = ImageDimension > 1 ? size[ImageDimension - 1] : 1;
+  const SizeValueType rowsPerSlice = numberOfRows / numberOfSlices;
+
+  // Neighbourhood: the face neighbours, and in 2-D the diagonal ones as well, each as a step in every dimension;
+  // Delta[0] is the shift along the row.
+  std::vector<std::array<int, ImageDimension>> neighbourhood;
   for (unsigned int d = 0; d < ImageDimension; ++d)
   {
     for (int s : { -1, 1 })
     {
       std::array<int, ImageDimension> delta{};
       delta[d] = s;
-      deltas.push_back(delta);
+      neighbourhood.push_back(delta);
     }
   }
   if (ImageDimension == 2)
@@ -589,225 +734,252 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         std::array<int, ImageDimension> delta{};
         delta[0] = s0;
         delta[ImageDimension - 1] = s1;
-        deltas.push_back(delta);
+        neighbourhood.push_back(delta);
       }
     }
   }
-  std::array<OffsetValueType, ImageDimension> stride{};
-  stride[0] = 1;
-  for (unsigned int d = 1; d < ImageDimension; ++d)
-  {
-    stride[d] = stride[d - 1] * static_cast<OffsetValueType>(size[d - 1]);
-  }
-  std::vector<OffsetValueType> offsets;
-  for (const auto & delta : deltas)
-  {
-    OffsetValueType o = 0;
-    for (unsigned int d = 0; d < ImageDimension; ++d)
+  // The row of a row's neighbour (-1: outside the image), from the row's index in dimensions 1..D-1.
+  auto neighbourRow = [&size](SizeValueType row, const std::array<int, ImageDimension> & delta) -> std::int64_t {
+    SizeValueType rest = row;
+    std::int64_t  result = 0;
+    std::int64_t  stride = 1;
+    for (unsigned int d = 1; d < ImageDimension; ++d)
     {
-      o += delta[d] * stride[d];
+      const auto j = static_cast<std::int64_t>(rest % size[d]) + delta[d];
+      rest /= size[d];
+      if (j < 0 || j >= static_cast<std::int64_t>(size[d]))
+      {
+        return -1;
+      }
+      result += j * stride;
+      stride *= static_cast<std::int64_t>(size[d]);
     }
-    offsets.push_back(o);
-  }
+    return result;
+  };
 
-  // Level intensities (and within-level variances) measured from a shift near the data, for accurate sums.
-  const double        shift = levels.front().Sum / static_cast<long double>(levels.front().Count);
-  std::vector<double> levelValue(numberOfLevels);
-  std::vector<double> levelSpread(numberOfLevels);
+  // Each row's span: from its first to its last voxel taking part (empty when none does).
+  auto takesPart = [&](SizeValueType i) {
+    return histogram.Includes(inputBuffer[i], maskBuffer ? maskBuffer[i] : MaskPixelType{ 1 });
+  };
+  std::vector<SizeValueType> spanFirst(numberOfRows);
+  std::vector<SizeValueType> spanEnd(numberOfRows);
+  threader->ParallelizeArray(
+    0,
+    numberOfSlices,
+    [&](SizeValueType slice) {
+      for (SizeValueType row = slice * rowsPerSlice; row < (slice + 1) * rowsPerSlice; ++row)
+      {
+        const SizeValueType rowStart = row * rowLength;
+        SizeValueType       first = 0;
+        while (first < rowLength && !takesPart(rowStart + first))
+        {
+          ++first;
+        }
+        SizeValueType end = rowLength;
+        while (end > first && !takesPart(rowStart + end - 1))
+        {
+          --end;
+        }
+        spanFirst[row] = first;
+        spanEnd[row] = end;
+      }
+    },
+    nullptr);
+
+  // Two layouts of a posterior field, K floats per voxel: the posterior output (the whole image, 0 wherever no
+  // voxel takes part) and a compact one holding only the spans, one after the other in row order. Voxel x of row
+  // r is element base[r] + x of either. The mean-field iterations alternate between them, so the output is one of
+  // the two buffers. Where a row's neighbouring row has its span, the neighbours of the row's voxels lie side by
+  // side in either layout: the neighbour sums are sums of contiguous runs. Voxels of a span that do not take part
+  // have posteriors 0 in both layouts and add nothing.
+  std::vector<OffsetValueType> fullBase(numberOfRows);
+  std::vector<OffsetValueType> compactBase(numberOfRows);
+  SizeValueType                spanVoxels = 0;
+  for (SizeValueType row = 0; row < numberOfRows; ++row)
+  {
+    fullBase[row] = static_cast<OffsetValueType>(row * rowLength);
+    compactBase[row] = static_cast<OffsetValueType>(spanVoxels) - static_cast<OffsetValueType>(spanFirst[row]);
+    spanVoxels += spanEnd[row] - spanFirst[row];
+  }
+  GaussianMixtureDetail::HugePageBuffer<float>        compact(static_cast<std::size_t>(spanVoxels) * numberOfClasses);
+  GaussianMixtureDetail::HugePageBuffer<std::int32_t> spanLevel(spanVoxels); // level of each span voxel, -1: none
+  struct Field
+  {
+    float *                 Data;
+    const OffsetValueType * Base;
+  };
+  const Field full{ posteriors, fullBase.data() };
+  const Field compactField{ compact.data(), compactBase.data() };
+
+  // Initial posteriors (the mixture's posteriors of each voxel's level) in the posterior output, which is written
+  // whole here; the levels of the span voxels.
+  threader->ParallelizeArray(
+    0,
+    numberOfSlices,
+    [&](SizeValueType slice) {
+      for (SizeValueType row = slice * rowsPerSlice; row < (slice + 1) * rowsPerSlice; ++row)
+      {
+        const SizeValueType rowStart = row * rowLength;
+        float * const       q = posteriors + rowStart * numberOfClasses;
+        std::fill(q, q + spanFirst[row] * numberOfClasses, 0.0f);
+        std::fill(q + spanEnd[row] * numberOfClasses, q + rowLength * numberOfClasses, 0.0f);
+        std::int32_t * const level = spanLevel.data();
+        const auto           levelBase = compactBase[row];
+        for (SizeValueType x = spanFirst[row]; x < spanEnd[row]; ++x)
+        {
+          float * const v = q + x * numberOfClasses;
+          if (!takesPart(rowStart + x))
+          {
+            level[levelBase + static_cast<OffsetValueType>(x)] = -1;
+            std::fill(v, v + numberOfClasses, 0.0f);
+            continue;
+          }
+          const std::int32_t l = binToLevel[histogram.GetBin(inputBuffer[rowStart + x])];
+          level[levelBase + static_cast<OffsetValueType>(x)] = l;
+          const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
+          for (unsigned int k = 0; k < numberOfClasses; ++k)
+          {
+            v[k] = static_cast<float>(r[k]);
+          }
+        }
+      }
+    },
+    nullptr);
+
+  // Level intensities and mean squares measured from the mean of all samples, for accurate sums; interleaved, so
+  // that a voxel's level costs one memory access (a table of 65536 levels is as large as a core's cache).
+  const GaussianMixtureDetail::LevelTable table = GaussianMixtureDetail::MakeLevelTable(levels);
+  const double                            shift = table.Shift;
+  std::vector<double>                     levelMoments(2 * numberOfLevels);
   for (std::size_t l = 0; l < numberOfLevels; ++l)
   {
-    const long double c = static_cast<long double>(levels[l].Count);
-    const long double mean = levels[l].Sum / c;
-    levelValue[l] = static_cast<double>(mean) - shift;
-    levelSpread[l] = std::max(0.0, static_cast<double>(levels[l].SumOfSquares / c - mean * mean));
+    levelMoments[2 * l] = table.Value[l];
+    levelMoments[2 * l + 1] = table.Square[l];
   }
 
-  const SizeValueType totalPixels = region.GetNumberOfPixels();
-  const SizeValueType numberOfSlices = size[ImageDimension - 1];
-  const SizeValueType sliceSize = totalPixels / std::max<SizeValueType>(numberOfSlices, 1);
-  MultiThreaderBase * threader = this->GetMultiThreader();
-
-  // Compact storage: the posteriors of the voxels taking part only, numbered in image order (per slice, so the
-  // numbering does not depend on the threads). voxelLevel is turned into the voxel's compact number (-1: not
-  // taking part) and compactLevel keeps its level.
-  std::vector<SizeValueType> sliceStart(numberOfSlices + 1, 0);
-  threader->ParallelizeArray(
-    0,
-    numberOfSlices,
-    [&](SizeValueType slice) {
-      SizeValueType count = 0;
-      for (SizeValueType i = slice * sliceSize; i < (slice + 1) * sliceSize; ++i)
-      {
-        count += voxelLevel[i] >= 0;
-      }
-      sliceStart[slice + 1] = count;
-    },
-    nullptr);
-  std::partial_sum(sliceStart.begin(), sliceStart.end(), sliceStart.begin());
-  const SizeValueType numberOfVoxels = sliceStart.back();
-  if (numberOfVoxels > static_cast<SizeValueType>(std::numeric_limits<std::int32_t>::max()))
-  {
-    itkExceptionMacro(<< numberOfVoxels << " voxels take part; the Markov random field handles at most "
-                      << std::numeric_limits<std::int32_t>::max());
-  }
-  std::vector<std::int32_t> compactLevel(numberOfVoxels);
-  std::unique_ptr<float[]>  bufferA(new float[numberOfVoxels * numberOfClasses]);
-  std::unique_ptr<float[]>  bufferB(new float[numberOfVoxels * numberOfClasses]);
-  float *                   previous = bufferA.get();
-  float *                   current = bufferB.get();
-  threader->ParallelizeArray(
-    0,
-    numberOfSlices,
-    [&](SizeValueType slice) {
-      auto c = static_cast<std::int32_t>(sliceStart[slice]);
-      for (SizeValueType i = slice * sliceSize; i < (slice + 1) * sliceSize; ++i)
-      {
-        if (voxelLevel[i] < 0)
-        {
-          continue;
-        }
-        const std::int32_t l = voxelLevel[i];
-        compactLevel[c] = l;
-        const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
-        for (unsigned int k = 0; k < numberOfClasses; ++k)
-        {
-          previous[static_cast<SizeValueType>(c) * numberOfClasses + k] = static_cast<float>(r[k]);
-        }
-        voxelLevel[i] = c++;
-      }
-    },
-    nullptr);
-  std::vector<double> dataTerm(numberOfLevels * numberOfClasses);
+  std::vector<double> classTerms(3 * numberOfClasses);
   std::vector<double> sliceSums(static_cast<std::size_t>(numberOfSlices) * 3 * numberOfClasses);
   std::vector<double> sliceEnergy(numberOfSlices);
   const double        beta = m_MRFWeight;
-  const float         progressWeight = 0.75f / static_cast<float>(std::max(1u, m_MaximumNumberOfMRFIterations));
+  const float         progressWeight = 0.8f / static_cast<float>(std::max(1u, m_MaximumNumberOfMRFIterations));
   double              previousEnergy = 0.0;
+  Field               previous = full;
+  Field               current = compactField;
+
+  // Mean-field sweep of one slice, from previous to current. The number of classes is a compile-time constant for
+  // 2 to 4 classes (FixedClasses 0: the run-time number), so that the per-class loops unroll; the arithmetic is
+  // the same.
+  auto sweepSlice = [&](SizeValueType slice, auto fixedClasses) {
+    constexpr unsigned int FixedClasses = decltype(fixedClasses)::value;
+    constexpr unsigned int FixedSize = FixedClasses > 0 ? FixedClasses : 1;
+    const unsigned int     K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
+    TotalProgressReporter  progress(this, totalPixels, 100, progressWeight);
+    std::vector<double>    energyStorage(FixedClasses > 0 ? 0u : K);
+    std::array<double, FixedSize>     energyFixed{};
+    double * const                    energy = FixedClasses > 0 ? energyFixed.data() : energyStorage.data();
+    std::vector<double>               termStorage(FixedClasses > 0 ? 0u : 3 * K);
+    std::array<double, 3 * FixedSize> termFixed{};
+    double * const                    terms = FixedClasses > 0 ? termFixed.data() : termStorage.data();
+    std::copy(classTerms.begin(), classTerms.end(), terms);
+    std::vector<double> field(static_cast<std::size_t>(rowLength) * K);
+    double *            sums = sliceSums.data() + slice * 3 * K;
+    std::fill(sums, sums + 3 * K, 0.0);
+    // Energy sum_i log sum_k exp(energy_ik) = sum_i maximum_i + log prod_i sum_k exp(energy_ik - maximum_i).
+    double                              maximumSum = 0.0;
+    GaussianMixtureDetail::LogOfProduct logOfTotals;
+    for (SizeValueType row = slice * rowsPerSlice; row < (slice + 1) * rowsPerSlice; ++row)
+    {
+      const auto first = static_cast<OffsetValueType>(spanFirst[row]);
+      const auto end = static_cast<OffsetValueType>(spanEnd[row]);
+      if (first == end)
+      {
+        continue;
+      }
+      // Neighbour sums of the row's span, one neighbour after the other in the neighbourhood's order (the same
+      // order for every voxel): neighbour n of voxel x is voxel x + Delta[0] of the neighbouring row, present
+      // where that lies in the neighbouring row's span.
+      // Element (x - first) K + k of field: class k of voxel x.
+      std::fill(field.begin(), field.begin() + (end - first) * K, 0.0);
+      for (const auto & delta : neighbourhood)
+      {
+        const std::int64_t other = neighbourRow(row, delta);
+        if (other < 0)
+        {
+          continue;
+        }
+        const OffsetValueType shiftAlongRow = delta[0];
+        const OffsetValueType low = std::max(first, static_cast<OffsetValueType>(spanFirst[other]) - shiftAlongRow);
+        const OffsetValueType high = std::min(end, static_cast<OffsetValueType>(spanEnd[other]) - shiftAlongRow);
+        if (low >= high)
+        {
+          continue;
+        }
+        const float * source = previous.Data + (previous.Base[other] + low + shiftAlongRow) * K;
+        double *      target = field.data() + (low - first) * K;
+        const auto    count = static_cast<std::size_t>(high - low) * K;
+        for (std::size_t j = 0; j < count; ++j)
+        {
+          target[j] += source[j];
+        }
+      }
+      const std::int32_t * level = spanLevel.data() + (compactBase[row] + first);
+      float * const        q0 = current.Data + (current.Base[row] + first) * K;
+      const double * const f0 = field.data();
+      for (OffsetValueType x = 0; x < end - first; ++x)
+      {
+        float * const      q = q0 + x * K;
+        const std::int32_t l = level[x];
+        if (l < 0)
+        {
+          for (unsigned int k = 0; k < K; ++k)
+          {
+            q[k] = 0.0f;
+          }
+          continue;
+        }
+        const double   value = levelMoments[2 * static_cast<std::size_t>(l)];
+        const double   value2 = levelMoments[2 * static_cast<std::size_t>(l) + 1];
+        const double * f = f0 + x * K;
+        double         maximum = -std::numeric_limits<double>::infinity();
+        for (unsigned int k = 0; k < K; ++k)
+        {
+          const double d = value - terms[3 * k];
+          energy[k] = (terms[3 * k + 1] - d * d * terms[3 * k + 2]) + beta * f[k];
+          maximum = std::max(maximum, energy[k]);
+        }
+        double total = 0.0;
+        for (unsigned int k = 0; k < K; ++k)
+        {
+          energy[k] = GaussianMixtureDetail::ExpNonPositive(energy[k] - maximum);
+          total += energy[k];
+        }
+        maximumSum += maximum;
+        logOfTotals.Multiply(total);
+        const double inverse = 1.0 / total;
+        for (unsigned int k = 0; k < K; ++k)
+        {
+          const double r = energy[k] * inverse;
+          q[k] = static_cast<float>(r);
+          sums[3 * k] += r;
+          sums[3 * k + 1] += r * value;
+          sums[3 * k + 2] += r * value2;
+        }
+      }
+    }
+    sliceEnergy[slice] = maximumSum + logOfTotals.Get();
+    progress.CheckAbortGenerateData();
+    progress.Completed(rowsPerSlice * rowLength);
+  };
 
   for (unsigned int iteration = 0; iteration < m_MaximumNumberOfMRFIterations; ++iteration)
   {
+    // Data term of class k at intensity x (from the shift): logNormaliser_k - (x - mean_k)^2 halfPrecision_k.
     for (unsigned int k = 0; k < numberOfClasses; ++k)
     {
-      const double meanFromShift = mixture.Mean[k] - shift;
-      const double logNormaliser =
-        -0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]) + std::log(mixture.Proportion[k]);
-      const double halfPrecision = 0.5 / mixture.Variance[k];
-      for (std::size_t l = 0; l < numberOfLevels; ++l)
-      {
-        const double d = levelValue[l] - meanFromShift;
-        dataTerm[l * numberOfClasses + k] = logNormaliser - d * d * halfPrecision;
-      }
+      classTerms[3 * k] = mixture.Mean[k] - shift;
+      classTerms[3 * k + 1] = -0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]) + std::log(mixture.Proportion[k]);
+      classTerms[3 * k + 2] = 0.5 / mixture.Variance[k];
     }
-
-    // Mean-field sweep of one slice. The number of classes is a compile-time constant for 2 to 4 classes
-    // (FixedClasses 0: the run-time number), so that the per-class loops unroll; the arithmetic is the same.
-    auto sweepSlice = [&](SizeValueType slice, auto fixedClasses) {
-      constexpr unsigned int FixedClasses = decltype(fixedClasses)::value;
-      const unsigned int     K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
-      TotalProgressReporter  progress(this, totalPixels, 100, progressWeight);
-      std::vector<double>    energyStorage(FixedClasses > 0 ? 0u : K);
-      std::array<double, (FixedClasses > 0 ? FixedClasses : 1)> energyFixed{};
-      double * const energy = FixedClasses > 0 ? energyFixed.data() : energyStorage.data();
-      double *       sums = sliceSums.data() + slice * 3 * K;
-      double         energySum = 0.0;
-      std::fill(sums, sums + 3 * K, 0.0);
-      // Row by row along the fastest dimension: a row's neighbours in the other dimensions are inside or outside
-      // the image for the whole row, so each row needs three offset lists (first voxel, interior, last voxel),
-      // kept in the neighbourhood's order so that the field sums add in the same order everywhere.
-      const SizeValueType                       rowLength = ImageDimension > 1 ? size[0] : 1;
-      const SizeValueType                       rowsPerSlice = sliceSize / rowLength;
-      std::array<SizeValueType, ImageDimension> index{};
-      index[ImageDimension - 1] = slice;
-      std::vector<OffsetValueType> rowOffsets[3];
-      for (SizeValueType row = 0; row < rowsPerSlice; ++row)
-      {
-        SizeValueType rest = row;
-        for (unsigned int d = 1; d + 1 < ImageDimension; ++d)
-        {
-          index[d] = rest % size[d];
-          rest /= size[d];
-        }
-        // In 1-D a row is the slice's one voxel, whose index is already set.
-        for (unsigned int part = 0; part < (ImageDimension > 1 ? 3u : 1u); ++part)
-        {
-          // part 0: the first voxel of the row, 1: interior voxels, 2: the last voxel.
-          if (ImageDimension > 1)
-          {
-            index[0] = part == 0 ? 0 : (part == 1 ? std::min<SizeValueType>(1, rowLength - 1) : rowLength - 1);
-          }
-          rowOffsets[part].clear();
-          for (std::size_t n = 0; n < offsets.size(); ++n)
-          {
-            bool inside = true;
-            for (unsigned int d = 0; d < ImageDimension && inside; ++d)
-            {
-              const auto j = static_cast<OffsetValueType>(index[d]) + deltas[n][d];
-              inside = j >= 0 && j < static_cast<OffsetValueType>(size[d]);
-            }
-            if (inside)
-            {
-              rowOffsets[part].push_back(offsets[n]);
-            }
-          }
-        }
-        const SizeValueType rowFirst = slice * sliceSize + row * rowLength;
-        for (SizeValueType x = 0; x < rowLength; ++x)
-        {
-          const SizeValueType i = rowFirst + x;
-          const std::int32_t  c = voxelLevel[i];
-          if (c < 0)
-          {
-            continue;
-          }
-          const auto &       neighbourOffsets = rowOffsets[x == 0 ? 0 : (x + 1 == rowLength ? 2 : 1)];
-          const std::int32_t l = compactLevel[c];
-          const double *     data = dataTerm.data() + static_cast<std::size_t>(l) * K;
-          const float *      neighbours[2 * ImageDimension + 4];
-          unsigned int       numberOfNeighbours = 0;
-          for (const OffsetValueType o : neighbourOffsets)
-          {
-            const std::int32_t neighbour = voxelLevel[static_cast<OffsetValueType>(i) + o];
-            if (neighbour >= 0)
-            {
-              neighbours[numberOfNeighbours++] = previous + static_cast<SizeValueType>(neighbour) * K;
-            }
-          }
-          double maximum = -std::numeric_limits<double>::infinity();
-          for (unsigned int k = 0; k < K; ++k)
-          {
-            double field = 0.0;
-            for (unsigned int n = 0; n < numberOfNeighbours; ++n)
-            {
-              field += neighbours[n][k];
-            }
-            energy[k] = data[k] + beta * field;
-            maximum = std::max(maximum, energy[k]);
-          }
-          double total = 0.0;
-          for (unsigned int k = 0; k < K; ++k)
-          {
-            // exp(0) is exactly 1: the largest term needs no call.
-            energy[k] = energy[k] == maximum ? 1.0 : std::exp(energy[k] - maximum);
-            total += energy[k];
-          }
-          energySum += maximum + std::log(total);
-          float *      q = current + static_cast<SizeValueType>(c) * K;
-          const double value = levelValue[l];
-          const double value2 = value * value + levelSpread[l];
-          for (unsigned int k = 0; k < K; ++k)
-          {
-            const double r = energy[k] / total;
-            q[k] = static_cast<float>(r);
-            sums[3 * k] += r;
-            sums[3 * k + 1] += r * value;
-            sums[3 * k + 2] += r * value2;
-          }
-        }
-      }
-      sliceEnergy[slice] = energySum;
-      progress.CheckAbortGenerateData();
-      progress.Completed(sliceSize);
-    };
     // Synchronous: every voxel reads `previous` only. One slice of the slowest dimension per task, with its own
     // partial sums, so the reduction order does not depend on the number of threads.
     threader->ParallelizeArray(
@@ -875,29 +1047,44 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     }
   }
 
-  // Ascending means; the posteriors follow the new class order. Labels: the class of largest posterior (the lower
-  // label on ties).
-  const auto        order = GaussianMixtureDetail::SortByMean(mixture);
-  OutputPixelType * labels = this->GetOutput()->GetBufferPointer();
+  // Ascending means: the posteriors of the voxels taking part follow the new class order, into the posterior
+  // output (from either layout). Labels: the class of largest posterior (the lower label on ties), 0 where no voxel
+  // takes part.
+  const auto order = GaussianMixtureDetail::SortByMean(mixture);
   threader->ParallelizeArray(
     0,
     numberOfSlices,
     [&](SizeValueType slice) {
-      for (SizeValueType i = slice * sliceSize; i < (slice + 1) * sliceSize; ++i)
+      TotalProgressReporter progress(this, totalPixels, 100, 0.1f);
+      std::vector<float>    source(numberOfClasses);
+      for (SizeValueType row = slice * rowsPerSlice; row < (slice + 1) * rowsPerSlice; ++row)
       {
-        const std::int32_t c = voxelLevel[i];
-        if (c < 0)
+        const SizeValueType  rowStart = row * rowLength;
+        const SizeValueType  first = spanFirst[row];
+        const SizeValueType  end = spanEnd[row];
+        const std::int32_t * level = spanLevel.data();
+        const auto           levelBase = compactBase[row];
+        const auto           resultBase = previous.Base[row];
+        std::fill(labels + rowStart, labels + rowStart + first, OutputPixelType{});
+        for (SizeValueType x = first; x < end; ++x)
         {
-          continue;
+          const auto offset = static_cast<OffsetValueType>(x);
+          if (level[levelBase + offset] < 0)
+          {
+            labels[rowStart + x] = OutputPixelType{};
+            continue;
+          }
+          std::copy_n(previous.Data + (resultBase + offset) * numberOfClasses, numberOfClasses, source.data());
+          float * const q = posteriors + (rowStart + x) * numberOfClasses;
+          for (unsigned int k = 0; k < numberOfClasses; ++k)
+          {
+            q[k] = source[order[k]];
+          }
+          labels[rowStart + x] = static_cast<OutputPixelType>(std::max_element(q, q + numberOfClasses) - q + 1);
         }
-        const float * source = previous + static_cast<SizeValueType>(c) * numberOfClasses;
-        float *       q = posteriors + i * numberOfClasses;
-        for (unsigned int k = 0; k < numberOfClasses; ++k)
-        {
-          q[k] = source[order[k]];
-        }
-        labels[i] = static_cast<OutputPixelType>(std::max_element(q, q + numberOfClasses) - q + 1);
+        std::fill(labels + rowStart + end, labels + rowStart + rowLength, OutputPixelType{});
       }
+      progress.Completed(rowsPerSlice * rowLength);
     },
     nullptr);
 }

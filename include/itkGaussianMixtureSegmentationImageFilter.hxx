@@ -129,36 +129,41 @@ PoolVariances(Mixture & mixture, double varianceFloor)
   std::fill(mixture.Variance.begin(), mixture.Variance.end(), std::max(pooled / weight, varianceFloor));
 }
 
-/** e^x for x <= 0 (0 below -708), within a relative error of 3e-10: e^x = 2^n e^r with n the integer nearest to
- * x / ln 2 and |r| <= ln(2) / 2, e^r by its Taylor polynomial of degree 8. Exactly 1 at 0. Inlined where the
- * library's exp is a call; a pure function, so every thread gets the same value for the same argument. */
+/** e^x for x <= 0 (0 below -708), within a relative error of 1e-11: e^x = 2^m 2^(j/32) e^r with 32 m + j the
+ * integer nearest to 32 x / ln 2 and |r| <= ln(2) / 64, 2^(j/32) from a table and e^r by its Taylor polynomial
+ * of degree 4. Exactly 1 at 0. Inlined where the library's exp is a call; a pure function, so every thread gets
+ * the same value for the same argument. */
 inline double
 ExpNonPositive(double x)
 {
+  // 2^(j/32), j = 0..31, correctly rounded.
+  static constexpr double powersOfTwo[32] = {
+    1.0,                1.0218971486541166, 1.0442737824274138, 1.0671404006768237, 1.0905077326652577,
+    1.1143867425958924, 1.1387886347566916, 1.1637248587775775, 1.189207115002721,  1.215247359980469,
+    1.241857812073484,  1.2690509571917332, 1.2968395546510096, 1.3252366431597413, 1.3542555469368927,
+    1.383909881963832,  1.4142135623730951, 1.4451808069770467, 1.4768261459394993, 1.5091644275934228,
+    1.5422108254079407, 1.5759808451078865, 1.6104903319492543, 1.645755478153965,  1.681792830507429,
+    1.718619298122478,  1.7562521603732995, 1.7947090750031072, 1.8340080864093424, 1.8741676341103,
+    1.9152065613971474, 1.9571441241754002
+  };
   if (!(x > -708.0))
   {
     return 0.0;
   }
-  constexpr double log2e = 1.4426950408889634074;
-  // ln 2 split as in fdlibm: the high part has 32 significant bits, so n * ln2High is exact.
-  constexpr double   ln2High = 6.93147180369123816490e-01;
-  constexpr double   ln2Low = 1.90821492927058770002e-10;
-  const std::int64_t n = static_cast<std::int64_t>(x * log2e - 0.5); // nearest integer: x * log2e <= 0
+  constexpr double thirtyTwoOverLn2 = 46.16624130844683;
+  // ln(2) / 32 split as in fdlibm: the high part has 32 significant bits, so n * ln2Over32High is exact.
+  constexpr double   ln2Over32High = 0.02166084938653512;
+  constexpr double   ln2Over32Low = 5.9631716539705866e-12;
+  const std::int64_t n = static_cast<std::int64_t>(x * thirtyTwoOverLn2 - 0.5); // nearest integer: x <= 0
+  const std::int64_t j = n & 31;
+  const std::int64_t m = (n - j) / 32;
   const double       nd = static_cast<double>(n);
-  const double       r = (x - nd * ln2High) - nd * ln2Low;
-  double             p = 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  const std::uint64_t bits = static_cast<std::uint64_t>(n + 1023) << 52; // 2^n, n >= -1022
+  const double       r = (x - nd * ln2Over32High) - nd * ln2Over32Low;
+  const double       p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0))));
+  const std::uint64_t bits = static_cast<std::uint64_t>(m + 1023) << 52; // 2^m, m >= -1022
   double              scale;
   std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
+  return powersOfTwo[j] * p * scale;
 }
 
 /** Sum of the logarithms of factors of at most 2^64 each: a running product, its logarithm taken only when it
@@ -655,12 +660,12 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
             const auto        offset = static_cast<SizeValueType>(p - input->GetBufferPointer());
             OutputPixelType * o = output->GetBufferPointer() + offset;
             float *           q = posteriors + offset * numberOfClasses;
+            std::fill(q, q + length * numberOfClasses, 0.0f); // voxels that do not take part keep 0
             for (SizeValueType i = 0; i < length; ++i, q += numberOfClasses)
             {
               if (!histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
               {
                 o[i] = OutputPixelType{};
-                std::fill(q, q + numberOfClasses, 0.0f);
                 continue;
               }
               const auto l = static_cast<std::size_t>(binToLevel[histogram.GetBin(p[i])]);
@@ -881,9 +886,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     std::array<double, 3 * FixedSize> termFixed{};
     double * const                    terms = FixedClasses > 0 ? termFixed.data() : termStorage.data();
     std::copy(classTerms.begin(), classTerms.end(), terms);
-    std::vector<double> field(static_cast<std::size_t>(rowLength) * K);
-    double *            sums = sliceSums.data() + slice * 3 * K;
-    std::fill(sums, sums + 3 * K, 0.0);
+    // Neighbour sums in single precision, like the posteriors they add (at most 8 terms of at most 1).
+    std::vector<float>                field(static_cast<std::size_t>(rowLength) * K);
+    std::vector<double>               sumStorage(FixedClasses > 0 ? 0u : 3 * K);
+    std::array<double, 3 * FixedSize> sumFixed{};
+    double * const                    sums = FixedClasses > 0 ? sumFixed.data() : sumStorage.data();
     // Energy sum_i log sum_k exp(energy_ik) = sum_i maximum_i + log prod_i sum_k exp(energy_ik - maximum_i).
     double                              maximumSum = 0.0;
     GaussianMixtureDetail::LogOfProduct logOfTotals;
@@ -899,7 +906,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       // order for every voxel): neighbour n of voxel x is voxel x + Delta[0] of the neighbouring row, present
       // where that lies in the neighbouring row's span.
       // Element (x - first) K + k of field: class k of voxel x.
-      std::fill(field.begin(), field.begin() + (end - first) * K, 0.0);
+      std::fill(field.begin(), field.begin() + (end - first) * K, 0.0f);
       for (const auto & delta : neighbourhood)
       {
         const std::int64_t other = neighbourRow(row, delta);
@@ -915,7 +922,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
           continue;
         }
         const float * source = previous.Data + (previous.Base[other] + low + shiftAlongRow) * K;
-        double *      target = field.data() + (low - first) * K;
+        float *       target = field.data() + (low - first) * K;
         const auto    count = static_cast<std::size_t>(high - low) * K;
         for (std::size_t j = 0; j < count; ++j)
         {
@@ -924,7 +931,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       }
       const std::int32_t * level = spanLevel.data() + (compactBase[row] + first);
       float * const        q0 = current.Data + (current.Base[row] + first) * K;
-      const double * const f0 = field.data();
+      const float * const  f0 = field.data();
       for (OffsetValueType x = 0; x < end - first; ++x)
       {
         float * const      q = q0 + x * K;
@@ -939,7 +946,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         }
         const double   value = levelMoments[2 * static_cast<std::size_t>(l)];
         const double   value2 = levelMoments[2 * static_cast<std::size_t>(l) + 1];
-        const double * f = f0 + x * K;
+        const float *  f = f0 + x * K;
         double         maximum = -std::numeric_limits<double>::infinity();
         for (unsigned int k = 0; k < K; ++k)
         {
@@ -966,6 +973,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         }
       }
     }
+    std::copy(sums, sums + 3 * K, sliceSums.data() + slice * 3 * K);
     sliceEnergy[slice] = maximumSum + logOfTotals.Get();
     progress.CheckAbortGenerateData();
     progress.Completed(rowsPerSlice * rowLength);

@@ -88,11 +88,17 @@ WriteScan(const std::string & name)
   return files;
 }
 
+/** Run kmeans-segment (or a copy of it, program) with arguments; stderr goes to errors. environment: variable
+ * assignments for `env`. */
 int
-RunProgram(const std::string & arguments, const fs::path & errors, bool withDisplay = true)
+RunProgram(const std::string & arguments,
+           const fs::path &    errors,
+           bool                withDisplay = true,
+           const std::string & environment = "",
+           const std::string & program = KMEANS_SEGMENT_PROGRAM)
 {
-  const std::string command = std::string(withDisplay ? "" : "env -u DISPLAY ") + KMEANS_SEGMENT_PROGRAM + " " +
-                              arguments + " > /dev/null 2> " + errors.string();
+  const std::string command = "env " + std::string(withDisplay ? "" : "-u DISPLAY ") + environment + " " + program +
+                              " " + arguments + " > /dev/null 2> " + errors.string();
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -107,6 +113,13 @@ Lines(const fs::path & file)
     lines.push_back(line);
   }
   return lines;
+}
+
+std::string
+ReadText(const fs::path & file)
+{
+  std::ifstream in(file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 bool
@@ -203,5 +216,54 @@ TEST(KMeansSegmentPreviewOptions, BadPreviewRequestsAreUsageErrorsBeforeAnyOutpu
   EXPECT_FALSE(fs::exists(labels));
   EXPECT_FALSE(fs::exists(f.Directory / "p.png"));
 
+  fs::remove_all(f.Directory);
+}
+
+TEST(KMeansSegmentPreviewOptions, VTKIsLoadedOnlyWhenThePreviewIsAskedFor)
+{
+  // The dynamic loader lists every library it loads (LD_DEBUG=files): a plain segmentation must not start VTK.
+  const Files    f = WriteScan("loading");
+  const fs::path labels = f.Directory / "labels.nrrd";
+  const fs::path errors = f.Directory / "stderr.txt";
+  ASSERT_EQ(RunProgram(f.Scan.string() + " -o " + labels.string() + " -k 3 --quiet", errors, true, "LD_DEBUG=files"), 0);
+  std::string loaded = ReadText(errors);
+  EXPECT_NE(loaded.find("libITKCommon"), std::string::npos) << "LD_DEBUG listed no library: the check is void";
+  EXPECT_EQ(loaded.find("libvtk"), std::string::npos) << "a segmentation without preview options loaded VTK";
+  EXPECT_EQ(loaded.find("kmeans-segment-preview"), std::string::npos);
+
+  // --vtk-dir (no display needed) loads the plugin and VTK with it.
+  ASSERT_EQ(RunProgram(f.Scan.string() + " -o " + labels.string() + " -k 3 --quiet --vtk-dir " +
+                         (f.Directory / "vtk").string(),
+                       errors, true, "LD_DEBUG=files"),
+            0);
+  loaded = ReadText(errors);
+  EXPECT_NE(loaded.find("kmeans-segment-preview.so"), std::string::npos);
+  EXPECT_NE(loaded.find("libvtk"), std::string::npos);
+  EXPECT_TRUE(fs::exists(f.Directory / "vtk" / "segmentation.vtm"));
+  fs::remove_all(f.Directory);
+}
+
+TEST(KMeansSegmentPreviewOptions, WithoutThePluginPreviewOptionsAreUsageErrorsNamingIt)
+{
+  // A copy of the program in a directory without kmeans-segment-preview.so: segmenting still works, and the
+  // preview options say what is missing and where it was looked for, before any output is written.
+  const Files    f = WriteScan("noplugin");
+  const fs::path program = f.Directory / "kmeans-segment";
+  fs::copy_file(KMEANS_SEGMENT_PROGRAM, program);
+  const fs::path labels = f.Directory / "labels.nrrd";
+  const fs::path errors = f.Directory / "stderr.txt";
+  EXPECT_EQ(RunProgram(f.Scan.string() + " -o " + labels.string() + " -k 3 --quiet", errors, true, "", program.string()), 0);
+  EXPECT_TRUE(fs::exists(labels));
+  fs::remove(labels);
+
+  EXPECT_EQ(RunProgram(f.Scan.string() + " -o " + labels.string() + " -k 3 --vtk-dir " + (f.Directory / "vtk").string(),
+                       errors, true, "", program.string()),
+            2);
+  const auto lines = Lines(errors);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("kmeans-segment-preview.so"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find((f.Directory / "kmeans-segment-preview.so").string()), std::string::npos) << lines[0];
+  EXPECT_FALSE(fs::exists(labels));
+  EXPECT_FALSE(fs::exists(f.Directory / "vtk"));
   fs::remove_all(f.Directory);
 }

@@ -59,7 +59,12 @@ OneLine(const std::string & text)
 std::string
 OneLine(const itk::ExceptionObject & exception)
 {
-  std::string text = exception.GetDescription();
+  return OneLineDescription(exception.GetDescription());
+}
+
+std::string
+OneLineDescription(std::string text)
+{
   // ITK prefixes itkExceptionMacro messages with "ITK ERROR: ClassName(0x1234):"; keep only the message.
   static const std::regex prefix(R"(ITK ERROR:\s*\w+\(0x[0-9a-fA-F]+\):\s*)");
   text = std::regex_replace(text, prefix, "");

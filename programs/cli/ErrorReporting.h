@@ -53,6 +53,10 @@ OneLine(const std::string & text);
 std::string
 OneLine(const itk::ExceptionObject & exception);
 
+/** The same for the text of an ITK exception description (as itk::ExceptionObject::GetDescription() gives). */
+std::string
+OneLineDescription(std::string description);
+
 /** While alive, collects the text that ITK (itk::OutputWindow) and GDCM (gdcm::Trace warnings and errors)
  * print, instead of letting it reach the console. Readers report some failures only this way (a MetaImage
  * "not read completely", a DICOM file with "Incomplete Pixel Data"). Not thread-safe: use around one

@@ -17,23 +17,102 @@
  *=========================================================================*/
 #include "cli/PreviewOutput.h"
 #include "cli/ErrorReporting.h"
+#include "cli/PreviewPlugin.h"
 
 #include "itkKMeansClassColors.h"
 
 #include <CLI/CLI.hpp>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 
 namespace kmeans_cli
 {
 namespace
 {
-constexpr const char * NoPreview =
-  "this build of kmeans-segment has no VTK preview (VTK 9 was not found when it was configured; install "
-  "libvtk9-dev and reconfigure)";
+namespace fs = std::filesystem;
+
+/** Where the plugin may be: beside the executable (the build tree) and in the installed library directory. */
+std::vector<fs::path>
+PluginCandidates()
+{
+  std::error_code ec;
+  const fs::path  executable = fs::read_symlink("/proc/self/exe", ec);
+  if (ec)
+  {
+    return {};
+  }
+  const fs::path directory = executable.parent_path();
+  return { directory / KMEANS_PREVIEW_PLUGIN_FILE,
+           (directory / KMEANS_PREVIEW_PLUGIN_RELATIVE_DIR / KMEANS_PREVIEW_PLUGIN_FILE).lexically_normal() };
+}
+
+fs::path
+FindPlugin()
+{
+  for (const auto & candidate : PluginCandidates())
+  {
+    std::error_code ec;
+    if (fs::is_regular_file(candidate, ec))
+    {
+      return candidate;
+    }
+  }
+  return {};
+}
+
+std::string
+NoPreviewMessage()
+{
+  std::string looked;
+  for (const auto & candidate : PluginCandidates())
+  {
+    looked += (looked.empty() ? "" : ", ") + candidate.string();
+  }
+  return std::string("this kmeans-segment has no VTK preview: its plugin " KMEANS_PREVIEW_PLUGIN_FILE
+                     " is not installed (looked for ") +
+         looked + "); it is built when VTK 9 (libvtk9-dev) is found at configure time";
+}
+
+/** The plugin's functions, loaded on first use and kept for the life of the process (VTK is not unloaded). */
+const PreviewPluginFunctions &
+Plugin()
+{
+  static const PreviewPluginFunctions * const functions = [] {
+    const fs::path path = FindPlugin();
+    if (path.empty())
+    {
+      throw std::runtime_error(NoPreviewMessage());
+    }
+    void * handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr)
+    {
+      const char * reason = dlerror();
+      throw FileError(path.string(), std::string("cannot load the VTK preview plugin: ") +
+                                       (reason != nullptr ? reason : "unknown reason"));
+    }
+    const auto entry = reinterpret_cast<PreviewPluginEntry>(dlsym(handle, PreviewPluginEntryPoint));
+    if (entry == nullptr)
+    {
+      throw FileError(path.string(), std::string("not a kmeans-segment preview plugin (no ") + PreviewPluginEntryPoint + ")");
+    }
+    const PreviewPluginFunctions * loaded = entry();
+    if (loaded == nullptr || loaded->InterfaceVersion != PreviewPluginInterfaceVersion)
+    {
+      throw FileError(path.string(),
+                      "preview plugin of interface version " +
+                        std::to_string(loaded == nullptr ? 0U : loaded->InterfaceVersion) + ", this program needs " +
+                        std::to_string(PreviewPluginInterfaceVersion) + " (a plugin from another build)");
+    }
+    return loaded;
+  }();
+  return *functions;
+}
 
 bool
 HaveDisplay()
@@ -42,7 +121,7 @@ HaveDisplay()
   return display != nullptr && *display != '\0';
 }
 
-/** A validator that refuses the option in a build without the preview, and, when needsDisplay, without an
+/** A validator that refuses the option when the preview is not available, and, when needsDisplay, without an
  * X display. */
 CLI::Validator
 PreviewValidator(bool needsDisplay, bool png)
@@ -51,11 +130,11 @@ PreviewValidator(bool needsDisplay, bool png)
     [=](std::string & value) -> std::string {
       if (!PreviewAvailable())
       {
-        return NoPreview;
+        return NoPreviewMessage();
       }
       if (png)
       {
-        std::string extension = std::filesystem::path(value).extension().string();
+        std::string extension = fs::path(value).extension().string();
         std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) {
           return static_cast<char>(std::tolower(c));
         });
@@ -78,17 +157,13 @@ PreviewValidator(bool needsDisplay, bool png)
 bool
 PreviewAvailable()
 {
-#ifdef KMEANS_HAVE_PREVIEW
-  return true;
-#else
-  return false;
-#endif
+  return !FindPlugin().empty();
 }
 
 void
 AddPreviewOptions(CLI::App & app, Options & options)
 {
-  const std::string unavailable = PreviewAvailable() ? "" : " (not in this build: no VTK)";
+  const std::string unavailable = PreviewAvailable() ? "" : " (not available: no VTK preview plugin)";
   app.add_option("--preview", options.Preview,
                  "Write a PNG picture of the result: three orthogonal slices with the label overlay, the class "
                  "surfaces in 3-D, the intensity histogram with class means and thresholds, and a legend" +
@@ -104,7 +179,6 @@ AddPreviewOptions(CLI::App & app, Options & options)
     ->check(PreviewValidator(true, false));
 }
 
-#ifdef KMEANS_HAVE_PREVIEW
 void
 WritePreviewOutputs(const Options &                          options,
                     const itk::KMeansPreview::ImageType *      image,
@@ -113,11 +187,12 @@ WritePreviewOutputs(const Options &                          options,
                     Report &                                 report)
 {
   namespace preview = itk::KMeansPreview;
-  preview::Segmentation segmentation;
+  const PreviewPluginFunctions & plugin = Plugin();
+  preview::Segmentation          segmentation;
   segmentation.Image = image;
   segmentation.Labels = labels;
   segmentation.Thresholds = classes.Thresholds;
-  segmentation.Title = options.Inputs.empty() ? "" : std::filesystem::path(options.Inputs.front()).filename().string();
+  segmentation.Title = options.Inputs.empty() ? "" : fs::path(options.Inputs.front()).filename().string();
   const auto   K = static_cast<unsigned int>(classes.Means.size());
   const auto   styles = itk::KMeansClassColors::GetClassStyles(K, options.Scan.Tissues);
   const auto & spacing = image->GetSpacing();
@@ -137,28 +212,20 @@ WritePreviewOutputs(const Options &                          options,
   if (!options.Preview.empty())
   {
     Stopwatch time;
-    try
+    if (const std::string error = plugin.RenderPicture(segmentation, options.Preview); !error.empty())
     {
-      preview::RenderPreviewPNG(segmentation, options.Preview);
-    }
-    catch (const itk::ExceptionObject & error)
-    {
-      throw FileError(options.Preview, "cannot write the preview picture: " + OneLine(error));
+      throw FileError(options.Preview, "cannot write the preview picture: " + OneLineDescription(error));
     }
     entry["picture"] = options.Preview;
     report.SetTiming("preview", time.Seconds());
   }
   if (!options.VtkDirectory.empty())
   {
-    Stopwatch                time;
-    preview::ParaViewFiles   files;
-    try
+    Stopwatch              time;
+    preview::ParaViewFiles files;
+    if (const std::string error = plugin.WriteParaView(segmentation, options.VtkDirectory, files); !error.empty())
     {
-      files = preview::WriteParaViewFiles(segmentation, options.VtkDirectory, "segmentation");
-    }
-    catch (const itk::ExceptionObject & error)
-    {
-      throw FileError(options.VtkDirectory, "cannot write the ParaView files: " + OneLine(error));
+      throw FileError(options.VtkDirectory, "cannot write the ParaView files: " + OneLineDescription(error));
     }
     entry["paraview"] = { { "coordinates", "LPS" },
                           { "image", files.ImageFile },
@@ -172,15 +239,10 @@ WritePreviewOutputs(const Options &                          options,
   }
   if (options.Show)
   {
-    try
+    if (const std::string error = plugin.ShowViewer(segmentation); !error.empty())
     {
-      preview::ShowViewer(segmentation);
-    }
-    catch (const itk::ExceptionObject & error)
-    {
-      throw std::runtime_error("--show: " + OneLine(error));
+      throw std::runtime_error("--show: " + OneLineDescription(error));
     }
   }
 }
-#endif
 } // namespace kmeans_cli

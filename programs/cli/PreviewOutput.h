@@ -22,22 +22,21 @@
 #include "cli/Report.h"
 
 #include "itkIntTypes.h"
+#include "itkKMeansSegmentationPreview.h"
 
 #include <string>
 #include <vector>
 
-#ifdef KMEANS_HAVE_PREVIEW
-#  include "itkKMeansSegmentationPreview.h"
-#endif
-
 namespace kmeans_cli
 {
-/** Whether this build has the VTK preview (VTK 9 found at configure time). */
+/** Whether --preview, --vtk-dir and --show can work: this build has the VTK preview (VTK 9 was found at
+ * configure time) and its plugin, kmeans-segment-preview.so (see PreviewPlugin.h), is where the program looks
+ * for it: beside the executable, or in the library directory of an installation. */
 bool
 PreviewAvailable();
 
-/** Register --preview FILE.png, --vtk-dir DIR and --show on app, bound to options. In a build without the
- * preview each of them is a usage error that says so; --preview and --show without an X display are usage
+/** Register --preview FILE.png, --vtk-dir DIR and --show on app, bound to options. When the preview is not
+ * available each of them is a usage error that says why; --preview and --show without an X display are usage
  * errors that advise `xvfb-run -a`. */
 void
 AddPreviewOptions(CLI::App & app, Options & options);
@@ -50,15 +49,14 @@ struct PreviewClasses
   std::vector<double>             Thresholds;
 };
 
-#ifdef KMEANS_HAVE_PREVIEW
-/** Write the preview picture and the ParaView files, then open the viewer, as the options ask. */
+/** Write the preview picture and the ParaView files, then open the viewer, as the options ask, through the
+ * preview plugin (loaded on first use). */
 void
 WritePreviewOutputs(const Options &                          options,
                     const itk::KMeansPreview::ImageType *      image,
                     const itk::KMeansPreview::LabelImageType * labels,
                     const PreviewClasses &                   classes,
                     Report &                                 report);
-#endif
 
 /** The same for the program's own image types (any scalar 2-D or 3-D image and its label map): converts them
  * to the preview's types when an output of the preview was asked for; otherwise does nothing. */
@@ -74,17 +72,9 @@ WritePreviewOutputs(const Options &        options,
   {
     return;
   }
-#ifdef KMEANS_HAVE_PREVIEW
   const auto previewImage = itk::KMeansPreview::ToPreviewImage(image);
   const auto previewLabels = itk::KMeansPreview::ToPreviewLabels(labels);
   WritePreviewOutputs(options, previewImage.GetPointer(), previewLabels.GetPointer(), classes, report);
-#else
-  (void)image;
-  (void)labels;
-  (void)classes;
-  (void)report;
-  throw std::runtime_error("this build of kmeans-segment has no VTK preview (--preview, --vtk-dir, --show)");
-#endif
 }
 } // namespace kmeans_cli
 

@@ -19,6 +19,7 @@
 #define itkKMeansSegmentationImageFilter_hxx
 
 #include "itkMath.h"
+#include "itkKMeansSegmentationMemory.h"
 #include "itkOptimalScalarKMeans.h"
 #include "itkTotalProgressReporter.h"
 
@@ -220,6 +221,7 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateDa
 
   output->SetBufferedRegion(output->GetRequestedRegion());
   output->Allocate();
+  KMeansSegmentationMemory::AdviseHugePages(output); // before the labeling pass first writes it
 
   const SizeValueType     totalPixels = region.GetNumberOfPixels();
   const OutputPixelType * lut = table.data();

@@ -18,6 +18,7 @@
 #ifndef itkMultiChannelKMeansSegmentationImageFilter_hxx
 #define itkMultiChannelKMeansSegmentationImageFilter_hxx
 
+#include "itkKMeansSegmentationMemory.h"
 #include "itkMultiThreaderBase.h"
 
 #include <algorithm>
@@ -276,6 +277,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   image->SetDirection(channels[0]->GetDirection());
   image->SetNumberOfComponentsPerPixel(numberOfChannels);
   image->Allocate();
+  KMeansSegmentationMemory::AdviseHugePages(image.GetPointer());
   ComponentType *     out = image->GetBufferPointer();
   const SizeValueType n = channels[0]->GetLargestPossibleRegion().GetNumberOfPixels();
   for (unsigned int c = 0; c < numberOfChannels; ++c)
@@ -945,6 +947,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
 
   output->SetBufferedRegion(output->GetRequestedRegion());
   output->Allocate();
+  KMeansSegmentationMemory::AdviseHugePages(output);
 
   // Pass 1: which voxels take part (recorded as label 1 in the output), channel moments, integer check.
   const ComponentType *   in = input->GetBufferPointer();

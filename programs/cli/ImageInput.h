@@ -22,6 +22,7 @@
 
 #include "itkImage.h"
 #include "itkImageFileReader.h"
+#include "itkKMeansSegmentationMemory.h"
 #include "itkImageIOBase.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionIterator.h"
@@ -76,6 +77,18 @@ ReadImage(const std::string & path)
     CapturedMessages captured;
     try
     {
+      // Allocate the reader's output here, so that the buffer can be given huge pages before the reader
+      // fills it (itkKMeansSegmentationMemory.h: page faults can cost more than reading). The reader keeps a
+      // buffer that is large enough; if it ever allocates another one, only the advice is lost.
+      reader->UpdateOutputInformation();
+      TImage * output = reader->GetOutput();
+      if (output->GetNumberOfComponentsPerPixel() > 0)
+      {
+        output->SetBufferedRegion(output->GetLargestPossibleRegion());
+        output->Allocate();
+        itk::KMeansSegmentationMemory::AdviseHugePages(output);
+        reader->ReleaseDataBeforeUpdateFlagOff();
+      }
       reader->Update();
     }
     catch (const itk::ExceptionObject & exception)

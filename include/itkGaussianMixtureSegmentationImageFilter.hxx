@@ -19,6 +19,7 @@
 #define itkGaussianMixtureSegmentationImageFilter_hxx
 
 #include "itkKMeansSegmentationImageFilter.h"
+#include "itkKMeansSegmentationMemory.h"
 #include "itkMath.h"
 #include "itkTotalProgressReporter.h"
 
@@ -30,10 +31,6 @@
 #include <memory>
 #include <numeric>
 #include <type_traits>
-
-#if defined(__linux__)
-#  include <sys/mman.h>
-#endif
 
 namespace itk
 {
@@ -60,32 +57,9 @@ MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
   return mixture;
 }
 
-/** Asks the operating system to back a large buffer that is about to be written for the first time with huge
- * pages, where it offers them (Linux transparent huge pages). The first write to fresh memory otherwise takes one
- * page fault per 4 KiB page, which for the outputs and working buffers of this filter can cost more than the
- * computation (notably in virtual machines). Only whole huge pages inside the buffer are advised; a hint that
- * changes no value. */
-inline void
-AdviseHugePages(void * buffer, std::size_t bytes)
-{
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr std::uintptr_t hugePage = std::uintptr_t{ 1 } << 21;
-  const auto               start = reinterpret_cast<std::uintptr_t>(buffer);
-  const std::uintptr_t     first = (start + hugePage - 1) & ~(hugePage - 1);
-  const std::uintptr_t     last = (start + bytes) & ~(hugePage - 1);
-  if (buffer != nullptr && last > first)
-  {
-    static_cast<void>(madvise(reinterpret_cast<void *>(first), last - first, MADV_HUGEPAGE));
-  }
-#else
-  static_cast<void>(buffer);
-  static_cast<void>(bytes);
-#endif
-}
-
-/** An uninitialised buffer of Size elements placed on huge-page boundaries and advised as huge pages (see
- * AdviseHugePages), so that none of it is backed page by page. The extra address space is never written, so it
- * is never backed by memory. */
+/** An uninitialised working buffer of Size elements placed on 2 MiB boundaries and advised as huge pages (see
+ * KMeansSegmentationMemory), so that no part of it is backed 4 KiB page by 4 KiB page. The extra address space is
+ * never written, so it is never backed by memory. */
 template <typename T>
 class HugePageBuffer
 {
@@ -96,7 +70,7 @@ public:
     const auto start = reinterpret_cast<std::uintptr_t>(m_Storage.get());
     const auto aligned = (start + HugePageBytes - 1) & ~(HugePageBytes - 1);
     m_Data = m_Storage.get() + (aligned - start) / sizeof(T);
-    AdviseHugePages(m_Data, (size * sizeof(T) + HugePageBytes - 1) & ~(HugePageBytes - 1));
+    KMeansSegmentationMemory::AdviseHugePages(m_Data, (size * sizeof(T) + HugePageBytes - 1) & ~(HugePageBytes - 1));
   }
   T *
   data()
@@ -624,11 +598,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   // huge pages where the system offers them.
   output->SetBufferedRegion(output->GetRequestedRegion());
   output->Allocate();
-  AdviseHugePages(output->GetBufferPointer(), region.GetNumberOfPixels() * sizeof(OutputPixelType));
+  KMeansSegmentationMemory::AdviseHugePages(output);
   posteriorImage->SetNumberOfComponentsPerPixel(numberOfClasses);
   posteriorImage->SetBufferedRegion(region);
   posteriorImage->Allocate();
-  AdviseHugePages(posteriorImage->GetBufferPointer(), region.GetNumberOfPixels() * numberOfClasses * sizeof(float));
+  KMeansSegmentationMemory::AdviseHugePages(posteriorImage);
 
   if (m_MRFWeight > 0.0)
   {

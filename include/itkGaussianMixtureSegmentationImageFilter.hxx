@@ -205,6 +205,45 @@ MakeLevelTable(const std::vector<OptimalScalarKMeans::Level> & levels)
   return table;
 }
 
+/** PerClass values per class: on the stack when the number of classes is a compile-time constant (FixedClasses >
+ * 0), so that loops over the classes unroll and the values stay in registers; otherwise on the heap. */
+template <typename T, unsigned int FixedClasses, unsigned int PerClass>
+class ClassValues
+{
+public:
+  explicit ClassValues(std::size_t numberOfClasses)
+    : m_Heap(FixedClasses > 0 ? 0 : PerClass * numberOfClasses)
+  {}
+  T *
+  data()
+  {
+    return FixedClasses > 0 ? m_Stack.data() : m_Heap.data();
+  }
+
+private:
+  std::array<T, PerClass *(FixedClasses > 0 ? FixedClasses : 1)> m_Stack{};
+  std::vector<T>                                                  m_Heap;
+};
+
+/** Calls function(std::integral_constant<unsigned int, FixedClasses>) with FixedClasses = numberOfClasses for 2 to
+ * 4 classes and 0 (the number known at run time only) otherwise. */
+template <typename TFunction>
+inline decltype(auto)
+WithFixedNumberOfClasses(std::size_t numberOfClasses, TFunction && function)
+{
+  switch (numberOfClasses)
+  {
+    case 2:
+      return function(std::integral_constant<unsigned int, 2>{});
+    case 3:
+      return function(std::integral_constant<unsigned int, 3>{});
+    case 4:
+      return function(std::integral_constant<unsigned int, 4>{});
+    default:
+      return function(std::integral_constant<unsigned int, 0>{});
+  }
+}
+
 /** One expectation pass over the levels: returns the log-likelihood of the mixture; when posteriors is not null it
  * receives the level posteriors (levels x K), and when moments is not null moments[3 k .. 3 k + 2] receive the
  * posterior-weighted count, sum and sum of squares (from table.Shift) of class k, the next M-step's input, summed
@@ -215,17 +254,8 @@ LevelExpectation(const LevelTable &    table,
                  std::vector<double> * posteriors,
                  std::vector<double> * moments)
 {
-  const std::size_t   numberOfClasses = mixture.Mean.size();
-  const std::size_t   numberOfLevels = table.Count.size();
-  std::vector<double> logNormaliser(numberOfClasses);
-  std::vector<double> halfPrecision(numberOfClasses);
-  std::vector<double> meanFromShift(numberOfClasses);
-  for (std::size_t k = 0; k < numberOfClasses; ++k)
-  {
-    logNormaliser[k] = std::log(mixture.Proportion[k]) - 0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]);
-    halfPrecision[k] = 0.5 / mixture.Variance[k];
-    meanFromShift[k] = mixture.Mean[k] - table.Shift;
-  }
+  const std::size_t numberOfClasses = mixture.Mean.size();
+  const std::size_t numberOfLevels = table.Count.size();
   if (posteriors != nullptr)
   {
     posteriors->resize(numberOfLevels * numberOfClasses);
@@ -234,43 +264,68 @@ LevelExpectation(const LevelTable &    table,
   {
     moments->assign(3 * numberOfClasses, 0.0);
   }
-  std::vector<double> energy(numberOfClasses);
-  double              logLikelihood = 0.0;
-  for (std::size_t l = 0; l < numberOfLevels; ++l)
-  {
-    double maximum = -std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k < numberOfClasses; ++k)
+  return WithFixedNumberOfClasses(numberOfClasses, [&](auto fixedClasses) {
+    constexpr unsigned int                    FixedClasses = decltype(fixedClasses)::value;
+    const std::size_t                         K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
+    ClassValues<double, FixedClasses, 3>      termStorage(K);
+    ClassValues<double, FixedClasses, 1>      energyStorage(K);
+    ClassValues<double, FixedClasses, 3>      sumStorage(K);
+    double * const                            terms = termStorage.data();
+    double * const                            energy = energyStorage.data();
+    double * const                            sums = sumStorage.data();
+    double * const                            levelPosteriors = posteriors ? posteriors->data() : nullptr;
+    for (std::size_t k = 0; k < K; ++k)
     {
-      const double d = table.Value[l] - meanFromShift[k];
-      energy[k] = logNormaliser[k] - d * d * halfPrecision[k];
-      maximum = std::max(maximum, energy[k]);
+      terms[3 * k] = mixture.Mean[k] - table.Shift;
+      terms[3 * k + 1] = std::log(mixture.Proportion[k]) - 0.5 * std::log(2.0 * Math::pi * mixture.Variance[k]);
+      terms[3 * k + 2] = 0.5 / mixture.Variance[k];
     }
-    double sum = 0.0;
-    for (std::size_t k = 0; k < numberOfClasses; ++k)
+    double logLikelihood = 0.0;
+    for (std::size_t l = 0; l < numberOfLevels; ++l)
     {
-      energy[k] = ExpNonPositive(energy[k] - maximum);
-      sum += energy[k];
-    }
-    const double count = table.Count[l];
-    logLikelihood += count * (maximum + std::log(sum));
-    const double inverse = 1.0 / sum;
-    for (std::size_t k = 0; k < numberOfClasses; ++k)
-    {
-      const double r = energy[k] * inverse;
-      if (posteriors != nullptr)
+      const double value = table.Value[l];
+      double       maximum = -std::numeric_limits<double>::infinity();
+      for (std::size_t k = 0; k < K; ++k)
       {
-        (*posteriors)[l * numberOfClasses + k] = r;
+        const double d = value - terms[3 * k];
+        energy[k] = terms[3 * k + 1] - d * d * terms[3 * k + 2];
+        maximum = std::max(maximum, energy[k]);
+      }
+      double sum = 0.0;
+      for (std::size_t k = 0; k < K; ++k)
+      {
+        // ExpNonPositive(0) is exactly 1: the largest term needs no evaluation.
+        energy[k] = energy[k] == maximum ? 1.0 : ExpNonPositive(energy[k] - maximum);
+        sum += energy[k];
+      }
+      const double count = table.Count[l];
+      logLikelihood += count * (maximum + std::log(sum));
+      const double inverse = 1.0 / sum;
+      if (levelPosteriors != nullptr)
+      {
+        for (std::size_t k = 0; k < K; ++k)
+        {
+          levelPosteriors[l * K + k] = energy[k] * inverse;
+        }
       }
       if (moments != nullptr)
       {
-        const double w = r * count;
-        (*moments)[3 * k] += w;
-        (*moments)[3 * k + 1] += w * table.Value[l];
-        (*moments)[3 * k + 2] += w * table.Square[l];
+        const double square = table.Square[l];
+        for (std::size_t k = 0; k < K; ++k)
+        {
+          const double w = energy[k] * inverse * count;
+          sums[3 * k] += w;
+          sums[3 * k + 1] += w * value;
+          sums[3 * k + 2] += w * square;
+        }
       }
     }
-  }
-  return logLikelihood;
+    if (moments != nullptr)
+    {
+      std::copy(sums, sums + 3 * K, moments->begin());
+    }
+    return logLikelihood;
+  });
 }
 
 inline double
@@ -850,21 +905,17 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   // the same.
   auto sweepSlice = [&](SizeValueType slice, auto fixedClasses) {
     constexpr unsigned int FixedClasses = decltype(fixedClasses)::value;
-    constexpr unsigned int FixedSize = FixedClasses > 0 ? FixedClasses : 1;
     const unsigned int     K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
     TotalProgressReporter  progress(this, totalPixels, 100, progressWeight);
-    std::vector<double>    energyStorage(FixedClasses > 0 ? 0u : K);
-    std::array<double, FixedSize>     energyFixed{};
-    double * const                    energy = FixedClasses > 0 ? energyFixed.data() : energyStorage.data();
-    std::vector<double>               termStorage(FixedClasses > 0 ? 0u : 3 * K);
-    std::array<double, 3 * FixedSize> termFixed{};
-    double * const                    terms = FixedClasses > 0 ? termFixed.data() : termStorage.data();
+    GaussianMixtureDetail::ClassValues<double, FixedClasses, 1> energyStorage(K);
+    GaussianMixtureDetail::ClassValues<double, FixedClasses, 3> termStorage(K);
+    GaussianMixtureDetail::ClassValues<double, FixedClasses, 3> sumStorage(K);
+    double * const                                              energy = energyStorage.data();
+    double * const                                              terms = termStorage.data();
+    double * const                                              sums = sumStorage.data();
     std::copy(classTerms.begin(), classTerms.end(), terms);
     // Neighbour sums in single precision, like the posteriors they add (at most 8 terms of at most 1).
-    std::vector<float>                field(static_cast<std::size_t>(rowLength) * K);
-    std::vector<double>               sumStorage(FixedClasses > 0 ? 0u : 3 * K);
-    std::array<double, 3 * FixedSize> sumFixed{};
-    double * const                    sums = FixedClasses > 0 ? sumFixed.data() : sumStorage.data();
+    std::vector<float> field(static_cast<std::size_t>(rowLength) * K);
     // Energy sum_i log sum_k exp(energy_ik) = sum_i maximum_i + log prod_i sum_k exp(energy_ik - maximum_i).
     double                              maximumSum = 0.0;
     GaussianMixtureDetail::LogOfProduct logOfTotals;
@@ -931,7 +982,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         double total = 0.0;
         for (unsigned int k = 0; k < K; ++k)
         {
-          energy[k] = GaussianMixtureDetail::ExpNonPositive(energy[k] - maximum);
+          // ExpNonPositive(0) is exactly 1: the largest term needs no evaluation.
+          energy[k] = energy[k] == maximum ? 1.0 : GaussianMixtureDetail::ExpNonPositive(energy[k] - maximum);
           total += energy[k];
         }
         maximumSum += maximum;
@@ -968,20 +1020,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       0,
       numberOfSlices,
       [&](SizeValueType slice) {
-        switch (numberOfClasses)
-        {
-          case 2:
-            sweepSlice(slice, std::integral_constant<unsigned int, 2>{});
-            break;
-          case 3:
-            sweepSlice(slice, std::integral_constant<unsigned int, 3>{});
-            break;
-          case 4:
-            sweepSlice(slice, std::integral_constant<unsigned int, 4>{});
-            break;
-          default:
-            sweepSlice(slice, std::integral_constant<unsigned int, 0>{});
-        }
+        GaussianMixtureDetail::WithFixedNumberOfClasses(numberOfClasses,
+                                                        [&](auto fixedClasses) { sweepSlice(slice, fixedClasses); });
       },
       nullptr);
     std::swap(previous, current);

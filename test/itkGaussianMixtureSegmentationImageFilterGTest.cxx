@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <random>
 #include <sstream>
 
@@ -255,11 +256,32 @@ TEST(GaussianMixtureSegmentationImageFilter, BayesianInformationCriterionPicksTr
   }
 }
 
+/** Mask for an image of the given size: random holes (about one voxel in six), every seventh row left out whole,
+ * and in every fifth row the first and last quarter left out, so that the voxels taking part form rows of
+ * different extents with gaps, next to rows with none and to the image border. */
+template <unsigned int D>
+typename itk::Image<unsigned char, D>::Pointer
+IrregularMask(const typename itk::Image<unsigned char, D>::SizeType & size, unsigned int seed)
+{
+  auto         mask = MakeImage<itk::Image<unsigned char, D>>(size);
+  std::mt19937 rng(seed);
+  const auto   count = mask->GetBufferedRegion().GetNumberOfPixels();
+  for (std::size_t i = 0; i < count; ++i)
+  {
+    const std::size_t x = i % size[0];
+    const std::size_t row = i / size[0];
+    const bool        edge = row % 5 == 2 && (4 * x < size[0] || 4 * x >= 3 * size[0]);
+    mask->GetBufferPointer()[i] = (row % 7 == 3 || edge || rng() % 6 == 0) ? 0 : 1;
+  }
+  return mask;
+}
+
 template <unsigned int D>
 void
-ExpectThreadInvariance(unsigned int n)
+ExpectThreadInvariance(unsigned int n, bool masked)
 {
   auto [image, truth] = ShellPhantom<D>(n, 25.0, 5);
+  const auto mask = IrregularMask<D>(image->GetLargestPossibleRegion().GetSize(), 9);
   std::vector<unsigned char> referenceLabels;
   std::vector<float>         referencePosteriors;
   std::vector<double>        referenceMeans;
@@ -267,6 +289,10 @@ ExpectThreadInvariance(unsigned int n)
   {
     auto filter = Filter<D>::New();
     filter->SetInput(image);
+    if (masked)
+    {
+      filter->SetMaskImage(mask);
+    }
     filter->SetMRFWeight(0.7);
     filter->SetNumberOfWorkUnits(threads);
     filter->GetMultiThreader()->SetMaximumNumberOfThreads(threads);
@@ -276,22 +302,275 @@ ExpectThreadInvariance(unsigned int n)
     const auto * posteriors = filter->GetPosteriorsOutput()->GetBufferPointer();
     if (referenceLabels.empty())
     {
+      EXPECT_GT(filter->GetNumberOfMRFIterations(), 1u);
       referenceLabels.assign(labels, labels + count);
       referencePosteriors.assign(posteriors, posteriors + 3 * count);
       referenceMeans = filter->GetClassMeans();
       continue;
     }
-    EXPECT_EQ(std::memcmp(referenceLabels.data(), labels, count), 0) << threads << " threads, " << D << "-D";
-    EXPECT_EQ(std::memcmp(referencePosteriors.data(), posteriors, 3 * count * sizeof(float)), 0)
-      << threads << " threads, " << D << "-D";
-    EXPECT_EQ(referenceMeans, filter->GetClassMeans()) << threads << " threads, " << D << "-D";
+    const std::string what = std::to_string(threads) + " threads, " + std::to_string(D) + "-D" +
+                             (masked ? ", masked" : "");
+    EXPECT_EQ(std::memcmp(referenceLabels.data(), labels, count), 0) << what;
+    EXPECT_EQ(std::memcmp(referencePosteriors.data(), posteriors, 3 * count * sizeof(float)), 0) << what;
+    EXPECT_EQ(referenceMeans, filter->GetClassMeans()) << what;
   }
 }
 
 TEST(GaussianMixtureSegmentationImageFilter, BitIdenticalForAnyNumberOfThreads)
 {
-  ExpectThreadInvariance<3>(40);
-  ExpectThreadInvariance<2>(160);
+  for (const bool masked : { false, true })
+  {
+    ExpectThreadInvariance<3>(40, masked);
+    ExpectThreadInvariance<2>(160, masked);
+  }
+}
+
+/** Mean-field HMRF-EM written out from its definition in double precision, voxel by voxel, for comparison with the
+ * filter. Starts from the mixture and posteriors of the filter without prior (plain) and makes `iterations`
+ * synchronous updates q_i(k) proportional to pi_k N(x_i; mu_k, sigma_k^2) exp(beta sum_{j ~ i} q_j(k)), over the face
+ * neighbours (and in 2-D the diagonal ones) that take part, each followed by the update of means, variances
+ * (pooled with commonVariance) and proportions. */
+template <unsigned int D>
+struct ReferenceField
+{
+  std::vector<double> Posteriors;
+  std::vector<double> Means;
+  std::vector<double> Variances;
+};
+
+template <unsigned int D>
+ReferenceField<D>
+ReferenceMeanField(const itk::Image<float, D> *             image,
+                   const std::vector<bool> &                takesPart,
+                   itk::GaussianMixtureSegmentationImageFilter<itk::Image<float, D>> * plain,
+                   double                                   beta,
+                   unsigned int                             iterations,
+                   bool                                     commonVariance)
+{
+  const unsigned int K = plain->GetNumberOfClassesUsed();
+  const std::size_t  n = takesPart.size();
+  ReferenceField<D>  result{ {}, plain->GetClassMeans(), plain->GetClassVariances() };
+  std::vector<double> proportions = plain->GetClassProportions();
+  const float *       start = plain->GetPosteriorsOutput()->GetBufferPointer();
+  std::vector<double> q(start, start + n * K);
+  std::vector<itk::Offset<D>> neighbourhood;
+  for (unsigned int d = 0; d < D; ++d)
+  {
+    for (int s : { -1, 1 })
+    {
+      itk::Offset<D> o{};
+      o[d] = s;
+      neighbourhood.push_back(o);
+    }
+  }
+  if (D == 2)
+  {
+    for (int s0 : { -1, 1 })
+    {
+      for (int s1 : { -1, 1 })
+      {
+        itk::Offset<D> o{};
+        o[0] = s0;
+        o[1] = s1;
+        neighbourhood.push_back(o);
+      }
+    }
+  }
+  const auto region = image->GetLargestPossibleRegion();
+  for (unsigned int iteration = 0; iteration < iterations; ++iteration)
+  {
+    std::vector<double> next(n * K, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+    {
+      if (!takesPart[i])
+      {
+        continue;
+      }
+      const auto          index = image->ComputeIndex(static_cast<itk::OffsetValueType>(i));
+      const double        x = image->GetBufferPointer()[i];
+      std::vector<double> energy(K);
+      for (unsigned int k = 0; k < K; ++k)
+      {
+        double field = 0.0;
+        for (const auto & o : neighbourhood)
+        {
+          const auto j = index + o;
+          if (region.IsInside(j))
+          {
+            field += q[static_cast<std::size_t>(image->ComputeOffset(j)) * K + k];
+          }
+        }
+        const double d = x - result.Means[k];
+        energy[k] = std::log(proportions[k]) - 0.5 * std::log(2.0 * itk::Math::pi * result.Variances[k]) -
+                    d * d / (2.0 * result.Variances[k]) + beta * field;
+      }
+      const double maximum = *std::max_element(energy.begin(), energy.end());
+      double       total = 0.0;
+      for (unsigned int k = 0; k < K; ++k)
+      {
+        total += std::exp(energy[k] - maximum);
+      }
+      for (unsigned int k = 0; k < K; ++k)
+      {
+        next[i * K + k] = std::exp(energy[k] - maximum) / total;
+      }
+    }
+    q = next;
+    std::vector<double> weight(K, 0.0), sum(K, 0.0), sumOfSquares(K, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+    {
+      const double x = image->GetBufferPointer()[i];
+      for (unsigned int k = 0; k < (takesPart[i] ? K : 0); ++k)
+      {
+        weight[k] += q[i * K + k];
+        sum[k] += q[i * K + k] * x;
+        sumOfSquares[k] += q[i * K + k] * x * x;
+      }
+    }
+    const double allWeight = std::accumulate(weight.begin(), weight.end(), 0.0);
+    double       pooled = 0.0;
+    for (unsigned int k = 0; k < K; ++k)
+    {
+      result.Means[k] = sum[k] / weight[k];
+      result.Variances[k] = sumOfSquares[k] / weight[k] - result.Means[k] * result.Means[k];
+      proportions[k] = weight[k] / allWeight;
+      pooled += proportions[k] * result.Variances[k];
+    }
+    if (commonVariance)
+    {
+      std::fill(result.Variances.begin(), result.Variances.end(), pooled);
+    }
+  }
+  result.Posteriors = q;
+  return result;
+}
+
+template <unsigned int D>
+void
+ExpectSameAsDirectMeanField(const typename itk::Image<float, D>::SizeType & size, bool commonVariance)
+{
+  // Integer intensities, so that every histogram level is one intensity and the filter's data term is the voxel's.
+  using ImageType = itk::Image<float, D>;
+  auto                             image = MakeImage<ImageType>(size);
+  const auto                       mask = IrregularMask<D>(size, 21);
+  const std::size_t                n = image->GetBufferedRegion().GetNumberOfPixels();
+  std::mt19937                     rng(17);
+  std::normal_distribution<double> noise(0.0, 16.0);
+  std::vector<bool>                takesPart(n);
+  for (std::size_t i = 0; i < n; ++i)
+  {
+    const auto index = image->ComputeIndex(static_cast<itk::OffsetValueType>(i));
+    const auto band = (index[0] * 3 / static_cast<itk::IndexValueType>(size[0]) + index[D - 1] % 2) % 3;
+    image->GetBufferPointer()[i] = static_cast<float>(std::round(60.0 + 40.0 * static_cast<double>(band) + noise(rng)));
+    takesPart[i] = mask->GetBufferPointer()[i] != 0;
+  }
+  const std::size_t notANumber = n / 3 + 1;
+  image->GetBufferPointer()[notANumber] = std::numeric_limits<float>::quiet_NaN();
+  takesPart[notANumber] = false;
+
+  auto configure = [&](Filter<D> * filter) {
+    filter->SetInput(image);
+    filter->SetMaskImage(mask);
+    filter->SetUseCommonVariance(commonVariance);
+    filter->SetConvergenceThreshold(0.0); // no early stop: exactly the iterations asked for
+    filter->SetMaximumNumberOfIterations(30);
+  };
+  auto plain = Filter<D>::New();
+  configure(plain);
+  plain->Update();
+  for (const unsigned int iterations : { 1u, 2u, 3u })
+  {
+    const double beta = 0.8;
+    auto         field = Filter<D>::New();
+    configure(field);
+    field->SetMRFWeight(beta);
+    field->SetMaximumNumberOfMRFIterations(iterations);
+    field->Update();
+    ASSERT_EQ(field->GetNumberOfMRFIterations(), iterations);
+    const auto         reference = ReferenceMeanField<D>(image, takesPart, plain, beta, iterations, commonVariance);
+    const std::string  what = std::to_string(D) + "-D, " + std::to_string(iterations) + " iterations" +
+                             (commonVariance ? ", common variance" : "");
+    const float *      posteriors = field->GetPosteriorsOutput()->GetBufferPointer();
+    const auto *       labels = field->GetOutput()->GetBufferPointer();
+    double             largestDifference = 0.0;
+    std::size_t        changed = 0; // voxels whose posteriors the prior moved by more than 0.05
+    for (std::size_t i = 0; i < n; ++i)
+    {
+      for (unsigned int k = 0; k < 3; ++k)
+      {
+        largestDifference = std::max(largestDifference, std::abs(posteriors[3 * i + k] - reference.Posteriors[3 * i + k]));
+      }
+      changed += takesPart[i] && std::abs(reference.Posteriors[3 * i] - plain->GetPosteriorsOutput()->GetBufferPointer()[3 * i]) > 0.05;
+      if (takesPart[i])
+      {
+        const double * r = reference.Posteriors.data() + 3 * i;
+        std::vector<double> sorted(r, r + 3);
+        std::sort(sorted.begin(), sorted.end());
+        if (sorted[2] - sorted[1] > 1e-3)
+        {
+          EXPECT_EQ(labels[i], std::max_element(r, r + 3) - r + 1) << what << ", voxel " << i;
+        }
+      }
+      else
+      {
+        EXPECT_EQ(labels[i], 0) << what << ", voxel " << i;
+      }
+    }
+    std::cout << what << ": largest difference " << largestDifference << ", changed " << changed << " of " << n << std::endl;
+    EXPECT_LT(largestDifference, 1e-5) << what;
+    EXPECT_GT(changed, n / 20) << what << ": the prior must matter for the comparison to mean anything";
+    for (unsigned int k = 0; k < 3; ++k)
+    {
+      EXPECT_NEAR(field->GetClassMeans()[k], reference.Means[k], 1e-6 * std::abs(reference.Means[k])) << what;
+      EXPECT_NEAR(field->GetClassVariances()[k], reference.Variances[k], 1e-6 * reference.Variances[k]) << what;
+    }
+  }
+}
+
+TEST(GaussianMixtureSegmentationImageFilter, MeanFieldMatchesDirectImplementation)
+{
+  // Sizes that differ per dimension, a mask with gaps, empty rows and rows cut short, a NaN voxel, and 1 to 3
+  // iterations (the result in either of the filter's two buffers).
+  ExpectSameAsDirectMeanField<3>({ { 23, 17, 11 } }, true);
+  ExpectSameAsDirectMeanField<3>({ { 23, 17, 11 } }, false);
+  ExpectSameAsDirectMeanField<2>({ { 41, 29 } }, true);
+}
+
+TEST(GaussianMixtureSegmentationImageFilter, ExpOfNonPositiveArgumentsWithinStatedError)
+{
+  using itk::GaussianMixtureDetail::ExpNonPositive;
+  EXPECT_EQ(ExpNonPositive(0.0), 1.0);
+  EXPECT_EQ(ExpNonPositive(-0.0), 1.0);
+  EXPECT_EQ(ExpNonPositive(-708.0), 0.0);
+  EXPECT_EQ(ExpNonPositive(-1e6), 0.0);
+  EXPECT_EQ(ExpNonPositive(-std::numeric_limits<double>::infinity()), 0.0);
+  double largest = 0.0;
+  for (int i = 0; i <= 2000000; ++i)
+  {
+    // Dense near 0 (where posteriors are decided) and across the whole range down to -707.9.
+    for (const double x : { -1e-6 * i, -707.9 * i / 2000000.0, -std::ldexp(1.0, -i % 60) })
+    {
+      const double exact = std::exp(x);
+      largest = std::max(largest, std::abs(ExpNonPositive(x) - exact) / exact);
+    }
+  }
+  std::cout << "largest relative error of ExpNonPositive: " << largest << std::endl;
+  EXPECT_LT(largest, 1e-11);
+}
+
+TEST(GaussianMixtureSegmentationImageFilter, LogOfProductEqualsSumOfLogarithms)
+{
+  itk::GaussianMixtureDetail::LogOfProduct product;
+  double                                   sum = 0.0;
+  std::mt19937                             rng(3);
+  std::uniform_real_distribution<double>   factor(1.0, 4.0);
+  for (int i = 0; i < 100000; ++i)
+  {
+    const double f = i % 1000 == 0 ? std::ldexp(1.0, 60) : factor(rng); // now and then a large factor
+    product.Multiply(f);
+    sum += std::log(f);
+  }
+  EXPECT_NEAR(product.Get(), sum, 1e-12 * sum);
 }
 
 TEST(GaussianMixtureSegmentationImageFilter, MarkovRandomFieldIn2DCorrectsASingleWrongPixel)

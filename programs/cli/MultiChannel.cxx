@@ -121,6 +121,7 @@ RunMultiChannelSegment(const Options & options, Report & report)
     SegmentChannels<3>(options, channels, mask, report);
   }
 
+  report.NameClasses(options.Scan.Tissues);
   report.SetTiming("total", total.Seconds());
   if (!options.Report.empty())
   {
@@ -153,7 +154,7 @@ PrintMultiChannelSummary(const Report & report, std::ostream & os)
     line += cell;
   }
   std::snprintf(cell, sizeof(cell), "  %12s  %12s", "voxels", volumes ? "mL" : "mm2");
-  os << line << cell << "\n";
+  os << line << cell << Report::ClassNameHeader(json["classes"]) << "\n";
   for (const auto & c : json["classes"])
   {
     std::snprintf(cell, sizeof(cell), "%5d", c.value("label", 0));
@@ -166,7 +167,7 @@ PrintMultiChannelSummary(const Report & report, std::ostream & os)
     const double size = volumes ? c.value("volume_ml", 0.0) : c.value("area_mm2", 0.0);
     std::snprintf(cell, sizeof(cell), "  %12llu  %12.2f", static_cast<unsigned long long>(c.value("voxels", 0ULL)),
                   size);
-    os << line << cell << "\n";
+    os << line << cell << Report::ClassNameColumn(c) << "\n";
   }
   for (std::size_t c = 0; c < inputs.size(); ++c)
   {

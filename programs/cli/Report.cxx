@@ -19,6 +19,7 @@
 
 #include "cli/ImageOutput.h"
 
+#include "itkKMeansClassColors.h"
 #include "itkVersion.h"
 
 #include <cstdio>
@@ -59,6 +60,38 @@ Report::Write(const std::string & path) const
 }
 
 void
+Report::NameClasses(bool tissues)
+{
+  if (!tissues || !m_Json.contains("classes"))
+  {
+    return;
+  }
+  auto &     classes = m_Json["classes"];
+  const auto K = static_cast<unsigned int>(classes.size());
+  if (!itk::KMeansClassColors::HasTissueNames(K))
+  {
+    return;
+  }
+  const auto names = itk::KMeansClassColors::GetTissueNames(K);
+  for (unsigned int k = 0; k < K; ++k)
+  {
+    classes[k]["name"] = names[k];
+  }
+}
+
+std::string
+Report::ClassNameColumn(const ReportJson & reportClass)
+{
+  return reportClass.contains("name") ? "  " + reportClass["name"].get<std::string>() : std::string();
+}
+
+std::string
+Report::ClassNameHeader(const ReportJson & reportClasses)
+{
+  return !reportClasses.empty() && reportClasses[0].contains("name") ? "  name" : "";
+}
+
+void
 Report::PrintSummary(std::ostream & os) const
 {
   if (!m_Json.contains("classes"))
@@ -67,14 +100,14 @@ Report::PrintSummary(std::ostream & os) const
   }
   const bool  volumes = m_Json.contains("voxel_volume_mm3");
   char        line[160];
-  std::snprintf(line, sizeof(line), "%5s  %12s  %12s  %12s\n", "label", "mean", "voxels", volumes ? "mL" : "mm2");
-  os << line;
+  std::snprintf(line, sizeof(line), "%5s  %12s  %12s  %12s", "label", "mean", "voxels", volumes ? "mL" : "mm2");
+  os << line << ClassNameHeader(m_Json["classes"]) << "\n";
   for (const auto & c : m_Json["classes"])
   {
     const double size = volumes ? c.value("volume_ml", 0.0) : c.value("area_mm2", 0.0);
-    std::snprintf(line, sizeof(line), "%5d  %12.4g  %12llu  %12.2f\n", c.value("label", 0), c.value("mean", 0.0),
+    std::snprintf(line, sizeof(line), "%5d  %12.4g  %12llu  %12.2f", c.value("label", 0), c.value("mean", 0.0),
                   static_cast<unsigned long long>(c.value("voxels", 0ULL)), size);
-    os << line;
+    os << line << ClassNameColumn(c) << "\n";
   }
   if (m_Json["timings_s"].contains("total"))
   {

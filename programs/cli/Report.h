@@ -77,9 +77,23 @@ public:
   void
   Write(const std::string & path) const;
 
-  /** The short class table (label, mean, voxels, mL or mm²) and the total time. */
+  /** With tissues (--tissues) and a K that has tissue names (itk::KMeansClassColors), record each class's
+   * name ("CSF", "Grey matter", "White matter") under "name" in "classes"; otherwise leave them unnamed. */
+  void
+  NameClasses(bool tissues);
+
+  /** The short class table (label, mean, voxels, mL or mm², and the name of named classes) and the total time. */
   void
   PrintSummary(std::ostream & os) const;
+
+  /** "  NAME" for a class that has a name in the report (see NameClasses()), otherwise "": the table's last
+   * column. */
+  static std::string
+  ClassNameColumn(const ReportJson & reportClass);
+
+  /** The heading of that column for the report's "classes": "  name" when they are named, otherwise "". */
+  static std::string
+  ClassNameHeader(const ReportJson & reportClasses);
 
 private:
   ReportJson m_Json;

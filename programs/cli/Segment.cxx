@@ -108,6 +108,7 @@ RunKMeansSegment(const Options & options, Report & report)
     SegmentImage<typename Tag::PixelType, Tag::Dimension>(options, inputs, report);
   });
 
+  report.NameClasses(options.Scan.Tissues);
   report.SetTiming("total", total.Seconds());
   if (!options.Report.empty())
   {

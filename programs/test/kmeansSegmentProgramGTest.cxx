@@ -338,6 +338,29 @@ TEST_F(ProgramTest, SegmentsPhantomAndReports)
     EXPECT_GE(report["timings_s"][step].get<double>(), 0.0);
   }
   EXPECT_GE(report["timings_s"]["total"].get<double>(), report["timings_s"]["segment"].get<double>());
+  EXPECT_FALSE(report["classes"][0].contains("name")) << "classes are named only with --tissues";
+}
+
+TEST_F(ProgramTest, TissuesNameTheClassesInTheTableAndTheReport)
+{
+  const auto input = Path("phantom.nrrd");
+  WriteTestImage(MakePhantom(nullptr).GetPointer(), input);
+  const auto result = Segment({ input.string(), "-o", Path("labels.nrrd").string(), "-k", "3", "--nonzero",
+                                "--tissues", "--report", Path("report.json").string() });
+  ASSERT_EQ(result.Status, 0) << result.Err;
+  const char * names[3] = { "CSF", "Grey matter", "White matter" };
+  const auto   report = nlohmann::json::parse(ReadFile(Path("report.json")));
+  ASSERT_EQ(report["classes"].size(), 3u);
+  std::size_t previous = 0;
+  for (int k = 0; k < 3; ++k)
+  {
+    EXPECT_EQ(report["classes"][k]["name"], names[k]);
+    // The table lists the classes in label order, each with its name.
+    const std::size_t at = result.Out.find(names[k]);
+    ASSERT_NE(at, std::string::npos) << result.Out;
+    EXPECT_GT(at, previous) << result.Out;
+    previous = at;
+  }
 }
 
 TEST_F(ProgramTest, MaskFileRestrictsAndThreadsDoNotChangeLabels)

@@ -103,41 +103,47 @@ PoolVariances(Mixture & mixture, double varianceFloor)
   std::fill(mixture.Variance.begin(), mixture.Variance.end(), std::max(pooled / weight, varianceFloor));
 }
 
-/** e^x for x <= 0 (0 below -708), within a relative error of 1e-11: e^x = 2^m 2^(j/32) e^r with 32 m + j the
- * integer nearest to 32 x / ln 2 and |r| <= ln(2) / 64, 2^(j/32) from a table and e^r by its Taylor polynomial
- * of degree 4. Exactly 1 at 0. Inlined where the library's exp is a call; a pure function, so every thread gets
+/** e^x for x <= 0 (0 below -708), within a relative error of 1e-10: e^x = 2^m 2^(j/64) e^r with 64 m + j the
+ * integer nearest to 64 x / ln 2 and |r| <= ln(2) / 128, 2^(j/64) from a table and e^r by its Taylor polynomial
+ * of degree 3. Exactly 1 at 0. Inlined where the library's exp is a call; a pure function, so every thread gets
  * the same value for the same argument. */
 inline double
 ExpNonPositive(double x)
 {
-  // 2^(j/32), j = 0..31, correctly rounded.
-  static constexpr double powersOfTwo[32] = {
-    1.0,                1.0218971486541166, 1.0442737824274138, 1.0671404006768237, 1.0905077326652577,
-    1.1143867425958924, 1.1387886347566916, 1.1637248587775775, 1.189207115002721,  1.215247359980469,
-    1.241857812073484,  1.2690509571917332, 1.2968395546510096, 1.3252366431597413, 1.3542555469368927,
-    1.383909881963832,  1.4142135623730951, 1.4451808069770467, 1.4768261459394993, 1.5091644275934228,
-    1.5422108254079407, 1.5759808451078865, 1.6104903319492543, 1.645755478153965,  1.681792830507429,
-    1.718619298122478,  1.7562521603732995, 1.7947090750031072, 1.8340080864093424, 1.8741676341103,
-    1.9152065613971474, 1.9571441241754002
+  // 2^(j/64), j = 0..63, correctly rounded.
+  static constexpr double powersOfTwo[64] = {
+    1.0,                1.0108892860517005, 1.0218971486541166, 1.0330248790212284, 1.0442737824274138,
+    1.0556451783605572, 1.0671404006768237, 1.0787607977571199, 1.0905077326652577, 1.102382583307841,
+    1.1143867425958924, 1.1265216186082418, 1.1387886347566916, 1.1511892299529827, 1.1637248587775775,
+    1.1763969916502812, 1.189207115002721,  1.202156731452703,  1.215247359980469,  1.22848053610687,
+    1.241857812073484,  1.255380757024691,  1.2690509571917332, 1.2828700160787783, 1.2968395546510096,
+    1.3109612115247644, 1.3252366431597413, 1.339667524053303,  1.3542555469368927, 1.3690024229745905,
+    1.383909881963832,  1.3989796725383112, 1.4142135623730951, 1.42961333839197,   1.4451808069770467,
+    1.460917794180647,  1.4768261459394993, 1.4929077282912648, 1.5091644275934228, 1.5255981507445384,
+    1.5422108254079407, 1.559004400237837,  1.5759808451078865, 1.593142151342267,  1.6104903319492543,
+    1.6280274218573478, 1.645755478153965,  1.6636765803267364, 1.681792830507429,  1.7001063537185235,
+    1.718619298122478,  1.7373338352737062, 1.7562521603732995, 1.7753764925265212, 1.7947090750031072,
+    1.8142521755003989, 1.8340080864093424, 1.8539791250833855, 1.8741676341103,    1.8945759815869656,
+    1.9152065613971474, 1.9360617934922943, 1.9571441241754002, 1.978456026387951
   };
   if (!(x > -708.0))
   {
     return 0.0;
   }
-  constexpr double thirtyTwoOverLn2 = 46.16624130844683;
-  // ln(2) / 32 split as in fdlibm: the high part has 32 significant bits, so n * ln2Over32High is exact.
-  constexpr double   ln2Over32High = 0.02166084938653512;
-  constexpr double   ln2Over32Low = 5.9631716539705866e-12;
-  const std::int64_t n = static_cast<std::int64_t>(x * thirtyTwoOverLn2 - 0.5); // nearest integer: x <= 0
-  const std::int64_t j = n & 31;
-  const std::int64_t m = (n - j) / 32;
-  const double       nd = static_cast<double>(n);
-  const double       r = (x - nd * ln2Over32High) - nd * ln2Over32Low;
-  const double       p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0))));
-  const std::uint64_t bits = static_cast<std::uint64_t>(m + 1023) << 52; // 2^m, m >= -1022
+  constexpr double sixtyFourOverLn2 = 92.33248261689366;
+  // ln(2) / 64 split as in fdlibm: the high part has 32 significant bits, so n * ln2Over64High is exact.
+  constexpr double   ln2Over64High = 0.01083042469326756;
+  constexpr double   ln2Over64Low = 2.9815858269852933e-12;
+  const std::int64_t n = static_cast<std::int64_t>(x * sixtyFourOverLn2 - 0.5); // nearest integer: x <= 0
+  // n + 64 * 2048 > 0 (n >= -64 * 1022): its low 6 bits are j, the rest m + 2048.
+  const auto          biased = static_cast<std::uint64_t>(n + 64 * 2048);
+  const double        nd = static_cast<double>(n);
+  const double        r = (x - nd * ln2Over64High) - nd * ln2Over64Low;
+  const double        p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0)));
+  const std::uint64_t bits = ((biased >> 6) - 2048 + 1023) << 52; // 2^m, m >= -1022
   double              scale;
   std::memcpy(&scale, &bits, sizeof(scale));
-  return powersOfTwo[j] * p * scale;
+  return powersOfTwo[biased & 63] * p * scale;
 }
 
 /** Sum of the logarithms of factors of at most 2^64 each: a running product, its logarithm taken only when it
@@ -982,8 +988,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         double total = 0.0;
         for (unsigned int k = 0; k < K; ++k)
         {
-          // ExpNonPositive(0) is exactly 1: the largest term needs no evaluation.
-          energy[k] = energy[k] == maximum ? 1.0 : GaussianMixtureDetail::ExpNonPositive(energy[k] - maximum);
+          energy[k] = GaussianMixtureDetail::ExpNonPositive(energy[k] - maximum); // exactly 1 for the largest
           total += energy[k];
         }
         maximumSum += maximum;

@@ -113,8 +113,14 @@ SortByMean(Mixture & mixture);
  * order, so the result is the same for any number of threads; in-place ICM depends on the visiting order and
  * gives hard labels only. Neighbours that do not take part contribute nothing. The HMRF iterations start from
  * the mixture fit without prior and stop when the relative change of sum_i log sum_k exp(energy_ik) is at most
- * ConvergenceThreshold or after MaximumNumberOfMRFIterations. Voxel spacing is not used: every neighbour has
- * weight beta.
+ * ConvergenceThreshold or after MaximumNumberOfMRFIterations. The HMRF iterations use each voxel's own intensity
+ * (for integer intensities the same as its level's). Voxel spacing is not used: every neighbour has weight beta.
+ *
+ * Speed: the posteriors are kept in single precision, in two buffers the iterations alternate between: the
+ * posterior output, and one holding for every image row only the span from its first to its last voxel taking
+ * part, so that the neighbour sums of a row are sums of contiguous runs; exponentials come from an inline
+ * table-and-polynomial function (relative error below 1e-10) and the energy's logarithms from running products.
+ * Fresh buffers are advised as huge pages (KMeansSegmentationMemory).
  *
  * Automatic number of classes (AutomaticNumberOfClasses on): one run of the dynamic program gives the optimal
  * K-means for every K = 1..MaximumNumberOfClasses; each initialises a mixture fitted by EM on the levels, and
@@ -130,9 +136,9 @@ SortByMean(Mixture & mixture);
  * KMeansSegmentationImageFilter).
  *
  * Determinism: the histogram is integer, the level fit runs on one thread, the mean-field update of a voxel
- * reads only the previous iteration, and the sums of the parameter updates are accumulated per slice (the
- * slowest image dimension, a split that does not depend on the number of threads) and added in slice order, so
- * labels, posteriors and parameters are bit-identical for any number of threads.
+ * reads only the previous iteration and is a pure function of it, and the sums of the parameter updates are
+ * accumulated per slice (the slowest image dimension, a split that does not depend on the number of threads) and
+ * added in slice order, so labels, posteriors and parameters are bit-identical for any number of threads.
  *
  * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram
  * \ingroup KMeansSegmentation

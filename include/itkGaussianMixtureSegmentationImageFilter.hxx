@@ -737,7 +737,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   const RegionType       region = input->GetLargestPossibleRegion();
   const auto             size = region.GetSize();
   const unsigned int     numberOfClasses = static_cast<unsigned int>(mixture.Mean.size());
-  const std::size_t      numberOfLevels = levels.size();
   MultiThreaderBase *    threader = this->GetMultiThreader();
   const SizeValueType    totalPixels = region.GetNumberOfPixels();
   const InputPixelType * inputBuffer = input->GetBufferPointer();
@@ -841,8 +840,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     compactBase[row] = static_cast<OffsetValueType>(spanVoxels) - static_cast<OffsetValueType>(spanFirst[row]);
     spanVoxels += spanEnd[row] - spanFirst[row];
   }
-  GaussianMixtureDetail::HugePageBuffer<float>        compact(static_cast<std::size_t>(spanVoxels) * numberOfClasses);
-  GaussianMixtureDetail::HugePageBuffer<std::int32_t> spanLevel(spanVoxels); // level of each span voxel, -1: none
+  GaussianMixtureDetail::HugePageBuffer<float> compact(static_cast<std::size_t>(spanVoxels) * numberOfClasses);
   struct Field
   {
     float *                 Data;
@@ -852,7 +850,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   const Field compactField{ compact.data(), compactBase.data() };
 
   // Initial posteriors (the mixture's posteriors of each voxel's level) in the posterior output, which is written
-  // whole here; the levels of the span voxels.
+  // whole here.
   threader->ParallelizeArray(
     0,
     numberOfSlices,
@@ -863,19 +861,15 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         float * const       q = posteriors + rowStart * numberOfClasses;
         std::fill(q, q + spanFirst[row] * numberOfClasses, 0.0f);
         std::fill(q + spanEnd[row] * numberOfClasses, q + rowLength * numberOfClasses, 0.0f);
-        std::int32_t * const level = spanLevel.data();
-        const auto           levelBase = compactBase[row];
         for (SizeValueType x = spanFirst[row]; x < spanEnd[row]; ++x)
         {
           float * const v = q + x * numberOfClasses;
           if (!takesPart(rowStart + x))
           {
-            level[levelBase + static_cast<OffsetValueType>(x)] = -1;
             std::fill(v, v + numberOfClasses, 0.0f);
             continue;
           }
           const std::int32_t l = binToLevel[histogram.GetBin(inputBuffer[rowStart + x])];
-          level[levelBase + static_cast<OffsetValueType>(x)] = l;
           const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
           for (unsigned int k = 0; k < numberOfClasses; ++k)
           {
@@ -886,16 +880,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     },
     nullptr);
 
-  // Level intensities and mean squares measured from the mean of all samples, for accurate sums; interleaved, so
-  // that a voxel's level costs one memory access (a table of 65536 levels is as large as a core's cache).
-  const GaussianMixtureDetail::LevelTable table = GaussianMixtureDetail::MakeLevelTable(levels);
-  const double                            shift = table.Shift;
-  std::vector<double>                     levelMoments(2 * numberOfLevels);
-  for (std::size_t l = 0; l < numberOfLevels; ++l)
-  {
-    levelMoments[2 * l] = table.Value[l];
-    levelMoments[2 * l + 1] = table.Square[l];
-  }
+  // The iterations use each voxel's own intensity, measured from the mean of all samples (shift, in the levels'
+  // coordinates; the input's intensity minus intensityShift) for accurate sums.
+  const double shift = GaussianMixtureDetail::MakeLevelTable(levels).Shift;
+  const double intensityShift = histogram.GetOrigin() + shift;
 
   std::vector<double> classTerms(3 * numberOfClasses);
   std::vector<double> sliceSums(static_cast<std::size_t>(numberOfSlices) * 3 * numberOfClasses);
@@ -960,14 +948,14 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
           target[j] += source[j];
         }
       }
-      const std::int32_t * level = spanLevel.data() + (compactBase[row] + first);
+      const SizeValueType  rowStart = row * rowLength + static_cast<SizeValueType>(first);
       float * const        q0 = current.Data + (current.Base[row] + first) * K;
       const float * const  f0 = field.data();
       for (OffsetValueType x = 0; x < end - first; ++x)
       {
-        float * const      q = q0 + x * K;
-        const std::int32_t l = level[x];
-        if (l < 0)
+        float * const       q = q0 + x * K;
+        const SizeValueType i = rowStart + static_cast<SizeValueType>(x);
+        if (!takesPart(i))
         {
           for (unsigned int k = 0; k < K; ++k)
           {
@@ -975,8 +963,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
           }
           continue;
         }
-        const double   value = levelMoments[2 * static_cast<std::size_t>(l)];
-        const double   value2 = levelMoments[2 * static_cast<std::size_t>(l) + 1];
+        const double   value = static_cast<double>(inputBuffer[i]) - intensityShift;
+        const double   value2 = value * value;
         const float *  f = f0 + x * K;
         double         maximum = -std::numeric_limits<double>::infinity();
         for (unsigned int k = 0; k < K; ++k)
@@ -1089,14 +1077,12 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         const SizeValueType  rowStart = row * rowLength;
         const SizeValueType  first = spanFirst[row];
         const SizeValueType  end = spanEnd[row];
-        const std::int32_t * level = spanLevel.data();
-        const auto           levelBase = compactBase[row];
         const auto           resultBase = previous.Base[row];
         std::fill(labels + rowStart, labels + rowStart + first, OutputPixelType{});
         for (SizeValueType x = first; x < end; ++x)
         {
           const auto offset = static_cast<OffsetValueType>(x);
-          if (level[levelBase + offset] < 0)
+          if (!takesPart(rowStart + x))
           {
             labels[rowStart + x] = OutputPixelType{};
             continue;

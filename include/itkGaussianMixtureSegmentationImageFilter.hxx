@@ -30,6 +30,8 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <tuple>
+#include <utility>
 #include <type_traits>
 
 namespace itk
@@ -185,10 +187,10 @@ struct LevelTable
   std::vector<double> Square;
 };
 
-inline LevelTable
-MakeLevelTable(const std::vector<OptimalScalarKMeans::Level> & levels)
+/** The mean of all samples (in the levels' coordinates) and their number. */
+inline std::pair<double, double>
+MeanAndCountOfLevels(const std::vector<OptimalScalarKMeans::Level> & levels)
 {
-  LevelTable  table;
   long double sum = 0;
   long double count = 0;
   for (const auto & level : levels)
@@ -196,8 +198,14 @@ MakeLevelTable(const std::vector<OptimalScalarKMeans::Level> & levels)
     sum += level.Sum;
     count += static_cast<long double>(level.Count);
   }
-  table.Shift = count > 0 ? static_cast<double>(sum / count) : 0.0;
-  table.Total = static_cast<double>(count);
+  return { count > 0 ? static_cast<double>(sum / count) : 0.0, static_cast<double>(count) };
+}
+
+inline LevelTable
+MakeLevelTable(const std::vector<OptimalScalarKMeans::Level> & levels)
+{
+  LevelTable table;
+  std::tie(table.Shift, table.Total) = MeanAndCountOfLevels(levels);
   for (const auto & level : levels)
   {
     const long double c = static_cast<long double>(level.Count);
@@ -882,7 +890,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 
   // The iterations use each voxel's own intensity, measured from the mean of all samples (shift, in the levels'
   // coordinates; the input's intensity minus intensityShift) for accurate sums.
-  const double shift = GaussianMixtureDetail::MakeLevelTable(levels).Shift;
+  const double shift = GaussianMixtureDetail::MeanAndCountOfLevels(levels).first;
   const double intensityShift = histogram.GetOrigin() + shift;
 
   std::vector<double> classTerms(3 * numberOfClasses);

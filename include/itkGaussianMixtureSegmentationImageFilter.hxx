@@ -113,6 +113,7 @@ inline double
 ExpNonPositive(double x)
 {
   // 2^(j/64), j = 0..63, correctly rounded.
+  // clang-format off
   static constexpr double powersOfTwo[64] = {
     1.0,                1.0108892860517005, 1.0218971486541166, 1.0330248790212284, 1.0442737824274138,
     1.0556451783605572, 1.0671404006768237, 1.0787607977571199, 1.0905077326652577, 1.102382583307841,
@@ -128,6 +129,7 @@ ExpNonPositive(double x)
     1.8142521755003989, 1.8340080864093424, 1.8539791250833855, 1.8741676341103,    1.8945759815869656,
     1.9152065613971474, 1.9360617934922943, 1.9571441241754002, 1.978456026387951
   };
+  // clang-format on
   if (!(x > -708.0))
   {
     return 0.0;
@@ -236,7 +238,7 @@ public:
 
 private:
   std::array<T, PerClass *(FixedClasses > 0 ? FixedClasses : 1)> m_Stack{};
-  std::vector<T>                                                  m_Heap;
+  std::vector<T>                                                 m_Heap;
 };
 
 /** Calls function(std::integral_constant<unsigned int, FixedClasses>) with FixedClasses = numberOfClasses for 2 to
@@ -279,15 +281,15 @@ LevelExpectation(const LevelTable &    table,
     moments->assign(3 * numberOfClasses, 0.0);
   }
   return WithFixedNumberOfClasses(numberOfClasses, [&](auto fixedClasses) {
-    constexpr unsigned int                    FixedClasses = decltype(fixedClasses)::value;
-    const std::size_t                         K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
-    ClassValues<double, FixedClasses, 3>      termStorage(K);
-    ClassValues<double, FixedClasses, 1>      energyStorage(K);
-    ClassValues<double, FixedClasses, 3>      sumStorage(K);
-    double * const                            terms = termStorage.data();
-    double * const                            energy = energyStorage.data();
-    double * const                            sums = sumStorage.data();
-    double * const                            levelPosteriors = posteriors ? posteriors->data() : nullptr;
+    constexpr unsigned int               FixedClasses = decltype(fixedClasses)::value;
+    const std::size_t                    K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
+    ClassValues<double, FixedClasses, 3> termStorage(K);
+    ClassValues<double, FixedClasses, 1> energyStorage(K);
+    ClassValues<double, FixedClasses, 3> sumStorage(K);
+    double * const                       terms = termStorage.data();
+    double * const                       energy = energyStorage.data();
+    double * const                       sums = sumStorage.data();
+    double * const                       levelPosteriors = posteriors ? posteriors->data() : nullptr;
     for (std::size_t k = 0; k < K; ++k)
     {
       terms[3 * k] = mixture.Mean[k] - table.Shift;
@@ -878,7 +880,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
             continue;
           }
           const std::int32_t l = binToLevel[histogram.GetBin(inputBuffer[rowStart + x])];
-          const double * r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
+          const double *     r = levelPosteriors.data() + static_cast<std::size_t>(l) * numberOfClasses;
           for (unsigned int k = 0; k < numberOfClasses; ++k)
           {
             v[k] = static_cast<float>(r[k]);
@@ -906,9 +908,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   // 2 to 4 classes (FixedClasses 0: the run-time number), so that the per-class loops unroll; the arithmetic is
   // the same.
   auto sweepSlice = [&](SizeValueType slice, auto fixedClasses) {
-    constexpr unsigned int FixedClasses = decltype(fixedClasses)::value;
-    const unsigned int     K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
-    TotalProgressReporter  progress(this, totalPixels, 100, progressWeight);
+    constexpr unsigned int                                      FixedClasses = decltype(fixedClasses)::value;
+    const unsigned int                                          K = FixedClasses > 0 ? FixedClasses : numberOfClasses;
+    TotalProgressReporter                                       progress(this, totalPixels, 100, progressWeight);
     GaussianMixtureDetail::ClassValues<double, FixedClasses, 1> energyStorage(K);
     GaussianMixtureDetail::ClassValues<double, FixedClasses, 3> termStorage(K);
     GaussianMixtureDetail::ClassValues<double, FixedClasses, 3> sumStorage(K);
@@ -956,9 +958,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
           target[j] += source[j];
         }
       }
-      const SizeValueType  rowStart = row * rowLength + static_cast<SizeValueType>(first);
-      float * const        q0 = current.Data + (current.Base[row] + first) * K;
-      const float * const  f0 = field.data();
+      const SizeValueType rowStart = row * rowLength + static_cast<SizeValueType>(first);
+      float * const       q0 = current.Data + (current.Base[row] + first) * K;
+      const float * const f0 = field.data();
       for (OffsetValueType x = 0; x < end - first; ++x)
       {
         float * const       q = q0 + x * K;
@@ -971,10 +973,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
           }
           continue;
         }
-        const double   value = static_cast<double>(inputBuffer[i]) - intensityShift;
-        const double   value2 = value * value;
-        const float *  f = f0 + x * K;
-        double         maximum = -std::numeric_limits<double>::infinity();
+        const double  value = static_cast<double>(inputBuffer[i]) - intensityShift;
+        const double  value2 = value * value;
+        const float * f = f0 + x * K;
+        double        maximum = -std::numeric_limits<double>::infinity();
         for (unsigned int k = 0; k < K; ++k)
         {
           const double d = value - terms[3 * k];
@@ -1082,10 +1084,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       std::vector<float>    source(numberOfClasses);
       for (SizeValueType row = slice * rowsPerSlice; row < (slice + 1) * rowsPerSlice; ++row)
       {
-        const SizeValueType  rowStart = row * rowLength;
-        const SizeValueType  first = spanFirst[row];
-        const SizeValueType  end = spanEnd[row];
-        const auto           resultBase = previous.Base[row];
+        const SizeValueType rowStart = row * rowLength;
+        const SizeValueType first = spanFirst[row];
+        const SizeValueType end = spanEnd[row];
+        const auto          resultBase = previous.Base[row];
         std::fill(labels + rowStart, labels + rowStart + first, OutputPixelType{});
         for (SizeValueType x = first; x < end; ++x)
         {

@@ -281,7 +281,7 @@ void
 ExpectThreadInvariance(unsigned int n, bool masked)
 {
   auto [image, truth] = ShellPhantom<D>(n, 25.0, 5);
-  const auto mask = IrregularMask<D>(image->GetLargestPossibleRegion().GetSize(), 9);
+  const auto                 mask = IrregularMask<D>(image->GetLargestPossibleRegion().GetSize(), 9);
   std::vector<unsigned char> referenceLabels;
   std::vector<float>         referencePosteriors;
   std::vector<double>        referenceMeans;
@@ -308,8 +308,8 @@ ExpectThreadInvariance(unsigned int n, bool masked)
       referenceMeans = filter->GetClassMeans();
       continue;
     }
-    const std::string what = std::to_string(threads) + " threads, " + std::to_string(D) + "-D" +
-                             (masked ? ", masked" : "");
+    const std::string what =
+      std::to_string(threads) + " threads, " + std::to_string(D) + "-D" + (masked ? ", masked" : "");
     EXPECT_EQ(std::memcmp(referenceLabels.data(), labels, count), 0) << what;
     EXPECT_EQ(std::memcmp(referencePosteriors.data(), posteriors, 3 * count * sizeof(float)), 0) << what;
     EXPECT_EQ(referenceMeans, filter->GetClassMeans()) << what;
@@ -340,19 +340,19 @@ struct ReferenceField
 
 template <unsigned int D>
 ReferenceField<D>
-ReferenceMeanField(const itk::Image<float, D> *             image,
-                   const std::vector<bool> &                takesPart,
+ReferenceMeanField(const itk::Image<float, D> *                                        image,
+                   const std::vector<bool> &                                           takesPart,
                    itk::GaussianMixtureSegmentationImageFilter<itk::Image<float, D>> * plain,
-                   double                                   beta,
-                   unsigned int                             iterations,
-                   bool                                     commonVariance)
+                   double                                                              beta,
+                   unsigned int                                                        iterations,
+                   bool                                                                commonVariance)
 {
-  const unsigned int K = plain->GetNumberOfClassesUsed();
-  const std::size_t  n = takesPart.size();
-  ReferenceField<D>  result{ {}, plain->GetClassMeans(), plain->GetClassVariances() };
-  std::vector<double> proportions = plain->GetClassProportions();
-  const float *       start = plain->GetPosteriorsOutput()->GetBufferPointer();
-  std::vector<double> q(start, start + n * K);
+  const unsigned int          K = plain->GetNumberOfClassesUsed();
+  const std::size_t           n = takesPart.size();
+  ReferenceField<D>           result{ {}, plain->GetClassMeans(), plain->GetClassVariances() };
+  std::vector<double>         proportions = plain->GetClassProportions();
+  const float *               start = plain->GetPosteriorsOutput()->GetBufferPointer();
+  std::vector<double>         q(start, start + n * K);
   std::vector<itk::Offset<D>> neighbourhood;
   for (unsigned int d = 0; d < D; ++d)
   {
@@ -487,23 +487,25 @@ ExpectSameAsDirectMeanField(const typename itk::Image<float, D>::SizeType & size
     field->SetMaximumNumberOfMRFIterations(iterations);
     field->Update();
     ASSERT_EQ(field->GetNumberOfMRFIterations(), iterations);
-    const auto         reference = ReferenceMeanField<D>(image, takesPart, plain, beta, iterations, commonVariance);
-    const std::string  what = std::to_string(D) + "-D, " + std::to_string(iterations) + " iterations" +
+    const auto        reference = ReferenceMeanField<D>(image, takesPart, plain, beta, iterations, commonVariance);
+    const std::string what = std::to_string(D) + "-D, " + std::to_string(iterations) + " iterations" +
                              (commonVariance ? ", common variance" : "");
-    const float *      posteriors = field->GetPosteriorsOutput()->GetBufferPointer();
-    const auto *       labels = field->GetOutput()->GetBufferPointer();
-    double             largestDifference = 0.0;
-    std::size_t        changed = 0; // voxels whose posteriors the prior moved by more than 0.05
+    const float * posteriors = field->GetPosteriorsOutput()->GetBufferPointer();
+    const auto *  labels = field->GetOutput()->GetBufferPointer();
+    double        largestDifference = 0.0;
+    std::size_t   changed = 0; // voxels whose posteriors the prior moved by more than 0.05
     for (std::size_t i = 0; i < n; ++i)
     {
       for (unsigned int k = 0; k < 3; ++k)
       {
-        largestDifference = std::max(largestDifference, std::abs(posteriors[3 * i + k] - reference.Posteriors[3 * i + k]));
+        largestDifference =
+          std::max(largestDifference, std::abs(posteriors[3 * i + k] - reference.Posteriors[3 * i + k]));
       }
-      changed += takesPart[i] && std::abs(reference.Posteriors[3 * i] - plain->GetPosteriorsOutput()->GetBufferPointer()[3 * i]) > 0.05;
+      changed += takesPart[i] &&
+                 std::abs(reference.Posteriors[3 * i] - plain->GetPosteriorsOutput()->GetBufferPointer()[3 * i]) > 0.05;
       if (takesPart[i])
       {
-        const double * r = reference.Posteriors.data() + 3 * i;
+        const double *      r = reference.Posteriors.data() + 3 * i;
         std::vector<double> sorted(r, r + 3);
         std::sort(sorted.begin(), sorted.end());
         if (sorted[2] - sorted[1] > 1e-3)
@@ -516,7 +518,8 @@ ExpectSameAsDirectMeanField(const typename itk::Image<float, D>::SizeType & size
         EXPECT_EQ(labels[i], 0) << what << ", voxel " << i;
       }
     }
-    std::cout << what << ": largest difference " << largestDifference << ", changed " << changed << " of " << n << std::endl;
+    std::cout << what << ": largest difference " << largestDifference << ", changed " << changed << " of " << n
+              << std::endl;
     EXPECT_LT(largestDifference, 1e-5) << what;
     EXPECT_GT(changed, n / 20) << what << ": the prior must matter for the comparison to mean anything";
     for (unsigned int k = 0; k < 3; ++k)

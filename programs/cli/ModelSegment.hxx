@@ -85,25 +85,7 @@ SegmentWithModel(Options &                                     options,
   }
   filter->SetUseCommonVariance(!model.PerClassVariance);
   filter->SetMRFWeight(beta);
-  try
-  {
-    filter->Update();
-  }
-  catch (const itk::ExceptionObject & exception)
-  {
-    std::string       message = OneLine(exception);
-    const std::string ours = "NumberOfClasses is ";
-    if (message.compare(0, ours.size(), ours) == 0)
-    {
-      message = "K (-k) is " + message.substr(ours.size());
-    }
-    const std::string maximum = "MaximumNumberOfClasses is ";
-    if (message.compare(0, maximum.size(), maximum) == 0)
-    {
-      message = "--max-k is " + message.substr(maximum.size());
-    }
-    throw FileError(FileForFilterError(message, options), "cannot segment: " + message);
-  }
+  UpdateSegmentationFilter(*filter, options);
   options.NumberOfClasses = filter->GetNumberOfClassesUsed();
 
   ReportJson selection;
@@ -153,13 +135,7 @@ SegmentWithModel(Options &                                     options,
       ++counts[label - 1];
     }
   }
-  double cellSize = 1.0;
-  for (unsigned int d = 0; d < VDimension; ++d)
-  {
-    cellSize *= image->GetSpacing()[d];
-  }
-  const bool volumetric = VDimension == 3;
-  report[volumetric ? "voxel_volume_mm3" : "pixel_area_mm2"] = cellSize;
+  report.SetCellSize(image);
   report["model"] = { { "name", "gmm" },
                       { "number_of_classes", K },
                       { "threads", options.Threads > 0 ? options.Threads : filter->GetNumberOfWorkUnits() },
@@ -185,14 +161,7 @@ SegmentWithModel(Options &                                     options,
                      { "variance", variances[k] },
                      { "proportion", proportions[k] },
                      { "voxels", counts[k] } };
-    if (volumetric)
-    {
-      c["volume_ml"] = static_cast<double>(counts[k]) * cellSize / 1000.0;
-    }
-    else
-    {
-      c["area_mm2"] = static_cast<double>(counts[k]) * cellSize;
-    }
+    report.AddClassSize(c, static_cast<double>(counts[k]));
     classes.push_back(c);
   }
   report["classes"] = classes;

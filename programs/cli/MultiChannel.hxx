@@ -146,20 +146,7 @@ SegmentChannels(const Options & options, std::vector<ImageInfo> & channels, cons
   {
     filter->SetNumberOfWorkUnits(options.Threads);
   }
-  try
-  {
-    filter->Update();
-  }
-  catch (const itk::ExceptionObject & exception)
-  {
-    std::string       message = OneLine(exception);
-    const std::string ours = "NumberOfClasses is ";
-    if (message.compare(0, ours.size(), ours) == 0)
-    {
-      message = "K (-k) is " + message.substr(ours.size());
-    }
-    throw FileError(FileForFilterError(message, options), "cannot segment: " + message);
-  }
+  UpdateSegmentationFilter(*filter, options);
   report.SetTiming("segment", segmentTime.Seconds());
 
   // 3. Write (.seg.nrrd: a Slicer segmentation, as for one INPUT).
@@ -169,13 +156,7 @@ SegmentChannels(const Options & options, std::vector<ImageInfo> & channels, cons
   report["output"] = { { "path", options.Output } };
 
   // 4. Report.
-  double cellSize = 1.0;
-  for (unsigned int d = 0; d < VDimension; ++d)
-  {
-    cellSize *= image->GetSpacing()[d];
-  }
-  const bool volumetric = VDimension == 3;
-  report[volumetric ? "voxel_volume_mm3" : "pixel_area_mm2"] = cellSize;
+  report.SetCellSize(image.GetPointer());
   ReportJson model = { { "name", "multichannel_kmeans" },
                        { "number_of_classes", options.NumberOfClasses },
                        { "channels", options.Inputs },
@@ -204,14 +185,7 @@ SegmentChannels(const Options & options, std::vector<ImageInfo> & channels, cons
   for (std::size_t k = 0; k < means.size(); ++k)
   {
     ReportJson c = { { "label", k + 1 }, { "mean", means[k] }, { "voxels", counts[k] }, { "sum_of_squares", sums[k] } };
-    if (volumetric)
-    {
-      c["volume_ml"] = static_cast<double>(counts[k]) * cellSize / 1000.0;
-    }
-    else
-    {
-      c["area_mm2"] = static_cast<double>(counts[k]) * cellSize;
-    }
+    report.AddClassSize(c, static_cast<double>(counts[k]));
     classes.push_back(c);
     firstMeans.push_back(means[k].front());
   }

@@ -60,6 +60,27 @@ Report::Write(const std::string & path) const
 }
 
 void
+Report::SetCellSize(double cellSize, bool volumetric)
+{
+  m_CellSize = cellSize;
+  m_Volumetric = volumetric;
+  m_Json[volumetric ? "voxel_volume_mm3" : "pixel_area_mm2"] = cellSize;
+}
+
+void
+Report::AddClassSize(ReportJson & reportClass, double voxels) const
+{
+  if (m_Volumetric)
+  {
+    reportClass["volume_ml"] = voxels * m_CellSize / 1000.0;
+  }
+  else
+  {
+    reportClass["area_mm2"] = voxels * m_CellSize;
+  }
+}
+
+void
 Report::NameClasses(bool tissues)
 {
   if (!tissues || !m_Json.contains("classes"))

@@ -65,6 +65,28 @@ public:
     return m_Json[key];
   }
 
+  /** Record the size of one voxel in mm³ ("voxel_volume_mm3", 3-D) or of one pixel in mm² ("pixel_area_mm2",
+   * 2-D) from an image's spacing; AddClassSize() uses it. */
+  template <typename TImage>
+  void
+  SetCellSize(const TImage * image)
+  {
+    double cellSize = 1.0;
+    for (unsigned int d = 0; d < TImage::ImageDimension; ++d)
+    {
+      cellSize *= image->GetSpacing()[d];
+    }
+    SetCellSize(cellSize, TImage::ImageDimension == 3);
+  }
+
+  void
+  SetCellSize(double cellSize, bool volumetric);
+
+  /** Give reportClass (an element of "classes") its size from its voxel count and the cell size recorded by
+   * SetCellSize(): "volume_ml" in 3-D, "area_mm2" in 2-D. */
+  void
+  AddClassSize(ReportJson & reportClass, double voxels) const;
+
   /** Record the seconds a named step took under "timings_s". */
   void
   SetTiming(const std::string & step, double seconds);
@@ -97,6 +119,8 @@ public:
 
 private:
   ReportJson m_Json;
+  double     m_CellSize{ 1.0 };
+  bool       m_Volumetric{ true };
 };
 
 /** Seconds since construction (steady clock). */

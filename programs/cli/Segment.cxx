@@ -37,6 +37,28 @@ FileForFilterError(const std::string & message, const Options & options)
   return options.Inputs.empty() ? std::string() : options.Inputs.front();
 }
 
+void
+UpdateSegmentationFilter(itk::ProcessObject & filter, const Options & options)
+{
+  try
+  {
+    filter.Update();
+  }
+  catch (const itk::ExceptionObject & exception)
+  {
+    std::string message = OneLine(exception);
+    for (const auto & [parameter, option] : { std::pair<std::string, std::string>{ "NumberOfClasses is ", "K (-k) is " },
+                                              { "MaximumNumberOfClasses is ", "--max-k is " } })
+    {
+      if (message.compare(0, parameter.size(), parameter) == 0)
+      {
+        message = option + message.substr(parameter.size());
+      }
+    }
+    throw FileError(FileForFilterError(message, options), "cannot segment: " + message);
+  }
+}
+
 ReportJson
 DescribeImage(const ImageInfo & info)
 {

@@ -49,6 +49,12 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
 std::string
 FileForFilterError(const std::string & message, const Options & options);
 
+/** Update a segmentation filter of the module. An ITK exception becomes a one-line FileError about the file it
+ * concerns (FileForFilterError()), with the filter's parameter names replaced by the program's options
+ * ("NumberOfClasses" -> "K (-k)", "MaximumNumberOfClasses" -> "--max-k"). */
+void
+UpdateSegmentationFilter(itk::ProcessObject & filter, const Options & options);
+
 /** Record an image's header facts in the report (an element of "inputs", or the "mask" object). */
 ReportJson
 DescribeImage(const ImageInfo & info);

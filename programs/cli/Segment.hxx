@@ -108,20 +108,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   {
     filter->SetNumberOfWorkUnits(options.Threads);
   }
-  try
-  {
-    filter->Update();
-  }
-  catch (const itk::ExceptionObject & exception)
-  {
-    std::string message = OneLine(exception);
-    const std::string ours = "NumberOfClasses is ";
-    if (message.compare(0, ours.size(), ours) == 0)
-    {
-      message = "K (-k) is " + message.substr(ours.size());
-    }
-    throw FileError(FileForFilterError(message, options), "cannot segment: " + message);
-  }
+  UpdateSegmentationFilter(*filter, options);
   report.SetTiming("segment", segmentTime.Seconds());
 
   // 3. Write. (Further outputs, e.g. a Slicer segmentation or a preview, are written here from `image`
@@ -132,13 +119,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   report["output"] = { { "path", options.Output } };
 
   // 4. Report the classes.
-  double cellSize = 1.0;
-  for (unsigned int d = 0; d < VDimension; ++d)
-  {
-    cellSize *= image->GetSpacing()[d];
-  }
-  const bool volumetric = VDimension == 3;
-  report[volumetric ? "voxel_volume_mm3" : "pixel_area_mm2"] = cellSize;
+  report.SetCellSize(image.GetPointer());
   report["model"] = { { "name", "kmeans" },
                       { "number_of_classes", chosen.NumberOfClasses },
                       { "threads", options.Threads > 0 ? options.Threads : filter->GetNumberOfWorkUnits() },
@@ -151,14 +132,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   for (std::size_t k = 0; k < means.size(); ++k)
   {
     ReportJson c = { { "label", k + 1 }, { "mean", means[k] }, { "voxels", counts[k] }, { "sum_of_squares", sums[k] } };
-    if (volumetric)
-    {
-      c["volume_ml"] = static_cast<double>(counts[k]) * cellSize / 1000.0;
-    }
-    else
-    {
-      c["area_mm2"] = static_cast<double>(counts[k]) * cellSize;
-    }
+    report.AddClassSize(c, static_cast<double>(counts[k]));
     classes.push_back(c);
   }
   report["classes"] = classes;

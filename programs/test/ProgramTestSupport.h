@@ -19,10 +19,18 @@
 #define ProgramTestSupport_h
 
 #include <cstddef>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <system_error>
+#include <vector>
+
+#include <stdlib.h>
+#include <sys/wait.h>
 
 /** Helpers shared by the tests that run the programs. */
 namespace ProgramTest
@@ -66,6 +74,83 @@ Quote(const std::string & s)
   }
   return q + "'";
 }
+
+/** A new directory for one test (removed with everything in it when the object goes), with a hidden scratch
+ * directory where the output of the programs it runs is captured, out of Listing()'s sight. */
+class TestDirectory
+{
+public:
+  explicit TestDirectory(const std::string & prefix)
+  {
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    if (mkdtemp(pattern.data()) == nullptr)
+    {
+      throw std::runtime_error("cannot create a test directory " + pattern);
+    }
+    m_Directory = pattern;
+    m_Scratch = m_Directory / ".scratch";
+    std::filesystem::create_directory(m_Scratch);
+  }
+  ~TestDirectory()
+  {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_Directory, ignored);
+  }
+  TestDirectory(const TestDirectory &) = delete;
+  TestDirectory &
+  operator=(const TestDirectory &) = delete;
+
+  const std::filesystem::path &
+  Directory() const
+  {
+    return m_Directory;
+  }
+
+  std::filesystem::path
+  Path(const std::string & name) const
+  {
+    return m_Directory / name;
+  }
+
+  /** Run executable with args (each quoted), no standard input; capture its exit status, stdout and stderr. */
+  RunResult
+  Run(const std::string & executable, const std::vector<std::string> & args) const
+  {
+    std::string command = Quote(executable);
+    for (const auto & a : args)
+    {
+      command += " " + Quote(a);
+    }
+    const auto out = m_Scratch / "stdout.txt";
+    const auto err = m_Scratch / "stderr.txt";
+    command += " >" + Quote(out.string()) + " 2>" + Quote(err.string()) + " </dev/null";
+    const int raw = std::system(command.c_str());
+    RunResult result;
+    result.Status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    result.Out = ReadFile(out);
+    result.Err = ReadFile(err);
+    return result;
+  }
+
+  /** Names in the directory, without the scratch directory. */
+  std::set<std::string>
+  Listing() const
+  {
+    std::set<std::string> names;
+    for (const auto & entry : std::filesystem::directory_iterator(m_Directory))
+    {
+      if (entry.path() != m_Scratch)
+      {
+        names.insert(entry.path().filename().string());
+      }
+    }
+    return names;
+  }
+
+private:
+  std::filesystem::path m_Directory;
+  std::filesystem::path m_Scratch;
+};
 } // namespace ProgramTest
 
 #endif

@@ -136,57 +136,22 @@ MakePhantom(const std::vector<double> & means, double sigma, ImageType::Pointer 
 class ModelProgramTest : public ::testing::Test
 {
 protected:
-  void
-  SetUp() override
-  {
-    std::string pattern = (fs::temp_directory_path() / "kmeans-segment-model-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    m_Dir = pattern;
-    m_Scratch = m_Dir / ".scratch";
-    fs::create_directory(m_Scratch);
-  }
-  void
-  TearDown() override
-  {
-    std::error_code ignored;
-    fs::remove_all(m_Dir, ignored);
-  }
-
   fs::path
   Path(const std::string & name) const
   {
-    return m_Dir / name;
+    return m_Files.Path(name);
   }
 
   RunResult
   Segment(const std::vector<std::string> & args) const
   {
-    std::string command = Quote(KMEANS_SEGMENT_EXECUTABLE);
-    for (const auto & a : args)
-    {
-      command += " " + Quote(a);
-    }
-    const fs::path err = m_Scratch / "stderr.txt";
-    command += " >/dev/null 2>" + Quote(err.string()) + " </dev/null";
-    const int raw = std::system(command.c_str());
-    RunResult result;
-    result.Status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    result.Err = ReadFile(err);
-    return result;
+    return m_Files.Run(KMEANS_SEGMENT_EXECUTABLE, args);
   }
 
   std::set<std::string>
   Listing() const
   {
-    std::set<std::string> names;
-    for (const auto & entry : fs::directory_iterator(m_Dir))
-    {
-      if (entry.path() != m_Scratch)
-      {
-        names.insert(entry.path().filename().string());
-      }
-    }
-    return names;
+    return m_Files.Listing();
   }
 
   /** Expect the exit status, one line on stderr containing text, and no new file. */
@@ -222,8 +187,7 @@ protected:
     return wrong;
   }
 
-  fs::path m_Dir;
-  fs::path m_Scratch;
+  ProgramTest::TestDirectory m_Files{ "kmeans-segment-model" };
 };
 
 void

@@ -139,60 +139,28 @@ protected:
   void
   SetUp() override
   {
-    std::string pattern = (fs::temp_directory_path() / "kmeans-multichannel-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    m_Dir = pattern;
-    m_Scratch = m_Dir / ".scratch";
-    fs::create_directory(m_Scratch);
-    m_T1 = (m_Dir / "t1.nii.gz").string();
-    m_T2 = (m_Dir / "t2.nrrd").string();
+    m_T1 = Path("t1.nii.gz");
+    m_T2 = Path("t2.nrrd");
     WriteTestImage(m_Phantom.Channel1.GetPointer(), m_T1);
     WriteTestImage(m_Phantom.Channel2.GetPointer(), m_T2);
-  }
-  void
-  TearDown() override
-  {
-    std::error_code ignored;
-    fs::remove_all(m_Dir, ignored);
   }
 
   std::string
   Path(const std::string & name) const
   {
-    return (m_Dir / name).string();
+    return m_Files.Path(name).string();
   }
 
   RunResult
   Segment(const std::vector<std::string> & args) const
   {
-    std::string command = Quote(Program);
-    for (const auto & a : args)
-    {
-      command += " " + Quote(a);
-    }
-    const fs::path out = m_Scratch / "stdout.txt";
-    const fs::path err = m_Scratch / "stderr.txt";
-    command += " >" + Quote(out.string()) + " 2>" + Quote(err.string()) + " </dev/null";
-    const int raw = std::system(command.c_str());
-    RunResult result;
-    result.Status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    result.Out = ReadFile(out);
-    result.Err = ReadFile(err);
-    return result;
+    return m_Files.Run(Program, args);
   }
 
   std::set<std::string>
   Listing() const
   {
-    std::set<std::string> names;
-    for (const auto & entry : fs::directory_iterator(m_Dir))
-    {
-      if (entry.path() != m_Scratch)
-      {
-        names.insert(entry.path().filename().string());
-      }
-    }
-    return names;
+    return m_Files.Listing();
   }
 
   nlohmann::json
@@ -201,9 +169,8 @@ protected:
     return nlohmann::json::parse(ReadFile(path));
   }
 
-  Phantom     m_Phantom;
-  fs::path    m_Dir;
-  fs::path    m_Scratch;
+  ProgramTest::TestDirectory m_Files{ "kmeans-multichannel-test" };
+  Phantom                    m_Phantom;
   std::string m_T1;
   std::string m_T2;
 };

@@ -55,45 +55,16 @@ using ProgramTest::RunResult;
 class ProgramTest : public ::testing::Test
 {
 protected:
-  void
-  SetUp() override
-  {
-    std::string pattern = (fs::temp_directory_path() / "kmeans-segment-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    m_Dir = pattern;
-    m_Scratch = m_Dir / ".scratch";
-    fs::create_directory(m_Scratch);
-  }
-  void
-  TearDown() override
-  {
-    std::error_code ignored;
-    fs::remove_all(m_Dir, ignored);
-  }
-
   fs::path
   Path(const std::string & name) const
   {
-    return m_Dir / name;
+    return m_Files.Path(name);
   }
 
   RunResult
   Run(const std::string & executable, const std::vector<std::string> & args) const
   {
-    std::string command = Quote(executable);
-    for (const auto & a : args)
-    {
-      command += " " + Quote(a);
-    }
-    const fs::path out = m_Scratch / "stdout.txt";
-    const fs::path err = m_Scratch / "stderr.txt";
-    command += " >" + Quote(out.string()) + " 2>" + Quote(err.string()) + " </dev/null";
-    const int raw = std::system(command.c_str());
-    RunResult result;
-    result.Status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    result.Out = ReadFile(out);
-    result.Err = ReadFile(err);
-    return result;
+    return m_Files.Run(executable, args);
   }
   RunResult
   Segment(const std::vector<std::string> & args) const
@@ -101,19 +72,10 @@ protected:
     return Run(Program, args);
   }
 
-  /** Names in the test directory (without the scratch directory). */
   std::set<std::string>
   Listing() const
   {
-    std::set<std::string> names;
-    for (const auto & entry : fs::directory_iterator(m_Dir))
-    {
-      if (entry.path() != m_Scratch)
-      {
-        names.insert(entry.path().filename().string());
-      }
-    }
-    return names;
+    return m_Files.Listing();
   }
 
   /** Run with args, expect exit status 1, one line on stderr naming file and containing text, and nothing
@@ -146,8 +108,7 @@ protected:
     }
   }
 
-  fs::path m_Dir;
-  fs::path m_Scratch;
+  ::ProgramTest::TestDirectory m_Files{ "kmeans-segment-test" };
 };
 
 template <typename TImage>
@@ -464,7 +425,7 @@ TEST_F(ProgramTest, RefusesToOverwriteInputsAndBadOutputs)
   const auto before = FileState::Of(input);
   ExpectFailure({ input.string(), "-o", input.string(), "-k", "3" }, "in.nii.gz", "input");
   // Another spelling of the same path, and a link to it.
-  ExpectFailure({ input.string(), "-o", (m_Dir / "." / "in.nii.gz").string(), "-k", "3" }, "in.nii.gz", "input");
+  ExpectFailure({ input.string(), "-o", (m_Files.Directory() / "." / "in.nii.gz").string(), "-k", "3" }, "in.nii.gz", "input");
   fs::create_hard_link(input, Path("link.nii.gz"));
   ExpectFailure({ input.string(), "-o", Path("link.nii.gz").string(), "-k", "3" }, "link.nii.gz", "input");
   ExpectFailure({ input.string(), "-o", Path("out.nii.gz").string(), "-k", "3", "--report", input.string() },

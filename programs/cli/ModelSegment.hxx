@@ -70,19 +70,7 @@ SegmentWithModel(Options &                                     options,
   {
     filter->SetNumberOfClasses(options.NumberOfClasses);
   }
-  if (mask)
-  {
-    filter->SetMaskImage(mask);
-  }
-  if (options.ForegroundThreshold)
-  {
-    filter->UseForegroundThresholdOn();
-    filter->SetForegroundThreshold(*options.ForegroundThreshold);
-  }
-  if (options.Threads > 0)
-  {
-    filter->SetNumberOfWorkUnits(options.Threads);
-  }
+  SetScalarFilterOptions(*filter, mask, options);
   filter->SetUseCommonVariance(!model.PerClassVariance);
   filter->SetMRFWeight(beta);
   UpdateSegmentationFilter(*filter, options);

@@ -49,6 +49,27 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
 std::string
 FileForFilterError(const std::string & message, const Options & options);
 
+/** What the scalar segmentation filters (K-means, Gaussian mixture) take from the options alike: the mask (when
+ * not null), the foreground threshold and the number of threads. */
+template <typename TFilter, typename TMaskImage>
+void
+SetScalarFilterOptions(TFilter & filter, const TMaskImage * mask, const Options & options)
+{
+  if (mask != nullptr)
+  {
+    filter.SetMaskImage(mask);
+  }
+  if (options.ForegroundThreshold)
+  {
+    filter.UseForegroundThresholdOn();
+    filter.SetForegroundThreshold(*options.ForegroundThreshold);
+  }
+  if (options.Threads > 0)
+  {
+    filter.SetNumberOfWorkUnits(options.Threads);
+  }
+}
+
 /** Update a segmentation filter of the module. An ITK exception becomes a one-line FileError about the file it
  * concerns (FileForFilterError()), with the filter's parameter names replaced by the program's options
  * ("NumberOfClasses" -> "K (-k)", "MaximumNumberOfClasses" -> "--max-k"). */

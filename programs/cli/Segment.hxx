@@ -95,19 +95,7 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   filter->SetInput(image);
   ProgramProgress(options).Observe(filter, "K-means", "K-means segmentation");
   filter->SetNumberOfClasses(chosen.NumberOfClasses);
-  if (mask)
-  {
-    filter->SetMaskImage(mask);
-  }
-  if (options.ForegroundThreshold)
-  {
-    filter->UseForegroundThresholdOn();
-    filter->SetForegroundThreshold(*options.ForegroundThreshold);
-  }
-  if (options.Threads > 0)
-  {
-    filter->SetNumberOfWorkUnits(options.Threads);
-  }
+  SetScalarFilterOptions(*filter, mask.GetPointer(), options);
   UpdateSegmentationFilter(*filter, options);
   report.SetTiming("segment", segmentTime.Seconds());
 

@@ -210,6 +210,26 @@ RunMemoryProbe(const std::string & method, const Options & options, const std::s
 /** Child mode: --probe-memory multichannel. Reads the raw three-channel phantom and runs the multi-channel filter. */
 int
 RunMultiChannelMemoryProbe(const Options & options, const std::string & rawPath);
+/** Run a segmentation filter of the module with k classes and return its output, disconnected from the
+ * pipeline; keep, when given, receives the filter (for its statistics). */
+template <typename TFilter>
+typename TFilter::OutputImageType::Pointer
+RunSegmentationFilter(const typename TFilter::InputImageType * image,
+                      unsigned int                             k,
+                      typename TFilter::Pointer *              keep = nullptr)
+{
+  auto filter = TFilter::New();
+  filter->SetInput(image);
+  filter->SetNumberOfClasses(k);
+  filter->Update();
+  typename TFilter::OutputImageType::Pointer labels = filter->GetOutput();
+  labels->DisconnectPipeline();
+  if (keep != nullptr)
+  {
+    *keep = filter;
+  }
+  return labels;
+}
 } // namespace KMeansBenchmark
 
 #endif

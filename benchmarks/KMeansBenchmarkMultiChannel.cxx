@@ -93,17 +93,7 @@ MakeMultiChannelPhantom(unsigned int size)
 LabelImageType::Pointer
 RunFilter(const MultiChannelImageType * image, unsigned int k, MultiChannelFilterType::Pointer * keep = nullptr)
 {
-  auto filter = MultiChannelFilterType::New();
-  filter->SetInput(image);
-  filter->SetNumberOfClasses(k);
-  filter->Update();
-  LabelImageType::Pointer labels = filter->GetOutput();
-  labels->DisconnectPipeline();
-  if (keep)
-  {
-    *keep = filter;
-  }
-  return labels;
+  return RunSegmentationFilter<MultiChannelFilterType>(image, k, keep);
 }
 
 std::string

@@ -43,17 +43,7 @@ using HistogramType = itk::IntensityLevelHistogram<ShortImageType, LabelImageTyp
 LabelImageType::Pointer
 RunOurs(const ShortImageType * image, unsigned int k, OursType::Pointer * keep = nullptr)
 {
-  auto filter = OursType::New();
-  filter->SetInput(image);
-  filter->SetNumberOfClasses(k);
-  filter->Update();
-  LabelImageType::Pointer out = filter->GetOutput();
-  out->DisconnectPipeline();
-  if (keep)
-  {
-    *keep = filter;
-  }
-  return out;
+  return RunSegmentationFilter<OursType>(image, k, keep);
 }
 
 LabelImageType::Pointer

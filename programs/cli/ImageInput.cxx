@@ -17,6 +17,7 @@
  *=========================================================================*/
 #include "cli/ImageInput.h"
 
+#include "itkGDCMImageIO.h"
 #include "itkImageIOFactory.h"
 
 #include <zlib.h>
@@ -32,17 +33,6 @@ namespace kmeans_cli
 {
 namespace
 {
-bool
-EndsWith(const std::string & text, const std::string & suffix)
-{
-  if (text.size() < suffix.size())
-  {
-    return false;
-  }
-  return std::equal(suffix.rbegin(), suffix.rend(), text.rbegin(),
-                    [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-}
-
 std::string
 Directory(const std::string & path)
 {
@@ -67,16 +57,10 @@ ByteCount(std::uint64_t bytes)
   return std::to_string(bytes) + " byte" + (bytes == 1 ? "" : "s");
 }
 
-/** Decompressed content of a file read through zlib (which reads uncompressed files as they are), at most
- * maxBytes of it, plus the total decompressed length. Throws FileError when the stream ends early. */
-struct InflatedFile
-{
-  std::string   Head;
-  std::uint64_t Length{ 0 };
-};
-
-InflatedFile
-InflateAndCount(const std::string & path, std::size_t headBytes)
+/** The decompressed length of a file read through zlib (which reads uncompressed files as they are). Throws
+ * FileError when the stream is damaged or ends early. */
+std::uint64_t
+InflatedLength(const std::string & path)
 {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr)
@@ -84,55 +68,26 @@ InflateAndCount(const std::string & path, std::size_t headBytes)
     throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
   }
   gzbuffer(file, 1 << 17);
-  InflatedFile      result;
+  std::uint64_t     length = 0;
   std::vector<char> buffer(1 << 18);
-  while (true)
+  int               n = 0;
+  while ((n = gzread(file, buffer.data(), static_cast<unsigned int>(buffer.size()))) > 0)
   {
-    const int n = gzread(file, buffer.data(), static_cast<unsigned int>(buffer.size()));
-    if (n < 0)
-    {
-      int         code = 0;
-      std::string message = gzerror(file, &code);
-      gzclose(file);
-      throw FileError(path, "compressed data are damaged or cut short (zlib: " + message + ")");
-    }
-    if (n == 0)
-    {
-      break;
-    }
-    if (result.Head.size() < headBytes)
-    {
-      result.Head.append(buffer.data(), std::min<std::size_t>(static_cast<std::size_t>(n), headBytes - result.Head.size()));
-    }
-    result.Length += static_cast<std::uint64_t>(n);
+    length += static_cast<std::uint64_t>(n);
   }
   // gzread reports a stream cut short as end of file; gzerror tells it apart (Z_BUF_ERROR).
   int         code = Z_OK;
   std::string message = gzerror(file, &code);
   gzclose(file);
-  if (code != Z_OK && code != Z_STREAM_END)
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
   {
+    if (message.rfind(path + ": ", 0) == 0)
+    {
+      message.erase(0, path.size() + 2); // zlib names the file, as the error does already
+    }
     throw FileError(path, "compressed data are damaged or cut short (zlib: " + message + ")");
   }
-  return result;
-}
-
-/** The first headBytes of the decompressed content (Length: how many were read). */
-InflatedFile
-InflateHead(const std::string & path, std::size_t headBytes)
-{
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr)
-  {
-    throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
-  }
-  InflatedFile result;
-  result.Head.resize(headBytes);
-  const int n = gzread(file, &result.Head[0], static_cast<unsigned int>(headBytes));
-  gzclose(file);
-  result.Head.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  result.Length = result.Head.size();
-  return result;
+  return length;
 }
 
 /** The last four bytes of a gzip file, little-endian: the ISIZE field of a whole stream. */
@@ -151,93 +106,32 @@ GzipTrailerLength(const std::string & path)
          (static_cast<std::uint32_t>(bytes[2]) << 16) | (static_cast<std::uint32_t>(bytes[3]) << 24);
 }
 
-template <typename T>
-T
-ReadField(const std::string & header, std::size_t offset, bool swap)
-{
-  T value;
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, header.data() + offset, sizeof(T));
-  if (swap)
-  {
-    std::reverse(bytes, bytes + sizeof(T));
-  }
-  std::memcpy(&value, bytes, sizeof(T));
-  return value;
-}
-
-/** NIfTI-1/-2 single file (.nii, .nii.gz): the (decompressed) length must reach vox_offset + the data size. */
+/** NIfTI and Analyze: the (decompressed) data file must reach the header's pixel data offset plus the size of the
+ * stored datatype times the voxel count; not the size of the float type ITK returns for a scaled file. */
 void
-CheckNiftiSingleFile(const std::string & path, std::uint64_t expected)
+CheckNiftiData(const NiftiHeader & header)
 {
-  const bool         compressed = EndsWith(path, ".gz");
-  const InflatedFile content = compressed ? InflateHead(path, 560) : InflatedFile{};
-  std::string        header = content.Head;
-  std::uint64_t      length = content.Length;
-  if (!compressed)
+  const std::string & path = header.DataPath;
+  struct stat         info;
+  if (stat(path.c_str(), &info) != 0)
   {
-    std::ifstream stream(path, std::ios::binary);
-    header.resize(560);
-    stream.read(&header[0], static_cast<std::streamsize>(header.size()));
-    header.resize(static_cast<std::size_t>(stream.gcount()));
-    length = FileSize(path);
+    throw FileError(header.HeaderPath, "its image file " + path + " is missing");
   }
-  if (header.size() < 348)
+  const bool          compressed = header.DataCompressed;
+  const std::uint64_t needed = header.DataOffset() + header.DataBytes();
+  // Fast path: a gzip stream ends with its decompressed length modulo 2^32 (RFC 1952, ISIZE). When it announces
+  // exactly the size needed the stream is whole; otherwise decompress and count (a cut stream ends early).
+  if (compressed && GzipTrailerLength(path) == static_cast<std::uint32_t>(needed))
   {
-    throw FileError(path, "file cut short: " + ByteCount(length) + ", less than a NIfTI header");
-  }
-  const auto sizeofHdr = ReadField<std::int32_t>(header, 0, false);
-  std::uint64_t voxOffset = 0;
-  if (sizeofHdr == 348 || ReadField<std::int32_t>(header, 0, true) == 348)
-  {
-    voxOffset = static_cast<std::uint64_t>(std::max(352.0f, ReadField<float>(header, 108, sizeofHdr != 348)));
-  }
-  else if ((sizeofHdr == 540 || ReadField<std::int32_t>(header, 0, true) == 540) && header.size() >= 540)
-  {
-    voxOffset = static_cast<std::uint64_t>(ReadField<std::int64_t>(header, 168, sizeofHdr != 540));
-  }
-  else
-  {
-    return; // not a header this check understands: leave it to the reader
-  }
-  if (compressed)
-  {
-    // Fast path: a gzip stream ends with its decompressed length modulo 2^32 (RFC 1952, ISIZE). When it announces
-    // exactly the header's size the stream is whole; otherwise decompress and count (a cut stream ends early).
-    if (GzipTrailerLength(path) == static_cast<std::uint32_t>(voxOffset + expected))
-    {
-      return;
-    }
-    length = InflateAndCount(path, 0).Length;
-  }
-  if (length < voxOffset + expected)
-  {
-    throw FileError(path, "file cut short: the header announces " + ByteCount(expected) + " of pixel data from byte " +
-                            std::to_string(voxOffset) + ", the " + (compressed ? "decompressed " : "") + "file has " +
-                            ByteCount(length) + " in all");
-  }
-}
-
-/** NIfTI/Analyze pair (.hdr + .img[.gz]): the image file must hold the data size. */
-void
-CheckNiftiPair(const std::string & path, std::uint64_t expected)
-{
-  const std::string stem = path.substr(0, path.size() - (EndsWith(path, ".hdr.gz") ? 7 : 4));
-  for (const std::string & candidate : { stem + ".img", stem + ".img.gz" })
-  {
-    struct stat info;
-    if (stat(candidate.c_str(), &info) != 0)
-    {
-      continue;
-    }
-    const std::uint64_t length = EndsWith(candidate, ".gz") ? InflateAndCount(candidate, 0).Length
-                                                            : static_cast<std::uint64_t>(info.st_size);
-    if (length < expected)
-    {
-      throw FileError(candidate, "file cut short: " + ByteCount(length) + ", the header " + path + " announces " +
-                                   ByteCount(expected));
-    }
     return;
+  }
+  const std::uint64_t length = compressed ? InflatedLength(path) : static_cast<std::uint64_t>(info.st_size);
+  if (length < needed)
+  {
+    throw FileError(path, "file cut short: the header " + (header.SingleFile ? "" : header.HeaderPath + " ") +
+                            "announces " + ByteCount(header.DataBytes()) + " of pixel data from byte " +
+                            std::to_string(header.DataOffset()) + ", the " + (compressed ? "decompressed " : "") +
+                            "file has " + ByteCount(length) + " in all");
   }
 }
 
@@ -331,7 +225,7 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
 } // namespace
 
 itk::ImageIOBase::Pointer
-CreateReadImageIO(const std::string & path)
+CreateReadImageIO(const std::string & path, std::optional<NiftiHeader> * nifti)
 {
   if (path.empty())
   {
@@ -360,6 +254,16 @@ CreateReadImageIO(const std::string & path)
     {
       throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
     }
+  }
+  // NIfTI and Analyze headers are checked here, before niftilib prints its own messages about bad ones.
+  const auto header = ReadNiftiHeader(path);
+  if (header)
+  {
+    CheckNiftiData(*header);
+  }
+  if (nifti != nullptr)
+  {
+    *nifti = header;
   }
   itk::ImageIOBase::Pointer io;
   std::string               failure;
@@ -394,7 +298,8 @@ CreateReadImageIO(const std::string & path)
 ImageInfo
 ProbeImage(const std::string & path)
 {
-  const auto io = CreateReadImageIO(path);
+  std::optional<NiftiHeader> nifti;
+  const auto                 io = CreateReadImageIO(path, &nifti);
   ImageInfo  result;
   result.Path = path;
   result.Format = io->GetNameOfClass();
@@ -437,22 +342,23 @@ ProbeImage(const std::string & path)
     }
   }
 
-  // Completeness: ITK 5.2 reads NIfTI and MetaImage files cut short without an error.
-  const std::uint64_t expected = io->GetImageSizeInBytes();
-  if (result.Format == "NiftiImageIO")
+  // Completeness (NIfTI and Analyze are checked in CreateReadImageIO): ITK 5.2 reads MetaImage files cut short
+  // without an error. MetaImageIO reports the stored element type, so its size in bytes is that of the file.
+  if (result.Format == "MetaImageIO")
   {
-    if (EndsWith(path, ".nii") || EndsWith(path, ".nii.gz"))
-    {
-      CheckNiftiSingleFile(path, expected);
-    }
-    else if (EndsWith(path, ".hdr") || EndsWith(path, ".hdr.gz"))
-    {
-      CheckNiftiPair(path, expected);
-    }
+    CheckMetaImage(path, io->GetImageSizeInBytes());
   }
-  else if (result.Format == "MetaImageIO")
+  // The intensity scaling the reader applies to the stored values.
+  result.Nifti = nifti;
+  if (nifti && nifti->Scaled())
   {
-    CheckMetaImage(path, expected);
+    result.ScaleSlope = nifti->Slope;
+    result.ScaleIntercept = nifti->AppliedIntercept();
+  }
+  else if (const auto * dicom = dynamic_cast<const itk::GDCMImageIO *>(io.GetPointer()))
+  {
+    result.ScaleSlope = dicom->GetRescaleSlope();
+    result.ScaleIntercept = dicom->GetRescaleIntercept();
   }
   return result;
 }

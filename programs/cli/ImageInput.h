@@ -19,6 +19,7 @@
 #define KMeansCLIImageInput_h
 
 #include "cli/ErrorReporting.h"
+#include "cli/NiftiHeader.h"
 
 #include "itkImage.h"
 #include "itkImageFileReader.h"
@@ -28,6 +29,8 @@
 #include "itkImageRegionIterator.h"
 #include "itkVectorImage.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,17 +53,26 @@ struct ImageInfo
   std::vector<double>      Origin;
   /** Set by ReadScalarImage when a colour file whose channels are all equal was read as grey. */
   std::string Conversion;
+  /** The intensity scaling the reader applies, value * ScaleSlope + ScaleIntercept (NIfTI scl_slope and
+   * scl_inter, DICOM RescaleSlope and RescaleIntercept); 1 and 0 when none. */
+  double ScaleSlope{ 1.0 };
+  double ScaleIntercept{ 0.0 };
+  /** The header of a NIfTI or Analyze file, as read before ITK. */
+  std::optional<NiftiHeader> Nifti;
 };
 
 /** Check that path is a readable, non-empty image file that ITK can read, read its header, and check (before
- * reading the pixels) that the file holds all the pixel data its header announces: raw and gzipped NIfTI,
- * MetaImage with local or separate (optionally compressed) data. Throws FileError with a one-line message. */
+ * reading the pixels) that the file holds all the pixel data its header announces: NIfTI-1 and Analyze 7.5
+ * (single files, .hdr/.img pairs, raw or gzipped; from the stored datatype, not the float type ITK returns for a
+ * scaled file), MetaImage with local or separate (optionally compressed) data. Throws FileError with a one-line
+ * message. */
 ImageInfo
 ProbeImage(const std::string & path);
 
-/** The ITK ImageIO for path, in read mode, with its information read (throws FileError). */
+/** The ITK ImageIO for path, in read mode, with its information read (throws FileError). A NIfTI or Analyze
+ * header is read first (into *nifti when given) and checked, header and completeness, before ITK reads it. */
 itk::ImageIOBase::Pointer
-CreateReadImageIO(const std::string & path);
+CreateReadImageIO(const std::string & path, std::optional<NiftiHeader> * nifti = nullptr);
 
 /** Read an image of type TImage (pixels converted by ITK if the file's type differs). Every ITK exception
  * becomes a one-line FileError, and the text readers print instead of throwing (GDCM's "Incomplete Pixel
@@ -110,6 +122,27 @@ ReadImage(const std::string & path)
   return image;
 }
 
+/** Where ITK's reader reads a NIfTI file's voxels otherwise than NIfTI defines them (NiftiHeader::ReaderMisreads:
+ * a vox_offset below 352, as in SPM's older templates, or a scl_inter without scl_slope), they are read again here
+ * from the file. Does nothing for other files. */
+template <typename TImage>
+void
+CorrectMisreadNiftiPixels(const ImageInfo & info, TImage * image)
+{
+  if (!info.Nifti || !info.Nifti->ReaderMisreads())
+  {
+    return;
+  }
+  const std::vector<double> values = ReadNiftiPixels(*info.Nifti);
+  if (values.size() != image->GetPixelContainer()->Size())
+  {
+    throw FileError(info.Path, "holds " + std::to_string(values.size()) + " voxels, ITK read " +
+                                 std::to_string(image->GetPixelContainer()->Size()));
+  }
+  std::transform(values.begin(), values.end(), image->GetBufferPointer(),
+                 [](double v) { return static_cast<typename TImage::PixelType>(v); });
+}
+
 /** Read info.Path as a scalar image of pixel type TPixel (the file's own component type, see
  * DispatchScalarImage). A colour file (RGB, RGBA, grey + alpha, or a palette PNG, which ITK expands to RGB)
  * is accepted only when its colour channels are equal at every pixel and its alpha channel is constant: it is
@@ -122,7 +155,9 @@ ReadScalarImage(ImageInfo & info)
   using ImageType = itk::Image<TPixel, VDimension>;
   if (info.NumberOfComponents == 1)
   {
-    return ReadImage<ImageType>(info.Path);
+    auto image = ReadImage<ImageType>(info.Path);
+    CorrectMisreadNiftiPixels(info, image.GetPointer());
+    return image;
   }
   using VectorImageType = itk::VectorImage<TPixel, VDimension>;
   auto         colour = ReadImage<VectorImageType>(info.Path);

@@ -33,7 +33,8 @@ using ReportJson = nlohmann::ordered_json;
 /** The run's JSON report. The document is a JSON object that every step fills with its own keys:
  *
  *   program   {name, version, itk_version}
- *   inputs    [{path, format, pixel_type, components, conversion?, dimension, size, spacing, origin}]
+ *   inputs    [{path, format, pixel_type, components, conversion?, dimension, size, spacing, origin,
+ *              scaling: {slope, intercept} or "none"}]
  *   mask      {path} or {foreground_threshold}         (absent when every finite voxel is classified)
  *   output    {path}
  *   model     {name: "kmeans", number_of_classes, threads, optimality_gap}

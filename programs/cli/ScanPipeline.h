@@ -67,6 +67,8 @@ ReadScanInput(const Options & options, ImageInfo & info, Report & report)
       progress.Update(fraction);
     });
     progress.End();
+    info.ScaleSlope = series.RescaleSlope;
+    info.ScaleIntercept = series.RescaleIntercept;
     report["dicom"] = { { "directory", series.Directory },
                         { "series_instance_uid", series.SeriesInstanceUID },
                         { "description", series.Description },

@@ -74,6 +74,14 @@ DescribeImage(const ImageInfo & info)
   {
     description["conversion"] = info.Conversion;
   }
+  if (info.ScaleSlope != 1.0 || info.ScaleIntercept != 0.0)
+  {
+    description["scaling"] = { { "slope", info.ScaleSlope }, { "intercept", info.ScaleIntercept } };
+  }
+  else
+  {
+    description["scaling"] = "none";
+  }
   return description;
 }
 

@@ -43,6 +43,7 @@ ReadMaskImage(const ImageInfo & info)
     throw FileError(info.Path, "a mask must be a scalar image, this is " + info.PixelTypeName);
   }
   const auto values = ReadImage<FileImageType>(info.Path);
+  CorrectMisreadNiftiPixels(info, values.GetPointer());
   auto       mask = MaskImageType::New();
   mask->CopyInformation(values);
   mask->SetRegions(values->GetLargestPossibleRegion());

@@ -18,6 +18,8 @@
 // kmeans-segment on NIfTI and Analyze files written by nibabel (write_nifti_corpus.py): intensity scaling
 // (scl_slope / scl_inter, NaN, 0, negative), vox_offset 0, byte order, .hdr/.img pairs, gzip, dim[4] = 1; the same
 // files cut short by one byte; NIfTI-2 and headers with bad dimensions.
+#include "cli/NiftiHeader.h"
+
 #include "itkConfigure.h"
 #include "itkImage.h"
 #include "itkImageFileReader.h"
@@ -258,4 +260,55 @@ TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)
     ExpectScaledSegmentation(entry["output"].get<std::string>(),
                              nlohmann::json::parse(ProgramTest::ReadFile(entry["report"].get<std::string>())), files[i]);
   }
+}
+
+TEST_F(NiftiInputTest, HeaderSaysWhatIsStored)
+{
+  const auto scaled = kmeans_cli::ReadNiftiHeader(Corpus("int16-big-endian.nii"));
+  ASSERT_TRUE(scaled);
+  EXPECT_EQ(scaled->Format, "NIfTI-1");
+  EXPECT_TRUE(scaled->Swapped);
+  EXPECT_TRUE(scaled->SingleFile);
+  EXPECT_EQ(scaled->Size, (std::vector<std::int64_t>{ 24, 20, 16 }));
+  EXPECT_EQ(scaled->DataBytes(), 15360u); // int16 on disk, although ITK returns float
+  EXPECT_EQ(scaled->DataOffset(), 352u);
+  EXPECT_TRUE(scaled->Scaled());
+  EXPECT_FALSE(scaled->ReaderMisreads());
+
+  const auto nan = kmeans_cli::ReadNiftiHeader(Corpus("uint8-nan.nii"));
+  ASSERT_TRUE(nan);
+  EXPECT_EQ(nan->DataOffset(), 352u); // vox_offset 0
+  EXPECT_FALSE(nan->Scaled());
+  EXPECT_TRUE(nan->ReaderMisreads());
+  const auto values = kmeans_cli::ReadNiftiPixels(*nan);
+  ASSERT_EQ(values.size(), 7680u);
+  EXPECT_EQ(values[0], StoredValue({ { 0, 0, 0 } }));
+  EXPECT_EQ(values[7679], StoredValue({ { 23, 19, 15 } }));
+
+  const auto slope0 = kmeans_cli::ReadNiftiHeader(Corpus("int16-slope0.nii"));
+  ASSERT_TRUE(slope0);
+  EXPECT_FALSE(slope0->Scaled());
+  EXPECT_TRUE(slope0->ReaderMisreads()); // ITK would add scl_inter 7
+  EXPECT_EQ(kmeans_cli::ReadNiftiPixels(*slope0)[1], StoredValue({ { 1, 0, 0 } }));
+
+  const auto negative = kmeans_cli::ReadNiftiHeader(Corpus("int16-negative.nii.gz"));
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(kmeans_cli::ReadNiftiPixels(*negative)[2], -2 * StoredValue({ { 2, 0, 0 } }) + 500);
+
+  for (const std::string name : { "analyze-spm-scaled.img", "analyze-spm-scaled.hdr" })
+  {
+    const auto analyze = kmeans_cli::ReadNiftiHeader(Corpus(name));
+    ASSERT_TRUE(analyze) << name;
+    EXPECT_EQ(analyze->Format, "Analyze 7.5");
+    EXPECT_FALSE(analyze->SingleFile);
+    EXPECT_EQ(analyze->HeaderPath, Corpus("analyze-spm-scaled.hdr"));
+    EXPECT_EQ(analyze->DataPath, Corpus("analyze-spm-scaled.img"));
+    EXPECT_EQ(analyze->DataOffset(), 0u);
+    EXPECT_FALSE(analyze->Scaled()); // ITK does not apply SPM's scale factor
+  }
+  const auto pair = kmeans_cli::ReadNiftiHeader(Corpus("int16-pair-gz.hdr"));
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(pair->DataPath, Corpus("int16-pair-gz.img.gz"));
+  EXPECT_TRUE(pair->DataCompressed);
+  EXPECT_FALSE(kmeans_cli::ReadNiftiHeader(CorpusWriter)); // not a NIfTI name
 }

@@ -350,7 +350,8 @@ ProbeImage(const std::string & path)
   }
   if (nifti && nifti->ReaderMisreads() && result.NumberOfComponents != 1)
   {
-    throw FileError(path, "colour NIfTI file with vox_offset " + std::to_string(static_cast<long long>(nifti->VoxOffset)) +
+    throw FileError(path, "colour NIfTI file with vox_offset " +
+                            std::to_string(static_cast<long long>(nifti->VoxOffset)) +
                             " (below 352) or scl_inter without scl_slope, which ITK reads wrongly");
   }
   // The intensity scaling the reader applies to the stored values.

@@ -119,7 +119,7 @@ LocateFiles(const std::string & path, NiftiHeader & header)
 {
   const bool gz = HasSuffix(path, ".gz");
   const auto stem = path.substr(0, path.size() - (gz ? 7 : 4));
-  auto       firstPresent = [](const std::string & a, const std::string & b) { return Exists(a) || !Exists(b) ? a : b; };
+  auto firstPresent = [](const std::string & a, const std::string & b) { return Exists(a) || !Exists(b) ? a : b; };
   if (HasSuffix(path, gz ? ".nii.gz" : ".nii"))
   {
     header.HeaderPath = header.DataPath = path;

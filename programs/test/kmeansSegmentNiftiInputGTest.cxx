@@ -63,7 +63,8 @@ TrueLabel(const LabelImage::IndexType & index)
 double
 StoredValue(const LabelImage::IndexType & index)
 {
-  return 50.0 + 70.0 * (TrueLabel(index) - 1) + static_cast<double>((index[0] * 7 + index[1] * 3 + index[2] * 5) % 11) - 5.0;
+  const auto wobble = (index[0] * 7 + index[1] * 3 + index[2] * 5) % 11 - 5;
+  return 50.0 + 70.0 * (TrueLabel(index) - 1) + static_cast<double>(wobble);
 }
 
 class NiftiInputTest : public ::testing::Test
@@ -141,7 +142,8 @@ ExpectScaledSegmentation(const fs::path & labelsPath, const nlohmann::json & rep
   }
   else
   {
-    EXPECT_EQ(input["scaling"], (nlohmann::json{ { "slope", file.Slope }, { "intercept", file.Intercept } })) << file.Name;
+    EXPECT_EQ(input["scaling"], (nlohmann::json { { "slope", file.Slope }, { "intercept", file.Intercept } }))
+      << file.Name;
   }
   const auto & classes = report["classes"];
   ASSERT_EQ(classes.size(), 3u) << file.Name;
@@ -173,7 +175,8 @@ TEST_F(NiftiInputTest, EveryStoredFormSegmentsInScaledUnits)
   {
     const auto labels = m_Files.Path("labels.nii.gz");
     const auto report = m_Files.Path("report.json");
-    const auto result = Segment({ Corpus(file.Name), "-o", labels.string(), "-k", "3", "-q", "--report", report.string() });
+    const auto result =
+      Segment({ Corpus(file.Name), "-o", labels.string(), "-k", "3", "-q", "--report", report.string() });
     ASSERT_EQ(result.Status, 0) << file.Name << ": " << result.Err;
     EXPECT_EQ(result.Err, "") << file.Name;
     ExpectScaledSegmentation(labels, nlohmann::json::parse(ProgramTest::ReadFile(report)), file);
@@ -211,12 +214,13 @@ TEST_F(NiftiInputTest, FilesCutShortByOneByteAreRefusedWithOneLine)
   // A header cut short.
   fs::copy_file(Corpus("plain.nii"), Corpus("cut-header.nii"));
   fs::resize_file(Corpus("cut-header.nii"), 200);
-  ExpectRefused("cut-header.nii", Corpus("cut-header.nii") + ": file cut short: 200 bytes, less than its 348-byte NIfTI header");
+  ExpectRefused("cut-header.nii",
+                Corpus("cut-header.nii") + ": file cut short: 200 bytes, less than its 348-byte NIfTI header");
   // A gzip stream cut short by one byte: zlib's own word for it.
   fs::copy_file(Corpus("int16-scaled.nii.gz"), Corpus("cut-stream.nii.gz"));
   fs::resize_file(Corpus("cut-stream.nii.gz"), fs::file_size(Corpus("cut-stream.nii.gz")) - 1);
-  ExpectRefused("cut-stream.nii.gz",
-                Corpus("cut-stream.nii.gz") + ": compressed data are damaged or cut short (zlib: unexpected end of file)");
+  ExpectRefused("cut-stream.nii.gz", Corpus("cut-stream.nii.gz") +
+                                       ": compressed data are damaged or cut short (zlib: unexpected end of file)");
 }
 
 TEST_F(NiftiInputTest, Nifti2IsRefusedNamingTheFormatAndTheITKThatReadsIt)
@@ -228,7 +232,8 @@ TEST_F(NiftiInputTest, Nifti2IsRefusedNamingTheFormatAndTheITKThatReadsIt)
 #else
   const auto labels = m_Files.Path("labels.nii.gz");
   const auto report = m_Files.Path("report.json");
-  ASSERT_EQ(Segment({ Corpus("nifti2.nii"), "-o", labels.string(), "-k", "3", "-q", "--report", report.string() }).Status, 0);
+  ASSERT_EQ(
+    Segment({ Corpus("nifti2.nii"), "-o", labels.string(), "-k", "3", "-q", "--report", report.string() }).Status, 0);
   ExpectScaledSegmentation(labels, nlohmann::json::parse(ProgramTest::ReadFile(report)), { "nifti2.nii", 1, 0 });
 #endif
 }
@@ -244,8 +249,8 @@ TEST_F(NiftiInputTest, ZeroOrNegativeDimensionIsRefusedWithExactlyOneLine)
 TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)
 {
   const auto directory = m_Files.Path("batch");
-  const auto result = Segment({ Corpus("int16-scaled.nii"), Corpus("uint8-scaled.nii.gz"), Corpus("int16-negative.nii.gz"),
-                                "--output-dir", directory.string(), "-k", "3", "-q" });
+  const auto result = Segment({ Corpus("int16-scaled.nii"), Corpus("uint8-scaled.nii.gz"),
+                                Corpus("int16-negative.nii.gz"), "--output-dir", directory.string(), "-k", "3", "-q" });
   ASSERT_EQ(result.Status, 0) << result.Err;
   const auto summary = nlohmann::json::parse(ProgramTest::ReadFile(directory / "summary.json"));
   EXPECT_EQ(summary["failed"], 0);
@@ -258,7 +263,8 @@ TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)
     const auto & entry = summary["results"][i];
     ASSERT_EQ(entry["status"], "ok") << entry.dump();
     ExpectScaledSegmentation(entry["output"].get<std::string>(),
-                             nlohmann::json::parse(ProgramTest::ReadFile(entry["report"].get<std::string>())), files[i]);
+                             nlohmann::json::parse(ProgramTest::ReadFile(entry["report"].get<std::string>())),
+                             files[i]);
   }
 }
 

@@ -15,8 +15,15 @@ import sys
 from . import scans, table
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Usage errors as one line and exit status 2, as kmeans-segment words them."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: usage error: {message} (see --help)\n")
+
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(
+    p = OneLineErrorParser(
         prog="kmeans-cohort",
         description="Segment a cohort: BIDS_DIR (a BIDS dataset, or a .txt/.csv/.tsv list of images) into a "
                     "BIDS-derivatives dataset OUTPUT_DIR with per-scan tissue maps, group/volumes.tsv and "

@@ -141,3 +141,40 @@ def test_report_page_in_headless_chromium(cohort):
     assert len(colours) > 200  # pictures, not a blank page
     failed_row = numpy.all(pixels == (0xfd, 0xe0, 0xdc), axis=1).sum()
     assert failed_row > 1000  # the failed scan's highlighted table row and card
+
+
+def test_image_list_with_gaussian_mixture_gives_probability_maps():
+    root = cs.fresh_dir("list-gmm")
+    names = []
+    for i, name in enumerate(("scan_001.nii.gz", "scan-002.nii")):
+        image, _ = phantoms.phantom_image((32, 36, 32), seed=20 + i)
+        phantoms.save_nifti(os.path.join(root, "images", name), image, (5.0, 5.0, 5.0))
+        names.append(os.path.join("images", name))
+    with open(os.path.join(root, "scans.txt"), "w") as handle:
+        handle.write("\n".join(names) + "\n")
+    out = os.path.join(root, "out")
+    status, log = cs.run_cohort(os.path.join(root, "scans.txt"), out, "--cores", "2", "--model", "gmm",
+                                "--no-preview")
+    assert status == 0, log
+    assert naming.validate_derivatives(out) == []
+    rows = rows_by_id(out)
+    assert sorted(rows) == ["sub-scan001", "sub-scan002"]
+    assert all(row["model"] == "gmm" and row["status"] == "ok" for row in rows.values())
+    anat = os.path.join(out, "sub-scan001", "anat")
+    maps = [nibabel.load(os.path.join(anat, f"sub-scan001_label-{c}_probseg.nii.gz")) for c in ("CSF", "GM", "WM")]
+    labels = numpy.asanyarray(nibabel.load(os.path.join(anat, "sub-scan001_dseg.nii.gz")).dataobj)
+    stack = numpy.stack([numpy.asanyarray(m.dataobj) for m in maps])
+    numpy.testing.assert_allclose(stack.sum(axis=0)[labels > 0], 1.0, atol=1e-4)
+    assert numpy.all(stack.argmax(axis=0)[labels > 0] + 1 == labels[labels > 0])
+    assert cs.read_json(os.path.join(anat, "sub-scan001_label-GM_probseg.json"))["Sources"] == [
+        os.path.join(root, "images", "scan_001.nii.gz")]
+
+
+@pytest.mark.parametrize("args,status,message", [
+    (["/nonexistent/bids", "out"], 1, "kmeans-cohort: error: /nonexistent/bids: no such BIDS directory or list file"),
+    (["bids", "out", "-k", "0"], 2, "-k must be from 1 to 255, not 0"),
+    (["bids", "out", "--t2w", "--model", "gmm"], 2, "--t2w (two channels) works with --model kmeans, not gmm"),
+    (["bids", "out", "--model", "fast"], 2, "invalid choice: 'fast'")])
+def test_bad_arguments_give_one_line_errors(args, status, message):
+    code, log = cs.run_cohort(*args)
+    assert code == status and message in log and len(log.strip().splitlines()) <= 2, log

@@ -103,14 +103,15 @@ def snakemake_command(args, extra, workflow_dir, config_file):
     return cmd + extra
 
 
-def forget_failed(output_dir):
-    """Status records of failed scans are removed, so that the next run segments them again."""
+def failed_records(output_dir):
+    """Status records of the scans that failed before (for --retry-failed: Snakemake's --forcerun of these)."""
     folder = os.path.join(output_dir, "work", "scans")
+    failed = []
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        path = os.path.join(folder, name)
-        with open(path) as handle:
+        with open(os.path.join(folder, name)) as handle:
             if json.load(handle).get("status") != "ok":
-                os.remove(path)
+                failed.append(f"work/scans/{name}")
+    return failed
 
 
 def summarize(output_dir):
@@ -144,13 +145,14 @@ def main(argv=None, workflow_dir=None, program_dir=None):
     config = workflow_config(args, program_dir)
     config_file = os.path.join(os.path.abspath(args.output_dir), "work", "kmeans-cohort.json")
     write_if_changed(config_file, json.dumps(config, indent=2, sort_keys=True) + "\n")
-    if args.retry_failed and not args.dry_run:
-        forget_failed(args.output_dir)
     env = dict(os.environ)
     env.setdefault("USER", pwd.getpwuid(os.getuid()).pw_name)  # Snakemake reads $USER; CI leaves it unset
     if args.sbatch_args:
         env["KMEANS_SBATCH_ARGS"] = args.sbatch_args
     cmd = snakemake_command(args, extra, workflow_dir, config_file)
+    retry = failed_records(args.output_dir) if args.retry_failed else []
+    if retry:
+        cmd[1:1] = ["--forcerun", *retry]
     print(f"kmeans-cohort: {len(found)} scans from {args.bids_dir}: {' '.join(shlex.quote(c) for c in cmd)}",
           flush=True)
     status = subprocess.run(cmd, env=env).returncode

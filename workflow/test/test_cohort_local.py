@@ -109,6 +109,23 @@ def test_second_run_does_nothing_then_a_new_subject_runs_one_job(cohort):
     assert rows_by_id(cohort["out"])["sub-07"]["status"] == "ok"
 
 
+def test_retry_failed_runs_only_the_failed_scan_again(cohort):
+    status, log = cs.run_cohort(cohort["bids"], cohort["out"], "--cores", "2", "--mask-desc", "brain",
+                                "--retry-failed")
+    assert status == 1 and cs.jobs_run(log, "segment") == 1, log
+    assert "rule segment:" in log and f"wildcards: scan={cs.CORRUPT}" in log
+
+
+def test_snakemake_runs_the_workflow_directly(cohort):
+    out = os.path.join(cohort["root"], "direct")
+    result = subprocess.run(["snakemake", "-s", os.path.join(cs.WORKFLOW_DIR, "Snakefile"), "--directory", out,
+                             "--cores", "2", "--dry-run", "--config", f"bids_dir={cohort['bids']}",
+                             f"kmeans_segment={cs.SEGMENT}", "participant_label=01,02"],
+                            capture_output=True, text=True, env=dict(os.environ, USER="root"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert cs.jobs_run(result.stdout, "segment") == 3  # sub-01 (two sessions) and sub-02
+
+
 def chromium(*args):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:

@@ -223,10 +223,14 @@ def main(argv=None):
     parser.add_argument("--bids-dir", default="")
     parser.add_argument("--options", default="{}", help="JSON object of segmentation options")
     parser.add_argument("--status", required=True, help="status record to write")
+    parser.add_argument("--threads", type=int, help="threads (Snakemake's, which it may scale down)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     scan = {k: getattr(args, k) for k in ("id", "sub", "ses", "t1w", "t2w", "mask")}
-    return process(scan, json.loads(args.options), args.status, args.bids_dir)
+    options = json.loads(args.options)
+    if args.threads:
+        options["threads"] = args.threads
+    return process(scan, options, args.status, args.bids_dir)
 
 
 if __name__ == "__main__":

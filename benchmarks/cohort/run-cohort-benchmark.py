@@ -3,13 +3,14 @@
 (a) by the Snakemake workflow locally (kmeans-cohort --cores 2),
 (b) by the workflow through a one-node Slurm with job groups (kmeans-cohort --slurm; needs root),
 (c) by kmeans-segment's own batch mode (--output-dir -j 2),
-all with K-means, K = 3, --nonzero and no preview; prints wall times and the ratios (a)/(c), (b)/(c) (target
+all with K = 3, --nonzero, no preview, no probability maps and K-means (or --model gmm+mrf); prints wall times and the ratios (a)/(c), (b)/(c) (target
 <= 1.25), the per-scan cost and Snakemake's fixed costs, and the machine's load.
 
     /usr/bin/python3 benchmarks/cohort/run-cohort-benchmark.py --build build [--scans 40] [--no-slurm]
 """
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -32,10 +33,22 @@ def make_dataset(root, scans):
     return sorted(os.path.join(root, d, "anat", f"{d}_T1w.nii.gz") for d in os.listdir(root) if d.startswith("sub-"))
 
 
-def timed(cmd, env=None):
+CPU = {}
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd, env=None, key=None):
+    """Wall time of a command; its processor time (user + system of it and its children) goes to CPU[key]."""
+    cpu = children_cpu()
     started = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
+    if key:
+        CPU[key] = children_cpu() - cpu
     if result.returncode != 0:
         sys.exit(f"failed ({result.returncode}): {' '.join(cmd)}\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     return elapsed, result.stdout + result.stderr
@@ -52,6 +65,8 @@ def main():
     parser.add_argument("--group-size", type=int, default=20)
     parser.add_argument("--work", default=None, help="scratch folder (default BUILD/cohort-benchmark)")
     parser.add_argument("--no-slurm", action="store_true")
+    parser.add_argument("--model", choices=("kmeans", "gmm+mrf"), default="kmeans",
+                        help="gmm+mrf: (c) runs --model gmm --common-variance --mrf 0.6, as the workflow does")
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     segment, cohort = (os.path.join(build, "programs", p) for p in ("kmeans-segment", "kmeans-cohort"))
@@ -60,17 +75,19 @@ def main():
     files = make_dataset(os.path.join(work, "bids"), args.scans)
     env = dict(os.environ, USER=os.environ.get("USER") or "root")
     env.pop("DISPLAY", None)
-    print(f"{args.scans} scans of {SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]} int16 at 1 mm; {load()}")
+    print(f"{args.scans} scans of {SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]} int16 at 1 mm, model {args.model}; {load()}")
     single, _ = timed([segment, files[0], "-o", os.path.join(work, "one.nii.gz"), "-k", "3", "--nonzero",
-                       "--tissues", "--threads", "1", "--quiet"])
+                       "--tissues", "--threads", "1", "--quiet", *(["--model", "gmm", "--common-variance", "--mrf",
+                                                                    "0.6"] if args.model == "gmm+mrf" else [])])
     times = {}
+    model = ["--model", "gmm", "--common-variance", "--mrf", "0.6"] if args.model == "gmm+mrf" else []
     times["c"], _ = timed([segment, *files, "--output-dir", os.path.join(work, "batch"), "-j", "2", "-k", "3",
-                           "--nonzero", "--tissues", "--threads", "1"])
-    common = ["--no-preview", "--threads-per-scan", "1"]
+                           "--nonzero", "--tissues", "--threads", "1", *model], key="c")
+    common = ["--no-preview", "--no-probseg", "--threads-per-scan", "1", "--model", args.model]
     times["a"], log = timed([cohort, os.path.join(work, "bids"), os.path.join(work, "local"), "--cores", "2",
-                             *common], env)
+                             *common], env, key="a")
     times["a (re-run, nothing to do)"], _ = timed([cohort, os.path.join(work, "bids"), os.path.join(work, "local"),
-                                                   "--cores", "2", *common], env)
+                                                   "--cores", "2", *common], env, key="a (re-run, nothing to do)")
     if not args.no_slurm and os.geteuid() == 0 and shutil.which("slurmctld"):
         cluster = os.path.join(work, "slurm-cluster")
         try:
@@ -85,6 +102,9 @@ def main():
         if key in times:
             print(f"({key}) workflow: {times[key]:.2f} s, ratio to (c) {times[key] / times['c']:.2f}"
                   + (" (target <= 1.25)" if len(key) == 1 else ""))
+    for key, seconds in CPU.items():
+        print(f"processor time ({key}): {seconds:.2f} s" + (f", ratio to (c) {seconds / CPU['c']:.2f}" if key != "c"
+                                                             else ""))
     print(f"after: {load()}")
 
 

@@ -56,6 +56,8 @@ def parse_args(argv):
     model.add_argument("--foreground", choices=("nonzero", "auto", "all"), default="nonzero",
                        help="voxels to classify without a mask (default nonzero: skull-stripped scans)")
     model.add_argument("--no-preview", action="store_true", help="no preview pictures (faster)")
+    model.add_argument("--no-probseg", action="store_true",
+                       help="no probability maps with gmm / gmm+mrf (they are the largest output)")
     model.add_argument("--threads-per-scan", type=int, default=1)
     args, extra = p.parse_known_args(argv)
     if extra and extra[0] == "--":
@@ -75,7 +77,7 @@ def workflow_config(args, program_dir):
             "session_label": args.session_label, "t2w": args.t2w, "mask_desc": args.mask_desc,
             "mask_dir": os.path.abspath(args.mask_dir) if args.mask_dir else "", "model": args.model, "k": args.k,
             "n4": args.n4, "mrf_beta": args.mrf_beta, "foreground": args.foreground,
-            "preview": not args.no_preview, "threads": args.threads_per_scan,
+            "preview": not args.no_preview, "probseg": not args.no_probseg, "threads": args.threads_per_scan,
             "kmeans_segment": segment if os.access(segment, os.X_OK) else (shutil.which("kmeans-segment") or "")}
 
 

@@ -25,7 +25,7 @@ from . import classes, scans
 
 MODELS = ("kmeans", "gmm", "gmm+mrf")
 DEFAULTS = {"model": "kmeans", "k": 3, "n4": False, "foreground": "nonzero", "mrf_beta": 0.6, "preview": True,
-            "threads": 1, "tissues": True, "kmeans_segment": "kmeans-segment", "extra_args": []}
+            "threads": 1, "tissues": True, "probseg": True, "kmeans_segment": "kmeans-segment", "extra_args": []}
 
 
 def segment_command(options, inputs, mask, work):
@@ -42,7 +42,10 @@ def segment_command(options, inputs, mask, work):
     elif o["foreground"] == "auto":
         cmd += ["--auto-mask"]
     if o["model"] != "kmeans":
-        cmd += ["--model", "gmm", "--common-variance", "--posteriors", os.path.join(work, "posteriors.nii.gz")]
+        cmd += ["--model", "gmm", "--common-variance"]
+    if o["model"] != "kmeans" and o["probseg"]:
+        # Uncompressed in the temporary folder: it is read once and split into the compressed probseg maps.
+        cmd += ["--posteriors", os.path.join(work, "posteriors.nii")]
     if o["model"] == "gmm+mrf":
         cmd += ["--mrf", str(o["mrf_beta"])]
     if o["n4"]:
@@ -93,7 +96,8 @@ def one_line_error(stderr):
 
 
 def split_posteriors(path, out_dir, stem, labels):
-    """The posterior vector image as one 3-D `_label-<L>_probseg.nii.gz` per class (float32)."""
+    """The posterior vector image as one 3-D `_label-<L>_probseg.nii.gz` per class (float32, written with
+    nibabel's fast gzip level 1)."""
     import nibabel
     import numpy
 
@@ -154,8 +158,8 @@ def place_outputs(scan, options, work, source_refs):
     staged[f"{anat}/{stem}.tsv"] = os.path.join(work, "dseg.tsv")
     write_json(os.path.join(work, "dseg.json"), dict({"Sources": source_refs}, **report))
     staged[f"{anat}/{stem}.json"] = os.path.join(work, "dseg.json")
-    if os.path.isfile(os.path.join(work, "posteriors.nii.gz")):
-        for name in split_posteriors(os.path.join(work, "posteriors.nii.gz"), work, scan["id"], labels):
+    if os.path.isfile(os.path.join(work, "posteriors.nii")):
+        for name in split_posteriors(os.path.join(work, "posteriors.nii"), work, scan["id"], labels):
             sidecar = name.replace(".nii.gz", ".json")
             write_json(os.path.join(work, sidecar), {"Sources": source_refs, "model": o["model"]})
             staged[f"{anat}/{name}"] = os.path.join(work, name)

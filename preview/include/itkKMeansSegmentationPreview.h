@@ -77,7 +77,7 @@ struct RenderOptions
 {
   unsigned int Width{ 1600 };
   unsigned int Height{ 1000 };
-  double       OverlayOpacity{ 0.5 };
+  double       OverlayOpacity{ 0.3 }; ///< of the class colours over the scan (their outlines are opaque)
 };
 
 /** Count, volume (mL) and mean intensity of every label 1..numberOfClasses, with the names and colours of

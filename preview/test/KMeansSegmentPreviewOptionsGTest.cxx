@@ -426,3 +426,89 @@ TEST(KMeansSegmentPreviewOptions, AKilledRunLeavesNoXvfbBehind)
   fs::remove_all(f.Directory);
 }
 
+TEST(KMeansSegmentPreviewOptions, TheParaViewScriptOpensTheWrittenFilesWithTheirColours)
+{
+  // No ParaView here: the script runs against a stand-in paraview.simple that checks that every file it opens
+  // exists and records what it sets. (The picture ParaView itself makes is checked by hand.)
+  const Files    f = WriteScan("pvscript");
+  const fs::path vtk = f.Directory / "vtk";
+  const fs::path errors = f.Directory / "stderr.txt";
+  ASSERT_EQ(RunProgram(f.Scan.string() + " -o " + (f.Directory / "labels.nrrd").string() + " -k 3 --nonzero --vtk-dir " +
+                         vtk.string(),
+                       errors,
+                       false),
+            0)
+    << ReadText(errors);
+  const fs::path script = vtk / "open-in-paraview.py";
+  ASSERT_TRUE(fs::exists(script));
+  const fs::path stub = f.Directory / "stub" / "paraview";
+  fs::create_directories(stub);
+  std::ofstream(stub / "__init__.py") << "";
+  std::ofstream(stub / "simple.py") << R"py(import atexit, os
+LOG = []
+class _Info:
+    def GetExtent(self): return [0, 39, 0, 35, 0, 29]
+class _Camera:
+    def Elevation(self, a): pass
+    def Azimuth(self, a): pass
+class _Proxy:
+    def __init__(self, kind, **kw):
+        self.__dict__["kind"] = kind
+        for f in kw.get("FileName", []):
+            if not os.path.isfile(f): raise SystemExit("no such file: " + f)
+            LOG.append(("open", kind, os.path.basename(f)))
+    def __setattr__(self, name, value): LOG.append(("set", self.kind, name, value)); self.__dict__[name] = value
+    def UpdatePipeline(self): pass
+    def GetDataInformation(self): return _Info()
+    def SetRepresentationType(self, t): LOG.append(("representation", self.kind, t))
+    def SetScalarBarVisibility(self, view, visible): pass
+    def ApplyPreset(self, name, rescale): LOG.append(("preset", name))
+    def GetActiveCamera(self): return _Camera()
+    def ResetCamera(self): pass
+def GetActiveViewOrCreate(kind): return _Proxy("view")
+def XMLImageDataReader(**kw): return _Proxy("vti", **kw)
+def XMLPolyDataReader(**kw): return _Proxy("vtp", **kw)
+def Show(source, view): return _Proxy("display-" + source.kind)
+def ColorBy(display, array): LOG.append(("color", display.kind, array[0], array[1]))
+def GetColorTransferFunction(name): return _Proxy("lut")
+def Render(view=None): pass
+def SaveScreenshot(name, view, **kw): open(name, "w").write("picture")
+@atexit.register
+def _write():
+    with open(os.environ["STUB_LOG"], "w") as out:
+        for entry in LOG: out.write(repr(entry) + "\n")
+)py";
+  const fs::path log = f.Directory / "calls.txt";
+  const fs::path picture = f.Directory / "screenshot.png";
+  const std::string command = "cd / && STUB_LOG=" + log.string() + " PYTHONPATH=" + stub.parent_path().string() +
+                              " python3 " + script.string() + " --screenshot " + picture.string() + " 2> " +
+                              errors.string();
+  ASSERT_EQ(std::system(command.c_str()), 0) << ReadText(errors);
+  EXPECT_TRUE(fs::exists(picture));
+  const std::string calls = ReadText(log);
+  EXPECT_NE(calls.find("('open', 'vti', 'segmentation.vti')"), std::string::npos) << calls;
+  EXPECT_NE(calls.find("('representation', 'display-vti', 'Slice')"), std::string::npos) << calls;
+  EXPECT_NE(calls.find("('color', 'display-vti', 'POINTS', 'Intensity')"), std::string::npos) << calls;
+  unsigned int surfaces = 0;
+  for (const auto & entry : fs::directory_iterator(vtk))
+  {
+    if (entry.path().extension() == ".vtp")
+    {
+      ++surfaces;
+      EXPECT_NE(calls.find("('open', 'vtp', '" + entry.path().filename().string() + "')"), std::string::npos) << calls;
+    }
+  }
+  EXPECT_EQ(surfaces, 3u);
+  std::size_t colored = 0, direct = 0;
+  for (std::size_t at = 0; (at = calls.find("('color', 'display-vtp', 'POINTS', 'Color')", at)) != std::string::npos; ++at)
+  {
+    ++colored;
+  }
+  for (std::size_t at = 0; (at = calls.find("('set', 'display-vtp', 'MapScalars', 0)", at)) != std::string::npos; ++at)
+  {
+    ++direct;
+  }
+  EXPECT_EQ(colored, surfaces);
+  EXPECT_EQ(direct, surfaces);
+  fs::remove_all(f.Directory);
+}

@@ -413,7 +413,8 @@ WritePreviewOutputs(const Options &                          options,
     entry["paraview"] = { { "coordinates", "LPS" },
                           { "image", files.ImageFile },
                           { "surfaces", files.SurfaceFiles },
-                          { "multiblock", files.MultiBlockFile } };
+                          { "multiblock", files.MultiBlockFile },
+                          { "paraview_script", files.ScriptFile } };
     report.SetTiming("paraview", time.Seconds());
   }
   if (!entry.empty())

@@ -72,12 +72,16 @@ namespace itk
  * sorted before use. Labels and statistics are therefore bit-identical for any number of threads and from run
  * to run.
  *
+ * The algorithm is MultiChannelKMeans, compiled once in the module's library; this filter hands it the
+ * VectorImage's buffer (the feature vectors) and the voxels the mask admits, and it writes the labels into the
+ * output image.
+ *
  * After Update(): GetClassMeans() (one vector of channel means per label, input units), GetClassCounts(),
  * GetClassSumsOfSquares(), GetWithinClassSumOfSquares() (in the clustering metric, i.e. standardised units when
  * Standardize is on), GetNumberOfIterations(), GetRestartWithinClassSumsOfSquares(), and whether the distinct
  * vectors were used.
  *
- * \sa KMeansSegmentationImageFilter, ScalarImageKmeansImageFilter, ComposeImageFilter
+ * \sa MultiChannelKMeans, KMeansSegmentationImageFilter, ScalarImageKmeansImageFilter, ComposeImageFilter
  * \ingroup KMeansSegmentation
  */
 template <typename TInputImage,
@@ -241,62 +245,6 @@ protected:
   GenerateData() override;
 
 private:
-  /** Weighted points held in memory (distinct vectors or a sample), row-major; no weights: all weights 1. */
-  struct PointSet
-  {
-    std::vector<double>        Coordinates;
-    std::vector<std::uint64_t> Weights;
-    std::size_t                NumberOfPoints{ 0 };
-    std::size_t
-    Size() const
-    {
-      return NumberOfPoints;
-    }
-    std::uint64_t
-    Weight(std::size_t i) const
-    {
-      return Weights.empty() ? 1 : Weights[i];
-    }
-  };
-  struct RunResult
-  {
-    std::vector<double>        Centers;
-    std::vector<std::uint64_t> Counts;
-    std::vector<double>        SumsOfSquares;
-    double                     WCSS{ 0.0 };
-    unsigned int               Iterations{ 0 };
-    bool                       Seeded{ false };
-  };
-
-  template <typename TFunction>
-  void
-  ForEachChunk(TFunction && function) const;
-
-  RunResult
-  RunLloyd(const PointSet & points, unsigned int restart) const;
-  bool
-  SeedCenters(const PointSet & points, std::uint64_t seed, std::vector<double> & centers) const;
-  bool
-  CollectDistinctVectors(PointSet & points);
-  void
-  CollectSample(PointSet & points);
-  RunResult
-  IterateOverVoxels(std::vector<double> centers);
-  void
-  LabelVoxels(const std::vector<double> & centers);
-
-  double
-  Distance2(const double * x, const double * center) const
-  {
-    double d = 0.0;
-    for (unsigned int c = 0; c < m_NumberOfChannels; ++c)
-    {
-      const double t = x[c] - center[c];
-      d += m_ChannelWeights[c] * t * t;
-    }
-    return d;
-  }
-
   unsigned int  m_NumberOfClasses{ 3 };
   std::uint64_t m_Seed{ 5489 };
   unsigned int  m_NumberOfRestarts{ 8 };
@@ -305,9 +253,6 @@ private:
   bool          m_UseDistinctVectors{ true };
   SizeValueType m_MaximumNumberOfDistinctVectors{ SizeValueType{ 1 } << 16 };
   SizeValueType m_MaximumSampleSize{ SizeValueType{ 1 } << 13 };
-
-  /** Voxels are processed in chunks of this many, independent of the number of threads. */
-  static constexpr SizeValueType ChunkSize = 65536;
 
   unsigned int        m_NumberOfChannels{ 0 };
   SizeValueType       m_NumberOfVoxels{ 0 };

@@ -78,12 +78,12 @@ main(int argc, char * argv[])
   std::string  imageFile, labelFile, screenshot, size = "1400x900";
   unsigned int classes = 0;
   bool         tissues = false;
-  double       opacity = 0.5;
+  double       opacity = 0.3;
   app.add_option("IMAGE", imageFile, "intensity image (any format ITK reads)")->required();
   app.add_option("LABELS", labelFile, "label image of the same grid: 0 = unclassified, 1..K = classes")->required();
   app.add_option("-k,--classes", classes, "number of classes K (default: the largest label)");
   app.add_flag("--tissues", tissues, "name the three classes CSF, Grey matter, White matter (K = 3)");
-  app.add_option("--opacity", opacity, "overlay opacity in 0..1")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--opacity", opacity, "opacity of the class colours over the scan, 0..1 (class outlines are drawn opaque; 0: scan only)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--size", size, "window size WIDTHxHEIGHT");
   app.add_option("--screenshot", screenshot, "render once, save the window to this PNG file and exit");
   CLI11_PARSE(app, argc, argv);

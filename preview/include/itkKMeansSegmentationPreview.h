@@ -77,7 +77,7 @@ struct RenderOptions
 {
   unsigned int Width{ 1600 };
   unsigned int Height{ 1000 };
-  double       OverlayOpacity{ 0.5 };
+  double       OverlayOpacity{ 0.3 }; ///< of the class colours over the scan (their outlines are opaque)
 };
 
 /** Count, volume (mL) and mean intensity of every label 1..numberOfClasses, with the names and colours of
@@ -117,12 +117,16 @@ struct ParaViewFiles
   std::string              ImageFile;      ///< .vti: "Intensity" and "Labels" point-data arrays
   std::vector<std::string> SurfaceFiles;   ///< one .vtp per class that has voxels
   std::string              MultiBlockFile; ///< .vtm opening all of them together
+  std::string              ScriptFile;     ///< open-in-paraview.py: opens them with the right display settings
 };
 
 /** Write files that ParaView opens directly into directory (created if missing): baseName.vti, baseName_<class>.vtp
  * (smoothed surface of each class: vtkDiscreteFlyingEdges3D + vtkWindowedSincPolyDataFilter, with field data
  * "ClassName", "ClassLabel", "ClassColor", "VolumeML", "CoordinateSystem" and a per-point "Color" array) and
- * baseName.vtm. Each file is written to a temporary name and renamed. No surfaces for a 2-D input. */
+ * baseName.vtm, and open-in-paraview.py, a ParaView Python script (paraview --script=..., or pvpython ...
+ * --screenshot FILE) that shows the scan as a grey slice and each surface in its colour (the "Color" array as RGB,
+ * Map Scalars off): opened as they are, ParaView draws the .vtm's image block as an opaque box and the surfaces
+ * white. Each file is written to a temporary name and renamed. No surfaces for a 2-D input. */
 ParaViewFiles
 WriteParaViewFiles(const Segmentation & segmentation, const std::string & directory, const std::string & baseName = "segmentation");
 

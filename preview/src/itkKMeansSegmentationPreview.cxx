@@ -63,6 +63,121 @@ CommitFile(const std::string & temporary, const std::string & target)
   }
 }
 
+/** Write text to target through a temporary file beside it. */
+void
+WriteTextFile(const std::string & target, const std::string & text)
+{
+  const std::string temporary = TemporaryName(target);
+  {
+    std::ofstream out(temporary);
+    out << text;
+    out.close();
+    if (!out)
+    {
+      std::remove(temporary.c_str());
+      itkGenericExceptionMacro(<< target << ": cannot write the file");
+    }
+  }
+  CommitFile(temporary, target);
+}
+
+/** text as a Python string literal. */
+std::string
+PythonString(const std::string & text)
+{
+  std::ostringstream out;
+  out << '"';
+  for (const unsigned char ch : text)
+  {
+    if (ch == '"' || ch == '\\')
+    {
+      out << '\\' << ch;
+    }
+    else if (ch < 0x20)
+    {
+      out << "\\x" << "0123456789abcdef"[ch >> 4] << "0123456789abcdef"[ch & 15];
+    }
+    else
+    {
+      out << ch;
+    }
+  }
+  out << '"';
+  return out.str();
+}
+
+/** The pvpython / ParaView script that opens the files as they are meant to be seen: the scan as a grey slice
+ * (not a box hiding the rest) and every class surface in its own colour (the "Color" array shown directly,
+ * without a colour map). */
+std::string
+ParaViewScript(const std::filesystem::path &                            directory,
+               const std::string &                                      imageFile,
+               const std::vector<std::pair<std::string, std::string>> & surfaces)
+{
+  std::ostringstream py;
+  py << R"py(# Opens the kmeans-segment ParaView files of this directory in ParaView (5.10 or later):
+#   paraview --script=open-in-paraview.py              (or File > Load State..., or View > Python Shell > Run Script)
+#   pvpython open-in-paraview.py --screenshot view.png  (renders a picture; on a server without display under xvfb-run -a)
+# The scan is shown as a grey axial slice; each class surface in its own colour ("Color" point array, drawn as
+# RGB without a colour map: Map Scalars off). Coordinates are LPS (ITK/DICOM), in mm.
+import os
+import sys
+
+from paraview.simple import *
+
+try:
+    HERE = os.path.dirname(os.path.abspath(__file__))
+except NameError:  # run from ParaView's Python shell
+    HERE = )py" << PythonString(directory.string()) << R"py(
+IMAGE = )py" << PythonString(imageFile) << R"py(
+SURFACES = [
+)py";
+  for (const auto & surface : surfaces)
+  {
+    py << "    (" << PythonString(surface.first) << ", " << PythonString(surface.second) << "),\n";
+  }
+  py << R"py(]
+
+view = GetActiveViewOrCreate("RenderView")
+image = XMLImageDataReader(registrationName=IMAGE, FileName=[os.path.join(HERE, IMAGE)])
+image.PointArrayStatus = ["Intensity", "Labels"]
+image.UpdatePipeline()
+imageDisplay = Show(image, view)
+imageDisplay.SetRepresentationType("Slice")
+imageDisplay.SliceMode = "XY Plane"
+extent = image.GetDataInformation().GetExtent()
+imageDisplay.Slice = (extent[5] - extent[4]) // 2
+ColorBy(imageDisplay, ("POINTS", "Intensity"))
+intensityLUT = GetColorTransferFunction("Intensity")
+intensityLUT.ApplyPreset("Grayscale", True)
+imageDisplay.SetScalarBarVisibility(view, False)
+
+for name, fileName in SURFACES:
+    surface = XMLPolyDataReader(registrationName=name, FileName=[os.path.join(HERE, fileName)])
+    surface.PointArrayStatus = ["Color", "Label"]
+    surfaceDisplay = Show(surface, view)
+    surfaceDisplay.SetRepresentationType("Surface")
+    ColorBy(surfaceDisplay, ("POINTS", "Color"))
+    surfaceDisplay.MapScalars = 0
+    surfaceDisplay.SetScalarBarVisibility(view, False)
+
+view.OrientationAxesVisibility = 1
+view.ResetCamera()
+camera = view.GetActiveCamera()
+camera.Elevation(30)
+camera.Azimuth(30)
+view.ResetCamera()
+Render(view)
+
+if "--screenshot" in sys.argv[1:]:
+    index = sys.argv.index("--screenshot")
+    if index + 1 >= len(sys.argv):
+        sys.exit("open-in-paraview.py: --screenshot needs a file name")
+    SaveScreenshot(sys.argv[index + 1], view, ImageResolution=[1600, 1000])
+)py";
+  return py.str();
+}
+
 /** "Grey matter" -> "Grey_matter": a file-name-safe form of a class name. */
 std::string
 FileSafe(const std::string & name)
@@ -443,18 +558,9 @@ WriteParaViewFiles(const Segmentation & segmentation, const std::string & direct
   }
   vtm << "  </vtkMultiBlockDataSet>\n</VTKFile>\n";
   files.MultiBlockFile = (dir / (baseName + ".vtm")).string();
-  const std::string temporary = TemporaryName(files.MultiBlockFile);
-  {
-    std::ofstream out(temporary);
-    out << vtm.str();
-    out.close();
-    if (!out)
-    {
-      std::remove(temporary.c_str());
-      itkGenericExceptionMacro(<< files.MultiBlockFile << ": cannot write the file");
-    }
-  }
-  CommitFile(temporary, files.MultiBlockFile);
+  WriteTextFile(files.MultiBlockFile, vtm.str());
+  files.ScriptFile = (dir / "open-in-paraview.py").string();
+  WriteTextFile(files.ScriptFile, ParaViewScript(std::filesystem::absolute(dir), baseName + ".vti", blocks));
   return files;
 }
 

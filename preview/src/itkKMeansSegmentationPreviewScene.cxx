@@ -377,20 +377,37 @@ MakeSliceRGB(const Segmentation &      segmentation,
   auto *       out = static_cast<unsigned char *>(rgb->GetScalarPointer());
   const double scale = 1.0 / (window.Upper - window.Lower);
   slice = std::clamp<long>(slice, 0, size[mapping.NormalAxis] - 1);
-  for (long w = 0; w < height; ++w)
+  // The slice as displayed (row 0 at the bottom): grey values and labels.
+  std::vector<double>        grey(static_cast<std::size_t>(width * height));
+  std::vector<unsigned char> label(grey.size());
+  for (long w = 0, i = 0; w < height; ++w)
   {
     const long row = mapping.FlipVertical ? height - 1 - w : w;
-    for (long u = 0; u < width; ++u)
+    for (long u = 0; u < width; ++u, ++i)
     {
       const long   column = mapping.FlipHorizontal ? width - 1 - u : u;
       const long   offset = column * stride[mapping.HorizontalAxis] + row * stride[mapping.VerticalAxis] +
                           slice * stride[mapping.NormalAxis];
       const double value = intensity[offset];
-      const double grey = std::isfinite(value) ? std::clamp((value - window.Lower) * scale, 0.0, 1.0) : 0.0;
-      const unsigned char label = labels[offset];
+      grey[i] = std::isfinite(value) ? std::clamp((value - window.Lower) * scale, 0.0, 1.0) : 0.0;
+      label[i] = labels[offset];
+    }
+  }
+  // A voxel is on the outline of its class when one of its four neighbours in the slice has another label.
+  auto outline = [&](long u, long w) {
+    const unsigned char l = label[w * width + u];
+    return (u > 0 && label[w * width + u - 1] != l) || (u + 1 < width && label[w * width + u + 1] != l) ||
+           (w > 0 && label[(w - 1) * width + u] != l) || (w + 1 < height && label[(w + 1) * width + u] != l);
+  };
+  for (long w = 0, i = 0; w < height; ++w)
+  {
+    for (long u = 0; u < width; ++u, ++i)
+    {
+      const unsigned char l = label[i];
+      const double        alpha = !overlay[l] || opacity <= 0.0 ? 0.0 : outline(u, w) ? 1.0 : opacity;
       for (unsigned int c = 0; c < 3; ++c)
       {
-        const double mixed = overlay[label] ? (1.0 - opacity) * grey + opacity * colour[label][c] : grey;
+        const double mixed = (1.0 - alpha) * grey[i] + alpha * colour[l][c];
         *out++ = static_cast<unsigned char>(std::lround(255.0 * mixed));
       }
     }

@@ -109,9 +109,10 @@ ComputeWindow(const Segmentation & segmentation, const Histogram & histogram);
 std::array<long, 3>
 LabelledCentre(const Segmentation & segmentation);
 
-/** One slice of the intensity image as RGB with the enabled classes blended over it:
- * rgb = (1 - opacity) * grey + opacity * colour, grey = (I - Lower) / (Upper - Lower) clamped to [0, 1].
- * enabled[label] switches the overlay of a label (missing entries are on). */
+/** One slice of the intensity image as RGB with the enabled classes drawn over the scan, as image viewers do:
+ * each class translucent, rgb = (1 - opacity) * grey + opacity * colour, with grey = (I - Lower) / (Upper - Lower)
+ * clamped to [0, 1], and its outline (voxels with a 4-neighbour of another label in the slice) in its colour.
+ * opacity 0 shows the scan alone. enabled[label] switches the overlay of a label (missing entries are on). */
 vtkSmartPointer<vtkImageData>
 MakeSliceRGB(const Segmentation &      segmentation,
              const DisplayMapping &    mapping,

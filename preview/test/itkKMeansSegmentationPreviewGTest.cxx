@@ -155,7 +155,8 @@ Pixel(vtkImageData * picture, int x, int y)
   return rgb;
 }
 
-/** The overlay colour the picture must show for a class: 0.5 grey + 0.5 class colour, grey window [0, ~300]
+/** The overlay colour the picture must show inside a class: grey blended with the class colour at the default
+ * opacity, grey window [0, ~300]
  * (the image minimum to the 99.5th percentile of the classified voxels). */
 std::array<int, 3>
 OverlayColour(const Segmentation & s, unsigned int label)
@@ -164,7 +165,8 @@ OverlayColour(const Segmentation & s, unsigned int label)
   std::array<int, 3> rgb;
   for (int c = 0; c < 3; ++c)
   {
-    const double colour = label == 0 ? grey : 0.5 * grey + 0.5 * s.Classes[label - 1].Color[c];
+    const double alpha = RenderOptions{}.OverlayOpacity; // inside a class; its outline is drawn opaque
+    const double colour = label == 0 ? grey : (1.0 - alpha) * grey + alpha * s.Classes[label - 1].Color[c];
     rgb[c] = static_cast<int>(std::lround(255 * colour));
   }
   return rgb;
@@ -338,7 +340,7 @@ TEST(KMeansSegmentationPreview, TwoDimensionalPictureShowsTheSliceAndOverlay)
   EXPECT_TRUE(IsTwoDimensional(s));
   const fs::path dir = TemporaryDirectory("picture2d");
   const fs::path png = dir / "preview.png";
-  RenderPreviewPNG(s, png.string(), { 1200, 800, 0.5 });
+  RenderPreviewPNG(s, png.string(), { 1200, 800, RenderOptions{}.OverlayOpacity });
   auto picture = ReadPNG(png);
   int  dims[3];
   picture->GetDimensions(dims);

@@ -24,12 +24,22 @@
 #include <CLI/CLI.hpp>
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace kmeans_cli
 {
@@ -121,10 +131,173 @@ HaveDisplay()
   return display != nullptr && *display != '\0';
 }
 
-/** A validator that refuses the option when the preview is not available, and, when needsDisplay, without an
- * X display. */
+/** The Xvfb executable on PATH, or an empty path. */
+fs::path
+FindXvfb()
+{
+  const char * path = std::getenv("PATH");
+  std::string  directories = path != nullptr ? path : "";
+  for (std::size_t begin = 0; begin <= directories.size();)
+  {
+    std::size_t end = directories.find(':', begin);
+    end = end == std::string::npos ? directories.size() : end;
+    const fs::path candidate = fs::path(directories.substr(begin, end - begin)) / "Xvfb";
+    if (end > begin && ::access(candidate.c_str(), X_OK) == 0)
+    {
+      return candidate;
+    }
+    begin = end + 1;
+  }
+  return {};
+}
+
+/** A private X server for rendering without a display, as `xvfb-run -a` gives: Xvfb on a free display number
+ * (chosen by Xvfb itself and reported through -displayfd), DISPLAY set while it lives. The destructor stops it
+ * and waits for it; when the program dies of a signal (even SIGKILL), the kernel sends Xvfb SIGTERM
+ * (PR_SET_PDEATHSIG), so no server is left behind. */
+class PrivateXServer
+{
+public:
+  explicit PrivateXServer(const fs::path & xvfb)
+  {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+    {
+      throw std::runtime_error("cannot start Xvfb for the preview: no pipe");
+    }
+    // Everything the child needs is prepared before fork(): it only makes async-signal-safe calls.
+    const std::string              fd = std::to_string(fds[1]);
+    std::vector<std::string>       arguments{ "Xvfb", "-displayfd", fd, "-screen", "0", "1920x1200x24", "-nolisten", "tcp" };
+    std::vector<char *>            argv;
+    for (auto & argument : arguments)
+    {
+      argv.push_back(argument.data());
+    }
+    argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    m_Pid = ::fork();
+    if (m_Pid == 0)
+    {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent)
+      {
+        ::_exit(127);
+      }
+      ::fcntl(fds[1], F_SETFD, 0);
+      const int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+      ::execv(xvfb.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    if (m_Pid < 0)
+    {
+      ::close(fds[0]);
+      throw std::runtime_error("cannot start Xvfb for the preview: fork failed");
+    }
+    const std::string display = ReadDisplay(fds[0]);
+    ::close(fds[0]);
+    if (display.empty())
+    {
+      Stop();
+      throw std::runtime_error("DISPLAY is not set and " + xvfb.string() +
+                               " did not start within 20 s; run the program under `xvfb-run -a`");
+    }
+    m_Display = ":" + display;
+    ::setenv("DISPLAY", m_Display.c_str(), 1);
+  }
+
+  ~PrivateXServer()
+  {
+    ::unsetenv("DISPLAY");
+    Stop();
+  }
+
+  PrivateXServer(const PrivateXServer &) = delete;
+  PrivateXServer &
+  operator=(const PrivateXServer &) = delete;
+
+  pid_t
+  Pid() const
+  {
+    return m_Pid;
+  }
+  const std::string &
+  Display() const
+  {
+    return m_Display;
+  }
+
+private:
+  /** The display number Xvfb writes when it is ready (empty when it exits first or takes over 20 s). */
+  static std::string
+  ReadDisplay(int fd)
+  {
+    std::string number;
+    const auto  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline)
+    {
+      pollfd p{ fd, POLLIN, 0 };
+      if (::poll(&p, 1, 100) < 0 && errno != EINTR)
+      {
+        break;
+      }
+      char          buffer[32];
+      const ssize_t n = (p.revents & (POLLIN | POLLHUP)) ? ::read(fd, buffer, sizeof buffer) : -1;
+      if (n == 0)
+      {
+        return {}; // Xvfb exited
+      }
+      number.append(buffer, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+      if (number.find('\n') != std::string::npos)
+      {
+        number.erase(number.find('\n'));
+        return number.find_first_not_of("0123456789") == std::string::npos ? number : std::string();
+      }
+    }
+    return {};
+  }
+
+  /** SIGTERM, then SIGKILL after 5 s; reaps the process. */
+  void
+  Stop()
+  {
+    if (m_Pid <= 0)
+    {
+      return;
+    }
+    ::kill(m_Pid, SIGTERM);
+    for (int i = 0; i < 500; ++i)
+    {
+      if (::waitpid(m_Pid, nullptr, WNOHANG) != 0)
+      {
+        m_Pid = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(m_Pid, SIGKILL);
+    ::waitpid(m_Pid, nullptr, 0);
+    m_Pid = -1;
+  }
+
+  pid_t       m_Pid{ -1 };
+  std::string m_Display;
+};
+
+/** What an option needs of an X display: none, one to render into (a private Xvfb does), one to show on. */
+enum class DisplayNeed
+{
+  None,
+  Render,
+  Screen
+};
+
+/** A validator that refuses the option when the preview is not available, and without the display it needs. */
 CLI::Validator
-PreviewValidator(bool needsDisplay, bool png)
+PreviewValidator(DisplayNeed need, bool png)
 {
   return CLI::Validator(
     [=](std::string & value) -> std::string {
@@ -143,10 +316,14 @@ PreviewValidator(bool needsDisplay, bool png)
           return "the picture is written as PNG; give a file name ending in .png, not '" + value + "'";
         }
       }
-      if (needsDisplay && !HaveDisplay())
+      if (need == DisplayNeed::Screen && !HaveDisplay())
       {
-        return "it renders with VTK and needs an X display, and DISPLAY is not set: run the program "
-                        "under `xvfb-run -a`";
+        return "it opens a window and needs an X display, and DISPLAY is not set";
+      }
+      if (need == DisplayNeed::Render && !HaveDisplay() && FindXvfb().empty())
+      {
+        return "it renders with VTK and needs an X display: DISPLAY is not set and Xvfb is not installed (Debian: "
+               "apt-get install xvfb), or run the program under `xvfb-run -a`";
       }
       return {};
     },
@@ -168,15 +345,15 @@ AddPreviewOptions(CLI::App & app, Options & options)
                  "Write a PNG picture of the result: three orthogonal slices with the label overlay, the class "
                  "surfaces in 3-D, the intensity histogram with class means and thresholds, and a legend" +
                    unavailable)
-    ->check(PreviewValidator(true, true));
+    ->check(PreviewValidator(DisplayNeed::Render, true));
   app.add_option("--vtk-dir", options.VtkDirectory,
                  "Write files for ParaView into this directory: a .vti image (intensity and labels), one .vtp "
                  "surface per class and a .vtm opening them together (LPS coordinates)" +
                    unavailable)
-    ->check(PreviewValidator(false, false));
+    ->check(PreviewValidator(DisplayNeed::None, false));
   app.add_flag("--show", options.Show,
                "Open the interactive viewer on the result (slices, overlay, class surfaces)" + unavailable)
-    ->check(PreviewValidator(true, false));
+    ->check(PreviewValidator(DisplayNeed::Screen, false));
 }
 
 void
@@ -211,7 +388,13 @@ WritePreviewOutputs(const Options &                          options,
   ReportJson entry = ReportJson::object();
   if (!options.Preview.empty())
   {
-    Stopwatch time;
+    Stopwatch                       time;
+    std::unique_ptr<PrivateXServer> server;
+    if (!HaveDisplay())
+    {
+      server = std::make_unique<PrivateXServer>(FindXvfb());
+      entry["x_server"] = { { "program", "Xvfb" }, { "display", server->Display() }, { "pid", server->Pid() } };
+    }
     if (const std::string error = plugin.RenderPicture(segmentation, options.Preview); !error.empty())
     {
       throw FileError(options.Preview, "cannot write the preview picture: " + OneLineDescription(error));
@@ -230,7 +413,8 @@ WritePreviewOutputs(const Options &                          options,
     entry["paraview"] = { { "coordinates", "LPS" },
                           { "image", files.ImageFile },
                           { "surfaces", files.SurfaceFiles },
-                          { "multiblock", files.MultiBlockFile } };
+                          { "multiblock", files.MultiBlockFile },
+                          { "paraview_script", files.ScriptFile } };
     report.SetTiming("paraview", time.Seconds());
   }
   if (!entry.empty())

@@ -51,7 +51,7 @@ struct PreviewPluginFunctions
 };
 
 /** Raised whenever the meaning or layout of PreviewPluginFunctions changes. */
-constexpr unsigned int PreviewPluginInterfaceVersion = 1;
+constexpr unsigned int PreviewPluginInterfaceVersion = 2;
 
 /** The plugin's one exported symbol: `extern "C" const PreviewPluginFunctions * kmeans_segment_preview_plugin()`. */
 constexpr const char * PreviewPluginEntryPoint = "kmeans_segment_preview_plugin";

@@ -60,10 +60,17 @@ namespace itk
  * thresholds, the midpoints between consecutive class means) and GetWithinClassSumOfSquares(), in input
  * intensity units.
  *
+ * Streaming. This filter reads its whole input and produces its whole output. For images larger than memory use
+ * its two stages, which give bit-identical results: KMeansSegmentationEstimator (a streaming sink that
+ * accumulates the histogram piece by piece and solves once) and KMeansLabelImageFilter (labels any requested
+ * region from the model), so that reader -> KMeansLabelImageFilter -> writer streams with the writer's
+ * NumberOfStreamDivisions. GetModel() returns the fitted model for KMeansLabelImageFilter or to save.
+ *
  * Geometry (origin, spacing, direction) is copied to the output. The optional mask must have the input's size
  * and physical space.
  *
- * \sa OptimalScalarKMeans, IntensityLevelHistogram, ScalarImageKmeansImageFilter,
+ * \sa OptimalScalarKMeans, IntensityLevelHistogram, KMeansSegmentationEstimator, KMeansLabelImageFilter,
+ * ScalarImageKmeansImageFilter,
  * OtsuMultipleThresholdsImageFilter
  * \ingroup KMeansSegmentation
  */

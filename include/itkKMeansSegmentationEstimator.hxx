@@ -160,6 +160,9 @@ KMeansSegmentationEstimator<TInputImage, TMaskImage>::PrintSelf(std::ostream & o
   os << indent << "NumberOfPieces: " << m_NumberOfPieces << std::endl;
   os << indent << "NumberOfPasses: " << m_NumberOfPasses << std::endl;
   os << indent << "Pass: " << (m_Pass == Pass::Range ? "range" : "count") << std::endl;
+  os << indent << "Range: " << m_Range.Minimum << " to " << m_Range.Maximum << " (" << m_Range.Count << " voxels"
+     << (m_Range.AllIntegers ? ", all integers" : "") << ")" << std::endl;
+  os << indent << "Counts: " << m_Counts.Count.size() << " bins (pass in progress)" << std::endl;
   os << indent << "NumberOfSamples: " << m_Histogram.GetNumberOfSamples() << std::endl;
   os << indent << "Model: " << m_Model.NumberOfClasses << " classes, WCSS " << m_Model.WithinClassSumOfSquares
      << std::endl;

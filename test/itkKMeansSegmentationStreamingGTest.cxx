@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 #include <random>
 
 namespace
@@ -252,6 +253,10 @@ TEST(KMeansSegmentationStreaming, ReaderRunsOncePerPieceAndPassFromAFile)
   EXPECT_EQ(reader->GetOutput()->GetBufferedRegion().GetSize()[2], 4u);
   EXPECT_EQ(reader->GetOutput()->GetBufferedRegion().GetIndex()[2], 28);
   ExpectSameModel(estimator->GetModel(), whole->GetModel());
+  std::ostringstream printed;
+  estimator->Print(printed);
+  EXPECT_NE(printed.str().find("NumberOfStreamDivisions: 8"), std::string::npos) << printed.str();
+  EXPECT_NE(printed.str().find("NumberOfPasses: 2"), std::string::npos) << printed.str();
 
   auto labeler = itk::KMeansLabelImageFilter<ImageType, LabelType>::New();
   labeler->SetInput(reader->GetOutput());

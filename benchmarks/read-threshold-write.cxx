@@ -17,7 +17,8 @@
  *=========================================================================*/
 // Baseline of the whole-program benchmark: the least a segmentation program can do. Reads a 3-D int16 image,
 // labels it with fixed thresholds in one ITK pass (ThresholdLabelerImageFilter, labels 1..N+1) and writes the
-// unsigned char labels. Usage: read-threshold-write INPUT OUTPUT THRESHOLD...
+// unsigned char labels. Usage: read-threshold-write [--divisions N] INPUT OUTPUT THRESHOLD... With --divisions the
+// writer streams the pipeline in N pieces (the floor of a streamed segmentation: one read and one write).
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 #include "itkThresholdLabelerImageFilter.h"
@@ -30,9 +31,16 @@
 int
 main(int argc, char * argv[])
 {
-  if (argc < 4)
+  unsigned int divisions = 1;
+  if (argc > 2 && std::string(argv[1]) == "--divisions")
   {
-    std::cerr << "usage: " << argv[0] << " INPUT OUTPUT THRESHOLD..." << std::endl;
+    divisions = static_cast<unsigned int>(std::strtoul(argv[2], nullptr, 10));
+    argv += 2;
+    argc -= 2;
+  }
+  if (argc < 4 || divisions < 1)
+  {
+    std::cerr << "usage: read-threshold-write [--divisions N] INPUT OUTPUT THRESHOLD..." << std::endl;
     return 2;
   }
   using InputImageType = itk::Image<short, 3>;
@@ -61,7 +69,8 @@ main(int argc, char * argv[])
     writer->SetInput(labeler->GetOutput());
     writer->SetFileName(argv[2]);
     const std::string output = argv[2];
-    writer->SetUseCompression(output.size() > 3 && output.compare(output.size() - 3, 3, ".gz") == 0);
+    writer->SetUseCompression(divisions == 1 && output.size() > 3 && output.compare(output.size() - 3, 3, ".gz") == 0);
+    writer->SetNumberOfStreamDivisions(divisions);
     writer->Update();
   }
   catch (const itk::ExceptionObject & e)

@@ -19,6 +19,8 @@
 #define itkIntensityLevelHistogram_h
 
 #include "itkImage.h"
+#include "itkKMeansIntensityModel.h"
+#include "itkTotalProgressReporter.h"
 #include "itkImageRegionSplitterSlowDimension.h"
 #include "itkMultiThreaderBase.h"
 #include "itkOptimalScalarKMeans.h"
@@ -50,7 +52,11 @@ namespace itk
  *   (and of the number of threads) and the within-class sums of squares are exact to that resolution.
  *
  * All counts and moments are integers accumulated per work unit and added up, so the result is bit-identical
- * for any number of threads. GetBin() maps an intensity to its bin; labeling by a per-bin look-up table is
+ * for any number of threads, and for any division of the image into stream pieces: the range (minimum, maximum,
+ * all integers) that fixes the bins of the types without fixed bins is itself a merge of the pieces' ranges,
+ * so a streamed histogram (one range pass and one counting pass over the pieces, KMeansSegmentationEstimator)
+ * has exactly the bins and counts of the whole-image one. Histograms of different images merge exactly where
+ * their bins allow it (IntensityHistogramCounts::Merge()). GetBin() maps an intensity to its bin; labeling by a per-bin look-up table is
  * therefore consistent with the histogram by construction.
  *
  * \sa OptimalScalarKMeans, KMeansSegmentationImageFilter
@@ -66,15 +72,16 @@ public:
   using MaskPixelType = typename TMaskImage::PixelType;
   using RegionType = typename TImage::RegionType;
 
-  static constexpr std::size_t   MaximumNumberOfBins = 65536;
-  static constexpr std::uint64_t SubBinResolution = 32768;
+  static constexpr std::size_t   MaximumNumberOfBins = IntensityBinning::MaximumNumberOfBins;
+  static constexpr std::uint64_t SubBinResolution = IntensityHistogramCounts::SubBinResolution;
+  /** Integer types of at most 16 bits have one fixed bin per representable value: no range pass. */
+  static constexpr bool HasFixedBins = std::is_integral<PixelType>::value && sizeof(PixelType) <= 2;
 
   /** Set the foreground rule: only intensities strictly above threshold take part. */
   void
   SetForegroundThreshold(bool use, double threshold)
   {
-    m_UseForegroundThreshold = use;
-    m_ForegroundThreshold = threshold;
+    m_Binning.SetForegroundThreshold(use, threshold);
   }
 
   /** Build the histogram over region of image (and mask, which may be null). Progress is reported to
@@ -87,56 +94,74 @@ public:
           ProcessObject *      filter,
           float                progressWeight);
 
+  /** \name Building blocks of a streamed histogram (KMeansSegmentationEstimator): measure the range of every
+   * piece and merge (types without fixed bins), MakeBinning() from the merged range, count every piece into
+   * counts made by MakeCounts() and Add() them, then SetCounts(). Any order of pieces gives the same counts. */
+  //@{
+  /** Range of the included intensities of region (one thread). */
+  IntensityRange
+  MeasureRange(const TImage * image, const TMaskImage * mask, const RegionType & region) const;
+  /** Empty counts over the bins for range (ignored for fixed bins), with this histogram's foreground rule. */
+  IntensityHistogramCounts
+  MakeCounts(const IntensityRange & range) const;
+  /** Add the included voxels of region to counts (one thread); progress may be null. */
+  void
+  CountRegion(const TImage *             image,
+              const TMaskImage *         mask,
+              const RegionType &         region,
+              IntensityHistogramCounts & counts,
+              TotalProgressReporter *    progress) const;
+  /** Take counts (of any origin: streamed, merged, loaded) as this histogram's content and make its levels. */
+  void
+  SetCounts(IntensityHistogramCounts counts);
+  //@}
+
   /** Whether the voxel takes part (finite, inside the mask, above the foreground threshold). */
   bool
   Includes(PixelType value, MaskPixelType maskValue) const
   {
-    if (maskValue == MaskPixelType{})
-    {
-      return false;
-    }
-    const auto v = static_cast<double>(value);
-    if (!std::isfinite(v))
-    {
-      return false;
-    }
-    return !m_UseForegroundThreshold || v > m_ForegroundThreshold;
+    return maskValue != MaskPixelType{} && m_Binning.Includes(static_cast<double>(value));
   }
 
   /** Bin of an included intensity. */
   std::size_t
   GetBin(PixelType value) const
   {
-    if (m_Exact)
-    {
-      return static_cast<std::size_t>(static_cast<double>(value) - m_Origin);
-    }
-    const double      t = (static_cast<double>(value) - m_Origin) * m_InverseBinWidth;
-    const std::size_t b = t <= 0 ? 0 : static_cast<std::size_t>(t);
-    return b < m_NumberOfBins ? b : m_NumberOfBins - 1;
+    return m_Binning.Bin(static_cast<double>(value));
   }
 
   /** Lower edge of bin 0 (exact bins: the value of bin 0). */
   double
   GetOrigin() const
   {
-    return m_Origin;
+    return m_Binning.GetOrigin();
   }
   double
   GetBinWidth() const
   {
-    return m_BinWidth;
+    return m_Binning.GetBinWidth();
   }
   /** True when every bin holds a single intensity, so level statistics are exact. */
   bool
   GetExact() const
   {
-    return m_Exact;
+    return m_Binning.GetExact();
   }
   std::size_t
   GetNumberOfBins() const
   {
-    return m_NumberOfBins;
+    return m_Counts.Count.size();
+  }
+  const IntensityBinning &
+  GetBinning() const
+  {
+    return m_Binning;
+  }
+  /** The integer content (bins and counts), which merges exactly (IntensityHistogramCounts::Merge()). */
+  const IntensityHistogramCounts &
+  GetCounts() const
+  {
+    return m_Counts;
   }
   /** Number of voxels that take part. */
   std::uint64_t
@@ -166,14 +191,15 @@ public:
   DescribeNoSamples(bool hasMask) const
   {
     std::ostringstream message;
+    const bool         threshold = m_Binning.GetUseForegroundThreshold();
     if (hasMask)
     {
       message << "no voxel to classify: the mask is empty or covers only non-finite"
-              << (m_UseForegroundThreshold ? " or below-threshold" : "") << " intensities";
+              << (threshold ? " or below-threshold" : "") << " intensities";
     }
-    else if (m_UseForegroundThreshold)
+    else if (threshold)
     {
-      message << "no finite voxel above the foreground threshold " << m_ForegroundThreshold;
+      message << "no finite voxel above the foreground threshold " << m_Binning.GetForegroundThreshold();
     }
     else
     {
@@ -196,38 +222,16 @@ public:
   }
 
 private:
-  struct Range
-  {
-    double        Minimum{ std::numeric_limits<double>::infinity() };
-    double        Maximum{ -std::numeric_limits<double>::infinity() };
-    std::uint64_t Count{ 0 };
-    bool          AllIntegers{ true };
-  };
-  struct Accumulator
-  {
-    std::vector<std::uint64_t> Count;
-    std::vector<std::uint64_t> SubSum;
-    std::vector<std::uint64_t> SubSumOfSquares;
-  };
-
   template <typename TFunction>
   void
   ForEachChunk(const RegionType & region, MultiThreaderBase * threader, TFunction && function) const;
 
-  Range
-  ComputeRange(const TImage * image, const TMaskImage * mask, const RegionType & region, MultiThreaderBase * threader) const;
-
-  bool          m_UseForegroundThreshold{ false };
-  double        m_ForegroundThreshold{ 0.0 };
-  bool          m_Exact{ true };
-  double        m_Origin{ 0.0 };
-  double        m_BinWidth{ 1.0 };
-  double        m_InverseBinWidth{ 1.0 };
-  std::size_t   m_NumberOfBins{ 0 };
-  std::uint64_t m_NumberOfSamples{ 0 };
-  std::uint64_t m_MaximumBinCount{ 0 };
-  double        m_Minimum{ 0.0 };
-  double        m_Maximum{ 0.0 };
+  IntensityBinning         m_Binning;
+  IntensityHistogramCounts m_Counts;
+  std::uint64_t            m_NumberOfSamples{ 0 };
+  std::uint64_t            m_MaximumBinCount{ 0 };
+  double                   m_Minimum{ 0.0 };
+  double                   m_Maximum{ 0.0 };
 
   std::vector<OptimalScalarKMeans::Level> m_Levels;
   std::vector<std::size_t>                m_LevelBins;

@@ -19,7 +19,6 @@
 #define itkIntensityLevelHistogram_hxx
 
 #include "itkImageScanlineConstIterator.h"
-#include "itkTotalProgressReporter.h"
 
 #include <algorithm>
 
@@ -76,44 +75,136 @@ IntensityLevelHistogram<TImage, TMaskImage>::ForEachChunk(const RegionType &  re
 }
 
 template <typename TImage, typename TMaskImage>
-auto
-IntensityLevelHistogram<TImage, TMaskImage>::ComputeRange(const TImage *      image,
-                                                          const TMaskImage *  mask,
-                                                          const RegionType &  region,
-                                                          MultiThreaderBase * threader) const -> Range
+IntensityRange
+IntensityLevelHistogram<TImage, TMaskImage>::MeasureRange(const TImage *     image,
+                                                          const TMaskImage * mask,
+                                                          const RegionType & region) const
 {
-  std::vector<Range> partial(std::max(1u, threader->GetNumberOfWorkUnits()));
-  ForEachChunk(region, threader, [&](const RegionType & piece, unsigned int chunk) {
-    Range r;
-    KMeansSegmentationDetail::ForEachScanline(
-      image, mask, piece, [&](const PixelType * p, const MaskPixelType * m, SizeValueType n) {
+  IntensityRange r;
+  KMeansSegmentationDetail::ForEachScanline(
+    image, mask, region, [&](const PixelType * p, const MaskPixelType * m, SizeValueType n) {
+      for (SizeValueType i = 0; i < n; ++i)
+      {
+        if (!Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
+        {
+          continue;
+        }
+        const auto v = static_cast<double>(p[i]);
+        r.Minimum = std::min(r.Minimum, v);
+        r.Maximum = std::max(r.Maximum, v);
+        ++r.Count;
+        if (!std::is_integral<PixelType>::value && r.AllIntegers && v != std::floor(v))
+        {
+          r.AllIntegers = false;
+        }
+      }
+    });
+  return r;
+}
+
+template <typename TImage, typename TMaskImage>
+IntensityHistogramCounts
+IntensityLevelHistogram<TImage, TMaskImage>::MakeCounts(const IntensityRange & range) const
+{
+  IntensityBinning binning;
+  if constexpr (HasFixedBins)
+  {
+    binning = IntensityBinning::ForAllValues(static_cast<double>(NumericTraits<PixelType>::NonpositiveMin()),
+                                             static_cast<std::size_t>(1) << (8 * sizeof(PixelType)));
+  }
+  else
+  {
+    binning = IntensityBinning::ForRange(range);
+  }
+  binning.SetForegroundThreshold(m_Binning.GetUseForegroundThreshold(), m_Binning.GetForegroundThreshold());
+  IntensityHistogramCounts counts;
+  counts.Reset(binning, range);
+  counts.PixelType = KMeansPixelTypeName<PixelType>();
+  return counts;
+}
+
+template <typename TImage, typename TMaskImage>
+void
+IntensityLevelHistogram<TImage, TMaskImage>::CountRegion(const TImage *             image,
+                                                         const TMaskImage *         mask,
+                                                         const RegionType &         region,
+                                                         IntensityHistogramCounts & counts,
+                                                         TotalProgressReporter *    progress) const
+{
+  const IntensityBinning & binning = counts.Binning;
+  const bool               threshold = binning.GetUseForegroundThreshold();
+  std::uint64_t *          count = counts.Count.data();
+  std::ptrdiff_t           lowest = 0; // smallest representable value of a small integer type: the value of bin 0
+  if constexpr (HasFixedBins)
+  {
+    lowest = static_cast<std::ptrdiff_t>(NumericTraits<PixelType>::NonpositiveMin());
+  }
+  auto includes = [&binning](PixelType v, MaskPixelType m) {
+    return m != MaskPixelType{} && binning.Includes(static_cast<double>(v));
+  };
+  KMeansSegmentationDetail::ForEachScanline(
+    image, mask, region, [&](const PixelType * p, const MaskPixelType * m, SizeValueType n) {
+      if (progress)
+      {
+        progress->CheckAbortGenerateData();
+      }
+      if (HasFixedBins && m == nullptr && !threshold)
+      {
+        // Every voxel takes part and its bin is its value minus the smallest representable value. Runs of
+        // equal values (background) are counted at once: incrementing one counter voxel after voxel would
+        // chain every increment on the previous store.
+        std::uint64_t * const counter = count; // local copies: the stores could alias the captured variables
+        const std::ptrdiff_t  bin0 = lowest;
+        PixelType             previous = p[0];
+        std::uint64_t         run = 0;
         for (SizeValueType i = 0; i < n; ++i)
         {
-          if (!Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
+          if (p[i] == previous)
+          {
+            ++run;
+            continue;
+          }
+          counter[static_cast<std::ptrdiff_t>(previous) - bin0] += run;
+          previous = p[i];
+          run = 1;
+        }
+        counter[static_cast<std::ptrdiff_t>(previous) - bin0] += run;
+      }
+      else if (binning.GetExact())
+      {
+        for (SizeValueType i = 0; i < n; ++i)
+        {
+          if (includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
+          {
+            ++count[binning.Bin(static_cast<double>(p[i]))];
+          }
+        }
+      }
+      else
+      {
+        const double origin = binning.GetOrigin();
+        const double inverseWidth = 1.0 / binning.GetBinWidth();
+        for (SizeValueType i = 0; i < n; ++i)
+        {
+          if (!includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
           {
             continue;
           }
-          const auto v = static_cast<double>(p[i]);
-          r.Minimum = std::min(r.Minimum, v);
-          r.Maximum = std::max(r.Maximum, v);
-          ++r.Count;
-          if (!std::is_integral<PixelType>::value && r.AllIntegers && v != std::floor(v))
-          {
-            r.AllIntegers = false;
-          }
+          const double      t = (static_cast<double>(p[i]) - origin) * inverseWidth;
+          const std::size_t b = binning.Bin(static_cast<double>(p[i]));
+          double            f = (t - static_cast<double>(b)) * static_cast<double>(SubBinResolution);
+          f = std::min(std::max(f, 0.0), static_cast<double>(SubBinResolution - 1));
+          const auto r = static_cast<std::uint64_t>(f);
+          ++count[b];
+          counts.SubSum[b] += r;
+          counts.SubSumOfSquares[b] += r * r;
         }
-      });
-    partial[chunk] = r;
-  });
-  Range total;
-  for (const auto & r : partial)
-  {
-    total.Minimum = std::min(total.Minimum, r.Minimum);
-    total.Maximum = std::max(total.Maximum, r.Maximum);
-    total.Count += r.Count;
-    total.AllIntegers = total.AllIntegers && r.AllIntegers;
-  }
-  return total;
+      }
+      if (progress)
+      {
+        progress->Completed(n);
+      }
+    });
 }
 
 template <typename TImage, typename TMaskImage>
@@ -125,183 +216,64 @@ IntensityLevelHistogram<TImage, TMaskImage>::Compute(const TImage *      image,
                                                      ProcessObject *     filter,
                                                      float               progressWeight)
 {
-  constexpr bool smallInteger = std::is_integral<PixelType>::value && sizeof(PixelType) <= 2;
-  if (smallInteger)
+  const unsigned int workUnits = std::max(1u, threader->GetNumberOfWorkUnits());
+  IntensityRange     range;
+  if constexpr (!HasFixedBins)
   {
-    // One bin per representable value: no range pass needed.
-    m_Exact = true;
-    m_Origin = static_cast<double>(NumericTraits<PixelType>::NonpositiveMin());
-    m_NumberOfBins = static_cast<std::size_t>(1) << (8 * sizeof(PixelType));
-    m_BinWidth = 1.0;
-  }
-  else
-  {
-    const Range range = ComputeRange(image, mask, region, threader);
+    std::vector<IntensityRange> partial(workUnits);
+    ForEachChunk(region, threader, [&](const RegionType & piece, unsigned int chunk) {
+      partial[chunk] = MeasureRange(image, mask, piece);
+    });
+    for (const auto & r : partial)
+    {
+      range.Merge(r);
+    }
     if (range.Count == 0)
     {
+      m_Counts = IntensityHistogramCounts{};
       m_NumberOfSamples = 0;
       m_Levels.clear();
       m_LevelBins.clear();
-      m_NumberOfBins = 0;
       return;
     }
-    const double span = range.Maximum - range.Minimum;
-    m_Origin = range.Minimum;
-    if ((range.AllIntegers && span < static_cast<double>(MaximumNumberOfBins)) || span == 0.0)
-    {
-      m_Exact = true;
-      m_NumberOfBins = static_cast<std::size_t>(span) + 1;
-      m_BinWidth = 1.0;
-    }
-    else
-    {
-      m_Exact = false;
-      m_NumberOfBins = MaximumNumberOfBins;
-      m_BinWidth = span / static_cast<double>(MaximumNumberOfBins);
-    }
   }
-  m_InverseBinWidth = 1.0 / m_BinWidth;
-
-  const SizeValueType      totalPixels = region.GetNumberOfPixels();
-  std::vector<Accumulator> partial(std::max(1u, threader->GetNumberOfWorkUnits()));
+  const SizeValueType                   totalPixels = region.GetNumberOfPixels();
+  std::vector<IntensityHistogramCounts> partial(workUnits);
   ForEachChunk(region, threader, [&](const RegionType & piece, unsigned int chunk) {
     TotalProgressReporter progress(filter, totalPixels, 100, progressWeight);
-    Accumulator &         acc = partial[chunk];
-    acc.Count.assign(m_NumberOfBins, 0);
-    if (!m_Exact)
-    {
-      acc.SubSum.assign(m_NumberOfBins, 0);
-      acc.SubSumOfSquares.assign(m_NumberOfBins, 0);
-    }
-    std::uint64_t * count = acc.Count.data();
-    std::ptrdiff_t  lowest = 0; // smallest representable value of a small integer type: the value of bin 0
-    if constexpr (smallInteger)
-    {
-      lowest = static_cast<std::ptrdiff_t>(NumericTraits<PixelType>::NonpositiveMin());
-    }
-    KMeansSegmentationDetail::ForEachScanline(
-      image, mask, piece, [&](const PixelType * p, const MaskPixelType * m, SizeValueType n) {
-        progress.CheckAbortGenerateData();
-        if (smallInteger && m == nullptr && !m_UseForegroundThreshold)
-        {
-          // Every voxel takes part and its bin is its value minus the smallest representable value. Runs of
-          // equal values (background) are counted at once: incrementing one counter voxel after voxel would
-          // chain every increment on the previous store.
-          std::uint64_t * const counts = count; // local copies: the stores could alias the captured variables
-          const std::ptrdiff_t  bin0 = lowest;
-          PixelType             previous = p[0];
-          std::uint64_t         run = 0;
-          for (SizeValueType i = 0; i < n; ++i)
-          {
-            if (p[i] == previous)
-            {
-              ++run;
-              continue;
-            }
-            counts[static_cast<std::ptrdiff_t>(previous) - bin0] += run;
-            previous = p[i];
-            run = 1;
-          }
-          counts[static_cast<std::ptrdiff_t>(previous) - bin0] += run;
-        }
-        else if (m_Exact)
-        {
-          for (SizeValueType i = 0; i < n; ++i)
-          {
-            if (Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
-            {
-              ++count[GetBin(p[i])];
-            }
-          }
-        }
-        else
-        {
-          for (SizeValueType i = 0; i < n; ++i)
-          {
-            if (!Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
-            {
-              continue;
-            }
-            const double      t = (static_cast<double>(p[i]) - m_Origin) * m_InverseBinWidth;
-            const std::size_t b = GetBin(p[i]);
-            double            f = (t - static_cast<double>(b)) * static_cast<double>(SubBinResolution);
-            f = std::min(std::max(f, 0.0), static_cast<double>(SubBinResolution - 1));
-            const auto r = static_cast<std::uint64_t>(f);
-            ++count[b];
-            acc.SubSum[b] += r;
-            acc.SubSumOfSquares[b] += r * r;
-          }
-        }
-        progress.Completed(n);
-      });
+    partial[chunk] = MakeCounts(range);
+    CountRegion(image, mask, piece, partial[chunk], &progress);
   });
-
-  // Fixed-order integer reduction: identical for any number of work units.
-  std::vector<std::uint64_t> count(m_NumberOfBins, 0);
-  std::vector<std::uint64_t> subSum(m_Exact ? 0 : m_NumberOfBins, 0);
-  std::vector<std::uint64_t> subSumOfSquares(m_Exact ? 0 : m_NumberOfBins, 0);
-  for (const auto & acc : partial)
+  // Integer sums: identical for any number of work units.
+  IntensityHistogramCounts total;
+  for (const auto & counts : partial)
   {
-    if (acc.Count.empty())
-    {
-      continue;
-    }
-    for (std::size_t b = 0; b < m_NumberOfBins; ++b)
-    {
-      count[b] += acc.Count[b];
-    }
-    if (!m_Exact)
-    {
-      for (std::size_t b = 0; b < m_NumberOfBins; ++b)
-      {
-        subSum[b] += acc.SubSum[b];
-        subSumOfSquares[b] += acc.SubSumOfSquares[b];
-      }
-    }
+    total.Add(counts);
   }
   partial.clear();
+  SetCounts(std::move(total));
+}
 
-  m_Levels.clear();
-  m_LevelBins.clear();
+template <typename TImage, typename TMaskImage>
+void
+IntensityLevelHistogram<TImage, TMaskImage>::SetCounts(IntensityHistogramCounts counts)
+{
+  m_Counts = std::move(counts);
+  m_Binning = m_Counts.Binning;
+  m_Counts.MakeLevels(m_Levels, m_LevelBins);
   m_NumberOfSamples = 0;
   m_MaximumBinCount = 0;
-  const long double width = m_BinWidth;
-  const long double resolution = static_cast<long double>(SubBinResolution);
-  for (std::size_t b = 0; b < m_NumberOfBins; ++b)
+  for (const auto & level : m_Levels)
   {
-    const std::uint64_t c = count[b];
-    if (c == 0)
-    {
-      continue;
-    }
-    OptimalScalarKMeans::Level level;
-    level.Count = c;
-    const auto cl = static_cast<long double>(c);
-    const auto bl = static_cast<long double>(b);
-    if (m_Exact)
-    {
-      level.Sum = cl * bl;
-      level.SumOfSquares = cl * bl * bl;
-    }
-    else
-    {
-      // Intensity offset in bin units: b + (r + 1/2) / resolution.
-      const long double s = (static_cast<long double>(subSum[b]) + 0.5L * cl) / resolution;
-      const long double s2 =
-        (static_cast<long double>(subSumOfSquares[b]) + static_cast<long double>(subSum[b]) + 0.25L * cl) /
-        (resolution * resolution);
-      level.Sum = width * (cl * bl + s);
-      level.SumOfSquares = width * width * (cl * bl * bl + 2.0L * bl * s + s2);
-    }
-    m_Levels.push_back(level);
-    m_LevelBins.push_back(b);
-    m_NumberOfSamples += c;
-    m_MaximumBinCount = std::max(m_MaximumBinCount, c);
+    m_NumberOfSamples += level.Count;
+    m_MaximumBinCount = std::max(m_MaximumBinCount, level.Count);
   }
   if (!m_Levels.empty())
   {
-    m_Minimum = m_Exact ? m_Origin + static_cast<double>(m_LevelBins.front()) : m_Origin;
-    m_Maximum = m_Exact ? m_Origin + static_cast<double>(m_LevelBins.back()) : m_Origin + m_BinWidth * m_NumberOfBins;
+    const double origin = GetOrigin();
+    m_Minimum = GetExact() ? origin + static_cast<double>(m_LevelBins.front()) : origin;
+    m_Maximum = GetExact() ? origin + static_cast<double>(m_LevelBins.back())
+                           : origin + GetBinWidth() * static_cast<double>(m_Counts.Count.size());
   }
 }
 } // namespace itk

@@ -20,6 +20,7 @@
 
 #include "itkImageToImageFilter.h"
 #include "itkIntensityLevelHistogram.h"
+#include "itkKMeansLabelImageFilter.h"
 #include "itkKMeansSegmentationMacros.h"
 
 #include <type_traits>
@@ -59,10 +60,17 @@ namespace itk
  * thresholds, the midpoints between consecutive class means) and GetWithinClassSumOfSquares(), in input
  * intensity units.
  *
+ * Streaming. This filter reads its whole input and produces its whole output. For images larger than memory use
+ * its two stages, which give bit-identical results: KMeansSegmentationEstimator (a streaming sink that
+ * accumulates the histogram piece by piece and solves once) and KMeansLabelImageFilter (labels any requested
+ * region from the model), so that reader -> KMeansLabelImageFilter -> writer streams with the writer's
+ * NumberOfStreamDivisions. GetModel() returns the fitted model for KMeansLabelImageFilter or to save.
+ *
  * Geometry (origin, spacing, direction) is copied to the output. The optional mask must have the input's size
  * and physical space.
  *
- * \sa OptimalScalarKMeans, IntensityLevelHistogram, ScalarImageKmeansImageFilter,
+ * \sa OptimalScalarKMeans, IntensityLevelHistogram, KMeansSegmentationEstimator, KMeansLabelImageFilter,
+ * ScalarImageKmeansImageFilter,
  * OtsuMultipleThresholdsImageFilter
  * \ingroup KMeansSegmentation
  */
@@ -93,7 +101,7 @@ public:
   using OutputRegionType = typename TOutputImage::RegionType;
   using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
   using ValueArrayType = std::vector<double>;
-  using CountArrayType = std::vector<SizeValueType>;
+  using CountArrayType = std::vector<std::uint64_t>;
 
   static_assert(std::is_arithmetic<InputPixelType>::value, "KMeansSegmentationImageFilter needs a scalar input");
   itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
@@ -122,35 +130,54 @@ public:
   const ValueArrayType &
   GetClassMeans() const
   {
-    return m_ClassMeans;
+    return m_Model.ClassMeans;
   }
   const CountArrayType &
   GetClassCounts() const
   {
-    return m_ClassCounts;
+    return m_Model.ClassCounts;
   }
   const ValueArrayType &
   GetClassSumsOfSquares() const
   {
-    return m_ClassSumsOfSquares;
+    return m_Model.ClassSumsOfSquares;
   }
   /** K-1 thresholds: threshold k separates label k+1 from label k+2 (midpoint of their means). */
   const ValueArrayType &
   GetThresholds() const
   {
-    return m_Thresholds;
+    return m_Model.Thresholds;
   }
   /** Minimum WCSS for each number of classes 1..K (element k-1), from the same dynamic program. */
   const ValueArrayType &
   GetWithinClassSumOfSquaresForEachK() const
   {
-    return m_WithinClassSumOfSquaresForEachK;
+    return m_Model.WithinClassSumOfSquaresForEachK;
   }
-  itkGetConstMacro(WithinClassSumOfSquares, double);
+  double
+  GetWithinClassSumOfSquares() const
+  {
+    return m_Model.WithinClassSumOfSquares;
+  }
   /** Upper bound on WCSS minus the optimal WCSS: 0 for an exact result (see class documentation). */
-  itkGetConstMacro(OptimalityGap, double);
+  double
+  GetOptimalityGap() const
+  {
+    return m_Model.OptimalityGap;
+  }
   /** Number of voxels that were classified. */
-  itkGetConstMacro(NumberOfClassifiedPixels, SizeValueType);
+  SizeValueType
+  GetNumberOfClassifiedPixels() const
+  {
+    return static_cast<SizeValueType>(m_Model.NumberOfClassifiedPixels);
+  }
+  /** The fitted model (classes and intensity look-up), to label other images or stream pieces with
+   * KMeansLabelImageFilter or to save. */
+  const KMeansIntensityModel &
+  GetModel() const
+  {
+    return m_Model;
+  }
 
 protected:
   KMeansSegmentationImageFilter();
@@ -179,14 +206,7 @@ private:
   bool         m_UseForegroundThreshold{ false };
   double       m_ForegroundThreshold{ 0.0 };
 
-  ValueArrayType m_ClassMeans;
-  CountArrayType m_ClassCounts;
-  ValueArrayType m_ClassSumsOfSquares;
-  ValueArrayType m_Thresholds;
-  ValueArrayType m_WithinClassSumOfSquaresForEachK;
-  double         m_WithinClassSumOfSquares{ 0.0 };
-  double         m_OptimalityGap{ 0.0 };
-  SizeValueType  m_NumberOfClassifiedPixels{ 0 };
+  KMeansIntensityModel m_Model;
 };
 } // namespace itk
 

@@ -20,7 +20,6 @@
 
 #include "itkMath.h"
 #include "itkKMeansSegmentationMemory.h"
-#include "itkOptimalScalarKMeans.h"
 #include "itkTotalProgressReporter.h"
 
 #include <algorithm>
@@ -66,35 +65,11 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInpu
   {
     return;
   }
-  const auto & inputRegion = input->GetLargestPossibleRegion();
-  const auto & maskRegion = mask->GetLargestPossibleRegion();
-  if (inputRegion.GetSize() != maskRegion.GetSize())
+  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
+    input, mask, this->GetCoordinateTolerance(), this->GetDirectionTolerance());
+  if (!mismatch.empty())
   {
-    itkExceptionMacro(<< "mask size " << maskRegion.GetSize() << " differs from input size " << inputRegion.GetSize());
-  }
-  if (inputRegion.GetIndex() != maskRegion.GetIndex())
-  {
-    itkExceptionMacro(<< "mask start index " << maskRegion.GetIndex() << " differs from input start index "
-                      << inputRegion.GetIndex());
-  }
-  const double tolerance = this->GetCoordinateTolerance() * input->GetSpacing()[0];
-  for (unsigned int d = 0; d < ImageDimension; ++d)
-  {
-    if (std::abs(input->GetOrigin()[d] - mask->GetOrigin()[d]) > tolerance ||
-        std::abs(input->GetSpacing()[d] - mask->GetSpacing()[d]) > tolerance)
-    {
-      itkExceptionMacro(<< "mask geometry (origin " << mask->GetOrigin() << ", spacing " << mask->GetSpacing()
-                        << ") differs from input geometry (origin " << input->GetOrigin() << ", spacing "
-                        << input->GetSpacing() << ")");
-    }
-    for (unsigned int e = 0; e < ImageDimension; ++e)
-    {
-      if (std::abs(input->GetDirection()[d][e] - mask->GetDirection()[d][e]) > this->GetDirectionTolerance())
-      {
-        itkExceptionMacro(<< "mask direction differs from input direction at row " << d << ", column " << e << " ("
-                          << mask->GetDirection()[d][e] << " vs " << input->GetDirection()[d][e] << ")");
-      }
-    }
+    itkExceptionMacro(<< mismatch);
   }
 }
 
@@ -132,15 +107,7 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateDa
   TOutputImage *      output = this->GetOutput();
   const auto          region = input->GetLargestPossibleRegion();
 
-  m_ClassMeans.clear();
-  m_ClassCounts.clear();
-  m_ClassSumsOfSquares.clear();
-  m_Thresholds.clear();
-  m_WithinClassSumOfSquaresForEachK.clear();
-  m_WithinClassSumOfSquares = 0.0;
-  m_OptimalityGap = 0.0;
-  m_NumberOfClassifiedPixels = 0;
-
+  m_Model = KMeansIntensityModel{};
   MultiThreaderBase * threader = this->GetMultiThreader();
   threader->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
 
@@ -149,118 +116,30 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateDa
   histogram.SetForegroundThreshold(m_UseForegroundThreshold, m_ForegroundThreshold);
   // Progress: 45 % histogram, 50 % labeling (weights below 1 in total, as increments are rounded).
   histogram.Compute(input, mask, region, threader, this, 0.45f);
-
   if (histogram.GetNumberOfSamples() == 0)
   {
     itkExceptionMacro(<< histogram.DescribeNoSamples(mask != nullptr));
   }
-  const auto & levels = histogram.GetLevels();
-  if (m_NumberOfClasses > levels.size())
+  try
   {
-    if (histogram.GetExact())
-    {
-      itkExceptionMacro(<< "NumberOfClasses is " << m_NumberOfClasses << " but only " << levels.size()
-                        << " distinct intensit" << (levels.size() == 1 ? "y takes" : "ies take") << " part");
-    }
-    itkExceptionMacro(<< "NumberOfClasses is " << m_NumberOfClasses << " but only " << levels.size()
-                      << " distinct intensity levels (histogram bins of width " << histogram.GetBinWidth()
-                      << ") take part");
+    m_Model = KMeansIntensityModel::Fit(histogram.GetCounts(), m_NumberOfClasses);
+  }
+  catch (const std::invalid_argument & error)
+  {
+    itkExceptionMacro(<< error.what());
   }
 
-  OptimalScalarKMeans solver;
-  solver.Solve(levels, m_NumberOfClasses);
-  const auto classes = solver.Partition(m_NumberOfClasses);
-
-  const double origin = histogram.GetOrigin();
-  for (const auto & c : classes)
-  {
-    m_ClassMeans.push_back(origin + c.Mean);
-    m_ClassCounts.push_back(static_cast<SizeValueType>(c.Count));
-    m_ClassSumsOfSquares.push_back(c.SumOfSquares);
-    m_WithinClassSumOfSquares += c.SumOfSquares;
-  }
-  for (std::size_t k = 0; k + 1 < m_ClassMeans.size(); ++k)
-  {
-    m_Thresholds.push_back(0.5 * (m_ClassMeans[k] + m_ClassMeans[k + 1]));
-  }
-  m_WithinClassSumOfSquaresForEachK = solver.GetWithinClassSumOfSquaresForEachK();
-  m_NumberOfClassifiedPixels = static_cast<SizeValueType>(histogram.GetNumberOfSamples());
-  if (!histogram.GetExact())
-  {
-    const double span = histogram.GetMaximum() - histogram.GetMinimum();
-    const double w = histogram.GetBinWidth();
-    const auto   n = static_cast<double>(histogram.GetNumberOfSamples());
-    m_OptimalityGap = 2.0 * w * span * static_cast<double>(histogram.GetMaximumBinCount()) +
-                      4.0 * n * span * w / static_cast<double>(HistogramType::SubBinResolution);
-  }
-
-  // Labeling: a look-up table from histogram bin to label.
-  std::vector<OutputPixelType> table(histogram.GetNumberOfBins(), OutputPixelType{});
-  const auto &                 levelBins = histogram.GetLevelBins();
-  for (std::size_t k = 0; k < classes.size(); ++k)
-  {
-    const std::size_t firstBin = k == 0 ? 0 : levelBins[classes[k].FirstLevel];
-    const std::size_t lastBin = k + 1 == classes.size() ? table.size() - 1 : levelBins[classes[k + 1].FirstLevel] - 1;
-    std::fill(table.begin() + firstBin, table.begin() + lastBin + 1, static_cast<OutputPixelType>(k + 1));
-  }
-  // Integer types of at most 16 bits have one bin per representable value: the foreground threshold goes into
-  // the table (label 0 at or below it), so labeling needs no per-voxel test but the mask.
-  constexpr bool smallInteger = std::is_integral<InputPixelType>::value && sizeof(InputPixelType) <= 2;
-  std::ptrdiff_t lowest = 0; // the value of bin 0 for small integer types
-  if constexpr (smallInteger)
-  {
-    lowest = static_cast<std::ptrdiff_t>(NumericTraits<InputPixelType>::NonpositiveMin());
-    if (m_UseForegroundThreshold)
-    {
-      for (std::size_t b = 0; b < table.size() && static_cast<double>(lowest) + b <= m_ForegroundThreshold; ++b)
-      {
-        table[b] = OutputPixelType{};
-      }
-    }
-  }
-
+  // Labeling: a look-up table from histogram bin to label (KMeansLabelImageFilter's, on the whole region).
   output->SetBufferedRegion(output->GetRequestedRegion());
   output->Allocate();
   KMeansSegmentationMemory::AdviseHugePages(output); // before the labeling pass first writes it
-
-  const SizeValueType     totalPixels = region.GetNumberOfPixels();
-  const OutputPixelType * lut = table.data();
+  const std::vector<OutputPixelType> table = m_Model.MakeLookUpTable<OutputPixelType>();
+  const SizeValueType                totalPixels = region.GetNumberOfPixels();
   threader->template ParallelizeImageRegion<ImageDimension>(
     region,
     [&](const OutputRegionType & piece) {
       TotalProgressReporter progress(this, totalPixels, 100, 0.5f);
-      KMeansSegmentationDetail::ForEachScanline(
-        input, mask, piece, [&](const InputPixelType * p, const MaskPixelType * m, SizeValueType n) {
-          progress.CheckAbortGenerateData();
-          // Offsets of input and output coincide: both buffers cover the largest possible region.
-          OutputPixelType * o = output->GetBufferPointer() + (p - input->GetBufferPointer());
-          // Local copies: stores through o (possibly a character type) could alias the captured variables.
-          const OutputPixelType * const labels = lut;
-          const std::ptrdiff_t          bin0 = lowest;
-          if (smallInteger && m == nullptr)
-          {
-            for (SizeValueType i = 0; i < n; ++i)
-            {
-              o[i] = labels[static_cast<std::ptrdiff_t>(p[i]) - bin0];
-            }
-          }
-          else if (smallInteger)
-          {
-            for (SizeValueType i = 0; i < n; ++i)
-            {
-              o[i] = m[i] != MaskPixelType{} ? labels[static_cast<std::ptrdiff_t>(p[i]) - bin0] : OutputPixelType{};
-            }
-          }
-          else
-          {
-            for (SizeValueType i = 0; i < n; ++i)
-            {
-              o[i] = histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }) ? lut[histogram.GetBin(p[i])]
-                                                                             : OutputPixelType{};
-            }
-          }
-          progress.Completed(n);
-        });
+      KMeansSegmentationDetail::LabelRegion(input, mask, output, piece, table.data(), m_Model.Binning, progress);
     },
     nullptr);
   this->UpdateProgress(1.0f);
@@ -283,14 +162,15 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::PrintSelf(
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
   os << indent << "UseForegroundThreshold: " << (m_UseForegroundThreshold ? "On" : "Off") << std::endl;
   os << indent << "ForegroundThreshold: " << m_ForegroundThreshold << std::endl;
-  printArray("ClassMeans", m_ClassMeans);
-  printArray("ClassCounts", m_ClassCounts);
-  printArray("ClassSumsOfSquares", m_ClassSumsOfSquares);
-  printArray("Thresholds", m_Thresholds);
-  printArray("WithinClassSumOfSquaresForEachK", m_WithinClassSumOfSquaresForEachK);
-  os << indent << "WithinClassSumOfSquares: " << m_WithinClassSumOfSquares << std::endl;
-  os << indent << "OptimalityGap: " << m_OptimalityGap << std::endl;
-  os << indent << "NumberOfClassifiedPixels: " << m_NumberOfClassifiedPixels << std::endl;
+  printArray("ClassMeans", m_Model.ClassMeans);
+  printArray("ClassCounts", m_Model.ClassCounts);
+  printArray("ClassSumsOfSquares", m_Model.ClassSumsOfSquares);
+  printArray("Thresholds", m_Model.Thresholds);
+  printArray("WithinClassSumOfSquaresForEachK", m_Model.WithinClassSumOfSquaresForEachK);
+  printArray("ClassFirstBins", m_Model.ClassFirstBins);
+  os << indent << "WithinClassSumOfSquares: " << m_Model.WithinClassSumOfSquares << std::endl;
+  os << indent << "OptimalityGap: " << m_Model.OptimalityGap << std::endl;
+  os << indent << "NumberOfClassifiedPixels: " << m_Model.NumberOfClassifiedPixels << std::endl;
 }
 } // namespace itk
 

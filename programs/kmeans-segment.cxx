@@ -27,6 +27,7 @@
 #include "cli/ScanOptions.h"
 #include "cli/Batch.h"
 #include "cli/Segment.h"
+#include "cli/Streaming.h"
 
 #include <CLI/CLI.hpp>
 
@@ -51,6 +52,7 @@ main(int argc, char * argv[])
   kmeans_cli::AddScanOptions(app, options);
   kmeans_cli::AddPreviewOptions(app, options);
   kmeans_cli::AddModelOptions(app, options);
+  kmeans_cli::AddStreamingOptions(app, options);
   kmeans_cli::UseOneLineUsageErrors(app, program);
   if (const auto status = kmeans_cli::ParseCommandLine(app, argc, argv))
   {

@@ -76,16 +76,20 @@ void
 WriteTextFileAtomically(const std::string & path, const std::string & content);
 
 /** Write an image with ITK atomically (compressed where the format allows); ITK exceptions become FileError
- * naming path. */
+ * naming path. With pieces > 1 the writer streams: it asks its input pipeline for that many pieces in turn
+ * and writes them uncompressed (only formats whose ImageIO can stream writing, such as MetaImage, keep memory to
+ * one piece). */
 template <typename TImage>
 void
-WriteImageAtomically(const TImage * image, const std::string & path, bool useCompression = true)
+WriteImageAtomically(const TImage * image, const std::string & path, bool useCompression = true,
+                     unsigned int pieces = 1)
 {
   AtomicFileWriter atomic(path);
   auto             writer = itk::ImageFileWriter<TImage>::New();
   writer->SetInput(image);
   writer->SetFileName(atomic.TemporaryPath());
-  writer->SetUseCompression(useCompression);
+  writer->SetUseCompression(useCompression && pieces <= 1);
+  writer->SetNumberOfStreamDivisions(pieces);
   try
   {
     writer->Update();

@@ -35,6 +35,11 @@ Options::ReadPaths() const
   {
     paths.push_back(Mask);
   }
+  if (!Streaming.ApplyModel.empty())
+  {
+    paths.push_back(Streaming.ApplyModel);
+  }
+  paths.insert(paths.end(), Streaming.FitHistograms.begin(), Streaming.FitHistograms.end());
   return paths;
 }
 
@@ -49,6 +54,13 @@ Options::WritePaths() const
   if (!Report.empty())
   {
     paths.push_back(Report);
+  }
+  for (const std::string * path : { &Streaming.SaveModel, &Streaming.SaveHistogram })
+  {
+    if (!path->empty())
+    {
+      paths.push_back(*path);
+    }
   }
   if (!Preview.empty())
   {

@@ -22,6 +22,7 @@
 #include "cli/MultiChannelOptions.h"
 
 #include "cli/ScanOptions.h"
+#include "cli/Streaming.h"
 
 #include <optional>
 #include <string>
@@ -67,6 +68,8 @@ struct Options
   std::string VtkDirectory;
   /** --show: open the interactive viewer after writing. */
   bool Show{ false };
+  /** --max-memory, --save-model, --apply-model, --save-histogram, --fit-histograms (cli/Streaming.h). */
+  StreamingOptions Streaming;
 
   /** Every path the program reads (inputs and mask): outputs must differ from all of them. */
   std::vector<std::string>

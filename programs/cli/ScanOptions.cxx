@@ -75,7 +75,8 @@ AddScanOptions(CLI::App & app, Options & options)
     input->expected(1, 1 << 20);
   }
   app.final_callback([&options]() {
-    if (options.Scan.OutputDirectory.empty() && options.Output.empty())
+    if (options.Scan.OutputDirectory.empty() && options.Output.empty() && options.Streaming.SaveModel.empty() &&
+        options.Streaming.SaveHistogram.empty())
     {
       throw CLI::RequiredError("--output");
     }

@@ -91,6 +91,11 @@ RunKMeansSegment(const Options & options, Report & report)
   Stopwatch total;
   if (options.Inputs.size() > 1)
   {
+    if (options.Streaming.NeedsPipeline() || !options.Streaming.SaveModel.empty())
+    {
+      throw FileError(options.Inputs[1], "--save-model, --apply-model and histograms are for one scalar INPUT; "
+                                         "several INPUTs are the channels of one scan");
+    }
     RunMultiChannelSegment(options, report); // several INPUTs: the channels of one scan (cli/MultiChannel.h)
     return;
   }
@@ -101,6 +106,7 @@ RunKMeansSegment(const Options & options, Report & report)
                     "exactly one input image is supported");
   }
   CheckModelOptions(options);
+  CheckStreamingOptions(options);
   CheckScanOptions(options);
   // Every output is checked before any work, so that a bad output path costs nothing and leaves nothing.
   CheckOutputPaths(options.WritePaths(), { options.Output }, options.ReadPaths());

@@ -21,6 +21,7 @@
 #include "cli/ImageOutput.h"
 #include "cli/ModelSegment.hxx"
 #include "cli/ScanPipeline.h"
+#include "cli/StreamSegment.hxx"
 #include "cli/PreviewOutput.h"
 #include "cli/Segment.h"
 
@@ -67,6 +68,14 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
   using MaskImageType = itk::Image<unsigned char, VDimension>;
   using FilterType = itk::KMeansSegmentationImageFilter<InputImageType, LabelImageType, MaskImageType>;
 
+  // Larger than --max-memory, or models and histograms: the two-stage pipeline (cli/StreamSegment.hxx).
+  const StreamPlan plan = PlanStreaming(options, inputs);
+  if (plan.Pipeline)
+  {
+    StreamSegmentImage<TPixel, VDimension>(options, inputs, report, plan);
+    return;
+  }
+
   // 1. Read. Images are disconnected from their readers, so they own their buffers.
   Stopwatch                          readTime;
   typename InputImageType::Pointer   image = ReadScanInput<TPixel, VDimension>(options, inputs.Input, report);
@@ -109,28 +118,20 @@ SegmentImage(const Options & options, SegmentationInputs & inputs, Report & repo
 
   // 4. Report the classes.
   report.SetCellSize(image.GetPointer());
-  report["model"] = { { "name", "kmeans" },
-                      { "number_of_classes", chosen.NumberOfClasses },
-                      { "threads", options.Threads > 0 ? options.Threads : filter->GetNumberOfWorkUnits() },
-                      { "optimality_gap", filter->GetOptimalityGap() } };
-  report["classified_voxels"] = filter->GetNumberOfClassifiedPixels();
-  ReportJson classes = ReportJson::array();
-  const auto &   means = filter->GetClassMeans();
-  const auto &   counts = filter->GetClassCounts();
-  const auto &   sums = filter->GetClassSumsOfSquares();
-  for (std::size_t k = 0; k < means.size(); ++k)
+  ReportKMeansModel(report, filter->GetModel(),
+                    options.Threads > 0 ? options.Threads : filter->GetNumberOfWorkUnits());
+  if (!options.Streaming.SaveModel.empty())
   {
-    ReportJson c = { { "label", k + 1 }, { "mean", means[k] }, { "voxels", counts[k] }, { "sum_of_squares", sums[k] } };
-    report.AddClassSize(c, static_cast<double>(counts[k]));
-    classes.push_back(c);
+    WriteModelFile(filter->GetModel(), options.Streaming.SaveModel);
   }
-  report["classes"] = classes;
-  report["thresholds"] = filter->GetThresholds();
+  const auto & means = filter->GetClassMeans();
+  const auto & counts = filter->GetClassCounts();
 
   // 5. The VTK preview: picture, ParaView files, viewer (cli/PreviewOutput.h; nothing unless asked for).
   WritePreviewOutputs(options, image.GetPointer(), filter->GetOutput(), { means, counts, filter->GetThresholds() }, report);
   report["within_class_sum_of_squares"] = filter->GetWithinClassSumOfSquares();
   report["within_class_sum_of_squares_for_each_k"] = filter->GetWithinClassSumOfSquaresForEachK();
+  ReportMemory(report, plan, 1);
 }
 } // namespace kmeans_cli
 

@@ -1,0 +1,161 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkKMeansSegmentationEstimator_h
+#define itkKMeansSegmentationEstimator_h
+
+#include "itkImageSink.h"
+#include "itkIntensityLevelHistogram.h"
+#include "itkKMeansIntensityModel.h"
+#include "itkKMeansSegmentationMacros.h"
+
+#include <mutex>
+
+namespace itk
+{
+/** \class KMeansSegmentationEstimator
+ * \brief The estimation stage of exact scalar K-means as a streaming sink: accumulates the exact histogram of
+ * its input region by region (NumberOfStreamDivisions pieces, as ImageFileWriter and StreamingImageFilter
+ * stream), then solves the optimal K-class model once.
+ *
+ * The input pipeline (for example an ImageFileReader of a MetaImage, NRRD or uncompressed NIfTI file) runs once
+ * per piece, so memory stays proportional to one piece, however large the image. Integer images of at most 16
+ * bits take one pass; other types take two: one for the range of the voxels that take part (which fixes the
+ * bins) and one for the counts. Counts and ranges are integers and minima/maxima merged piece by piece and
+ * thread by thread, so the histogram, the model (GetModel()) and the labels that KMeansLabelImageFilter makes
+ * from it are bit-identical to KMeansSegmentationImageFilter on the whole image, for any number of pieces and
+ * threads (masks and foreground threshold included).
+ *
+ * With NumberOfClasses 0 only the histogram is accumulated (GetHistogram()), for example to save it and merge it
+ * with those of other images (IntensityHistogramCounts::Merge()).
+ *
+ * Which models stream: exact scalar K-means (this class and KMeansLabelImageFilter). The Gaussian mixture
+ * without MRF fits its level EM on the same histogram, so its estimation could take this histogram too, but
+ * GaussianMixtureSegmentationImageFilter reads its whole input (and labels voxel-wise); with the Potts MRF it
+ * needs the whole image, its posteriors and labels in memory (about 4 + 8 K bytes per voxel for float input),
+ * as does multi-channel K-means (Lloyd's iterations revisit every voxel of every channel).
+ *
+ * \sa KMeansLabelImageFilter, KMeansSegmentationImageFilter, IntensityLevelHistogram, ImageSink
+ * \ingroup KMeansSegmentation
+ */
+template <typename TInputImage, typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
+class ITK_TEMPLATE_EXPORT KMeansSegmentationEstimator : public ImageSink<TInputImage>
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(KMeansSegmentationEstimator);
+
+  using Self = KMeansSegmentationEstimator;
+  using Superclass = ImageSink<TInputImage>;
+  using Pointer = SmartPointer<Self>;
+  using ConstPointer = SmartPointer<const Self>;
+
+  itkNewMacro(Self);
+  itkOverrideGetNameOfClassMacro(KMeansSegmentationEstimator);
+
+  using InputImageType = TInputImage;
+  using MaskImageType = TMaskImage;
+  using InputImageRegionType = typename TInputImage::RegionType;
+  using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
+
+  /** Number of pieces the input is divided into (default 1); the upstream pipeline runs once per piece and pass. */
+  using Superclass::SetNumberOfStreamDivisions;
+  using Superclass::GetNumberOfStreamDivisions;
+
+  /** Number of classes K (default 3); 0: accumulate the histogram only. */
+  itkSetMacro(NumberOfClasses, unsigned int);
+  itkGetConstMacro(NumberOfClasses, unsigned int);
+
+  /** Optional mask: only voxels where it is non-zero take part. Same size and geometry as the input. */
+  itkSetInputMacro(MaskImage, MaskImageType);
+  itkGetInputMacro(MaskImage, MaskImageType);
+
+  /** Only voxels strictly above ForegroundThreshold take part when UseForegroundThreshold is on (default off). */
+  itkSetMacro(UseForegroundThreshold, bool);
+  itkGetConstMacro(UseForegroundThreshold, bool);
+  itkBooleanMacro(UseForegroundThreshold);
+  itkSetMacro(ForegroundThreshold, double);
+  itkGetConstMacro(ForegroundThreshold, double);
+
+  /** Run the passes over the pieces (one or two, see the class documentation) and solve. */
+  void
+  Update() override;
+
+  /** The accumulated histogram (valid after Update()). */
+  const HistogramType &
+  GetHistogram() const
+  {
+    return m_Histogram;
+  }
+  /** The solved model (valid after Update() with NumberOfClasses > 0). */
+  const KMeansIntensityModel &
+  GetModel() const
+  {
+    return m_Model;
+  }
+  /** Pieces per pass and passes of the last Update(). */
+  itkGetConstMacro(NumberOfPieces, unsigned int);
+  itkGetConstMacro(NumberOfPasses, unsigned int);
+
+protected:
+  KMeansSegmentationEstimator();
+  ~KMeansSegmentationEstimator() override = default;
+
+  void
+  PrintSelf(std::ostream & os, Indent indent) const override;
+
+  void
+  VerifyPreconditions() const override;
+
+  void
+  VerifyInputInformation() const override;
+
+  void
+  BeforeStreamedGenerateData() override;
+
+  void
+  ThreadedStreamedGenerateData(const InputImageRegionType & region) override;
+
+  void
+  AfterStreamedGenerateData() override;
+
+private:
+  enum class Pass
+  {
+    Range,
+    Count
+  };
+
+  unsigned int m_NumberOfClasses{ 3 };
+  bool         m_UseForegroundThreshold{ false };
+  double       m_ForegroundThreshold{ 0.0 };
+  unsigned int m_NumberOfPieces{ 0 };
+  unsigned int m_NumberOfPasses{ 0 };
+
+  Pass                     m_Pass{ Pass::Count };
+  std::mutex               m_Mutex;
+  IntensityRange           m_Range;
+  IntensityHistogramCounts m_Counts;
+  HistogramType            m_Histogram;
+  KMeansIntensityModel     m_Model;
+};
+} // namespace itk
+
+#ifndef ITK_MANUAL_INSTANTIATION
+#  include "itkKMeansSegmentationEstimator.hxx"
+#endif
+
+#endif

@@ -213,6 +213,7 @@ main(int argc, char * argv[])
         model->SetNumberOfClasses(3);
         model->SetUseCommonVariance(true);
         model->SetMRFWeight(row.Weight);
+        model->SetMaximumNumberOfMRFIterations(iterations);
         model->SetPartialVolume(row.PartialVolume);
         model->SetEstimateBiasField(row.Bias);
         const Timing       seconds = TimedUpdate(model.GetPointer());

@@ -147,7 +147,7 @@ def run_module(program, image_path, truth_path, beta, iterations, fixed_iteratio
     for number, row in enumerate(rows[len(rows) - extra:]):
         path = os.path.join(directory, "%d.nii.gz" % number)
         if "fraction_sums" in row and os.path.exists(path):
-            row["fractions"] = np.moveaxis(np.asarray(nib.load(path).dataobj), -1, 0)
+            row["fractions"] = np.moveaxis(np.squeeze(np.asarray(nib.load(path).dataobj)), -1, 0)
             os.remove(path)
     return rows
 
@@ -207,7 +207,7 @@ def main():
                         help="largest number of MRF iterations of GMM + MRF (default 10)")
     parser.add_argument("--dipy-iterations", type=int, default=3,
                         help="ICM iterations of DIPY's HMRF, also run by GMM + MRF for timing (default 3)")
-    parser.add_argument("--pve-beta", type=float, default=0.3, help="Potts weight of the PVE rows (default 0.3)")
+    parser.add_argument("--pve-beta", type=float, default=0.6, help="Potts weight of the PVE rows (default 0.6)")
     parser.add_argument("--skip-dipy", action="store_true")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of every method; each time column gives the best (default 1)")

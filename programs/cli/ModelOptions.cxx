@@ -143,7 +143,7 @@ AddModelOptions(CLI::App & app, Options & options)
        },
        "Partial-volume model (pure tissues and mixed classes between tissues adjacent in intensity, as FSL FAST): "
        "writes each class's tissue fractions (0..1, summing to 1 in the mask, 0 outside) to PREFIX_pve_<label> "
-       "with the output's extension, labels 1..K; implies --model gmm and, without --mrf, --mrf 0.3")
+       "with the output's extension, labels 1..K; implies --model gmm and, without --mrf, --mrf 0.6")
     ->type_name("PREFIX");
   app.add_flag_callback(
     "--bias-field",

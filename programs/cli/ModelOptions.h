@@ -71,7 +71,7 @@ struct ModelOptions
 };
 
 /** The Potts weight --pve uses when --mrf is not given (chosen on the accuracy benchmark, see README). */
-constexpr double PartialVolumeMRFWeight = 0.3;
+constexpr double PartialVolumeMRFWeight = 0.6;
 
 /** Register --model, --mrf, --common-variance, --per-class-variance, --posteriors, --max-k, --pve,
  * --bias-field and --bias-field-output on app. */

@@ -455,7 +455,7 @@ TEST_F(ModelProgramTest, PartialVolumeMapsAreWrittenAtomicallyAndTheReportSumsTh
     EXPECT_NEAR(sum, 10.0 * 30.0 * 30.0, 0.03 * 9000.0) << "a slab of 10 x 30 x 30 voxels";
   }
   EXPECT_TRUE(report["model"]["partial_volume"].get<bool>());
-  EXPECT_DOUBLE_EQ(report["model"]["mrf_weight"].get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(report["model"]["mrf_weight"].get<double>(), 0.6);
   EXPECT_FALSE(report.contains("warnings")) << report["warnings"];
   for (std::size_t i = 0; i < n; ++i)
   {

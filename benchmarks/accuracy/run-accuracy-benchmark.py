@@ -142,9 +142,8 @@ def run_module(program, image_path, truth_path, beta, iterations, fixed_iteratio
     output = subprocess.run([program, image_path, truth_path, str(beta), str(iterations), str(fixed_iterations),
                              directory, str(pve_beta)], check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    # The fraction maps of the rows that have them, in row order (gmm-accuracy numbers its extra rows 0, 1, ...).
-    extra = len(rows) - 3
-    for number, row in enumerate(rows[len(rows) - extra:]):
+    # The fraction maps of the rows that have them: gmm-accuracy numbers its last three rows 0, 1, 2.
+    for number, row in enumerate(rows[-3:]):
         path = os.path.join(directory, "%d.nii.gz" % number)
         if "fraction_sums" in row and os.path.exists(path):
             row["fractions"] = np.moveaxis(np.squeeze(np.asarray(nib.load(path).dataobj)), -1, 0)

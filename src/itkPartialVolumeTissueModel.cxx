@@ -66,6 +66,84 @@ MixedTerm(double z, double muA, double muB, double sigma)
   const double f = m + s * (phiU - phiV) / d;
   return { std::log(d), std::min(1.0, std::max(0.0, f)) };
 }
+
+/** Solves the weighted least-squares normal equations of the bias field (A: P x P lower triangle, then the P
+ * right-hand sides) by Cholesky factorisation, with a ridge of regularization times the total weight on the
+ * non-constant monomials; false when the matrix is singular. */
+bool
+SolveRegularised(std::vector<double> &                            A,
+                 const std::vector<std::array<unsigned int, 3>> & powers,
+                 double                                           regularization,
+                 std::vector<double> &                            coefficients)
+{
+  const std::size_t P = powers.size();
+  double trace = 0.0;
+  for (std::size_t p = 0; p < P; ++p)
+  {
+    trace += A[p * P + p];
+  }
+  if (!(trace > 0.0))
+  {
+    return false;
+  }
+  // Ridge on the non-constant terms (regularization times the total weight): on a head, whose tissues
+  // lie in nested shells, a radial field and the class means can trade against each other almost freely; the
+  // ridge keeps the field from drifting along that direction while shrinking a real field by a few per cent.
+  double totalWeight = 0.0;
+  for (std::size_t p = 0; p < P; ++p)
+  {
+    if (powers[p][0] + powers[p][1] + powers[p][2] == 0)
+    {
+      totalWeight = A[p * P + p];
+    }
+  }
+  for (std::size_t p = 0; p < P; ++p)
+  {
+    const bool constant = powers[p][0] + powers[p][1] + powers[p][2] == 0;
+    A[p * P + p] += 1e-9 * trace / static_cast<double>(P) + (constant ? 0.0 : regularization * totalWeight);
+  }
+  for (std::size_t p = 0; p < P; ++p)
+  {
+    for (std::size_t o = 0; o <= p; ++o)
+    {
+      double value = A[p * P + o];
+      for (std::size_t m = 0; m < o; ++m)
+      {
+        value -= A[p * P + m] * A[o * P + m];
+      }
+      if (o == p)
+      {
+        if (!(value > 0.0))
+        {
+          return false;
+        }
+        A[p * P + p] = std::sqrt(value);
+      }
+      else
+      {
+        A[p * P + o] = value / A[o * P + o];
+      }
+    }
+  }
+  coefficients.assign(A.begin() + static_cast<std::ptrdiff_t>(P * P), A.end());
+  for (std::size_t p = 0; p < P; ++p)
+  {
+    for (std::size_t m = 0; m < p; ++m)
+    {
+      coefficients[p] -= A[p * P + m] * coefficients[m];
+    }
+    coefficients[p] /= A[p * P + p];
+  }
+  for (std::size_t p = P; p-- > 0;)
+  {
+    for (std::size_t m = p + 1; m < P; ++m)
+    {
+      coefficients[p] -= A[m * P + p] * coefficients[m];
+    }
+    coefficients[p] /= A[p * P + p];
+  }
+  return true;
+}
 } // namespace
 
 struct PartialVolumeTissueModel::Workspace
@@ -595,71 +673,10 @@ PartialVolumeTissueModel::FitBiasField(Workspace & w, const std::vector<float> &
       A[j] += blockNormal[block * stride + j];
     }
   }
-  // Cholesky factorisation of the (lower triangle of the) normal matrix, slightly regularised.
-  double trace = 0.0;
-  for (std::size_t p = 0; p < P; ++p)
+  std::vector<double> coefficients;
+  if (!SolveRegularised(A, powers, BiasFieldRegularization, coefficients))
   {
-    trace += A[p * P + p];
-  }
-  if (!(trace > 0.0))
-  {
-    return;
-  }
-  // Ridge on the non-constant terms (BiasFieldRegularization times the total weight): on a head, whose tissues
-  // lie in nested shells, a radial field and the class means can trade against each other almost freely; the
-  // ridge keeps the field from drifting along that direction while shrinking a real field by a few per cent.
-  double totalWeight = 0.0;
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    if (powers[p][0] + powers[p][1] + powers[p][2] == 0)
-    {
-      totalWeight = A[p * P + p];
-    }
-  }
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    const bool constant = powers[p][0] + powers[p][1] + powers[p][2] == 0;
-    A[p * P + p] += 1e-9 * trace / static_cast<double>(P) + (constant ? 0.0 : BiasFieldRegularization * totalWeight);
-  }
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    for (std::size_t o = 0; o <= p; ++o)
-    {
-      double value = A[p * P + o];
-      for (std::size_t m = 0; m < o; ++m)
-      {
-        value -= A[p * P + m] * A[o * P + m];
-      }
-      if (o == p)
-      {
-        if (!(value > 0.0))
-        {
-          return; // singular: keep the previous field
-        }
-        A[p * P + p] = std::sqrt(value);
-      }
-      else
-      {
-        A[p * P + o] = value / A[o * P + o];
-      }
-    }
-  }
-  std::vector<double> coefficients(A.begin() + static_cast<std::ptrdiff_t>(P * P), A.end());
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    for (std::size_t m = 0; m < p; ++m)
-    {
-      coefficients[p] -= A[p * P + m] * coefficients[m];
-    }
-    coefficients[p] /= A[p * P + p];
-  }
-  for (std::size_t p = P; p-- > 0;)
-  {
-    for (std::size_t m = p + 1; m < P; ++m)
-    {
-      coefficients[p] -= A[m * P + p] * coefficients[m];
-    }
-    coefficients[p] /= A[p * P + p];
+    return; // singular: keep the previous field
   }
   // The field at every voxel, then its mean removed (block sums in order) and the corrected range.
   std::vector<double> blockMean(w.Blocks * 3, 0.0);

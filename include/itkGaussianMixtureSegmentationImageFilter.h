@@ -22,6 +22,7 @@
 #include "itkIntensityLevelHistogram.h"
 #include "itkKMeansSegmentationMacros.h"
 #include "itkOptimalScalarKMeans.h"
+#include "itkPartialVolumeTissueModel.h"
 #include "itkVectorImage.h"
 
 #include <cstdint>
@@ -140,7 +141,20 @@ SortByMean(Mixture & mixture);
  * accumulated per slice (the slowest image dimension, a split that does not depend on the number of threads) and
  * added in slice order, so labels, posteriors and parameters are bit-identical for any number of threads.
  *
- * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram
+ * Tissue model (PartialVolume or EstimateBiasField on): after the histogram fit, the voxels are modelled by
+ * PartialVolumeTissueModel, started from the exact K-means partition: with PartialVolume, K pure and K - 1
+ * mixed classes, whose tissue fractions go to output 2 (GetFractionsOutput(), K components adding up to 1 in
+ * the voxels taking part, 0 elsewhere); with EstimateBiasField, a smooth multiplicative bias field estimated
+ * inside the EM (output 3, GetBiasFieldOutput(), 1 outside the voxels taking part). The Potts prior of weight
+ * MRFWeight acts on the tissues. Labels are the tissue of largest fraction, posteriors the tissue
+ * probabilities (a mixed class counted half to each of its tissues).
+ *
+ * Collapse guard: a class whose proportion ends below NegligibleProportion (default 1e-3) after the fit
+ * without the tissue model is fitted again by PartialVolumeTissueModel (no mixed classes, no bias field), which
+ * re-seeds a vanishing class from the exact K-means; GetReseededClasses() lists them, and
+ * GetNegligibleClasses() the classes (0-based) still holding less than that share, for callers to warn.
+ *
+ * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram, PartialVolumeTissueModel
  * \ingroup KMeansSegmentation
  */
 template <typename TInputImage,
@@ -165,6 +179,8 @@ public:
   using OutputImageType = TOutputImage;
   using MaskImageType = TMaskImage;
   using PosteriorImageType = VectorImage<float, ImageDimension>;
+  using FractionImageType = VectorImage<float, ImageDimension>;
+  using BiasFieldImageType = Image<float, ImageDimension>;
   using InputPixelType = typename TInputImage::PixelType;
   using OutputPixelType = typename TOutputImage::PixelType;
   using MaskPixelType = typename TMaskImage::PixelType;
@@ -223,6 +239,46 @@ public:
    * (default 20). */
   itkSetMacro(MaximumNumberOfMRFIterations, unsigned int);
   itkGetConstMacro(MaximumNumberOfMRFIterations, unsigned int);
+
+  /** Partial-volume model: tissue fractions in output 2 (default Off). */
+  itkSetMacro(PartialVolume, bool);
+  itkGetConstMacro(PartialVolume, bool);
+  itkBooleanMacro(PartialVolume);
+  /** Multiplicative bias field estimated inside the EM, output 3 (default Off). */
+  itkSetMacro(EstimateBiasField, bool);
+  itkGetConstMacro(EstimateBiasField, bool);
+  itkBooleanMacro(EstimateBiasField);
+  /** Total degree of the bias field's polynomial in the voxel coordinates (default 3). */
+  itkSetClampMacro(BiasFieldDegree, unsigned int, 0, 6);
+  itkGetConstMacro(BiasFieldDegree, unsigned int);
+  /** A class below this share of the voxels is re-fitted and, if still below, listed as negligible (1e-3). */
+  itkSetClampMacro(NegligibleProportion, double, 0.0, 1.0);
+  itkGetConstMacro(NegligibleProportion, double);
+
+  /** Tissue fractions (output 2; allocated with PartialVolume on) and bias field (output 3; with
+   * EstimateBiasField on). */
+  FractionImageType *
+  GetFractionsOutput();
+  BiasFieldImageType *
+  GetBiasFieldOutput();
+  /** Sum of each tissue's fractions over the voxels when the tissue model ran (the posteriors' sums without
+   * PartialVolume); empty otherwise. */
+  const ValueArrayType &
+  GetFractionSums() const
+  {
+    return m_FractionSums;
+  }
+  /** Classes (0-based) re-seeded from the exact K-means, and classes still below NegligibleProportion. */
+  const std::vector<unsigned int> &
+  GetReseededClasses() const
+  {
+    return m_ReseededClasses;
+  }
+  const std::vector<unsigned int> &
+  GetNegligibleClasses() const
+  {
+    return m_NegligibleClasses;
+  }
 
   /** The posterior probabilities (output 1). */
   PosteriorImageType *
@@ -312,6 +368,11 @@ private:
                        GaussianMixtureDetail::Mixture &                mixture,
                        double                                          varianceFloor);
 
+  /** Fits PartialVolumeTissueModel (with the filter's settings, or only the collapse guard when guardOnly) to
+   * the voxels taking part and writes outputs 0 to 3 and the class parameters. */
+  void
+  FitTissueModel(const HistogramType & histogram, double varianceFloor, bool guardOnly);
+
   unsigned int m_NumberOfClasses{ 3 };
   bool         m_AutomaticNumberOfClasses{ false };
   unsigned int m_MaximumNumberOfClasses{ 6 };
@@ -322,6 +383,15 @@ private:
   bool         m_UseCommonVariance{ false };
   double       m_MRFWeight{ 0.0 };
   unsigned int m_MaximumNumberOfMRFIterations{ 20 };
+  bool         m_PartialVolume{ false };
+  bool         m_EstimateBiasField{ false };
+  unsigned int m_BiasFieldDegree{ 3 };
+  double       m_NegligibleProportion{ 1e-3 };
+
+  ValueArrayType            m_InitialClassVariances;
+  ValueArrayType            m_FractionSums;
+  std::vector<unsigned int> m_ReseededClasses;
+  std::vector<unsigned int> m_NegligibleClasses;
 
   ValueArrayType m_ClassMeans;
   ValueArrayType m_ClassVariances;

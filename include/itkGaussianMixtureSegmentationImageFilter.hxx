@@ -424,8 +424,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   this->SetNumberOfRequiredInputs(1);
   this->AddOptionalInputName("MaskImage");
   this->SetNumberOfRequiredOutputs(2);
-  this->SetNthOutput(0, this->MakeOutput(0));
-  this->SetNthOutput(1, this->MakeOutput(1));
+  for (unsigned int idx = 0; idx < 4; ++idx)
+  {
+    this->SetNthOutput(idx, this->MakeOutput(idx));
+  }
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -433,9 +435,13 @@ DataObject::Pointer
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::MakeOutput(
   DataObjectPointerArraySizeType idx)
 {
-  if (idx == 1)
+  if (idx == 1 || idx == 2)
   {
     return PosteriorImageType::New().GetPointer();
+  }
+  if (idx == 3)
+  {
+    return BiasFieldImageType::New().GetPointer();
   }
   return Superclass::MakeOutput(idx);
 }
@@ -446,6 +452,22 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   -> PosteriorImageType *
 {
   return dynamic_cast<PosteriorImageType *>(this->ProcessObject::GetOutput(1));
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+auto
+GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetFractionsOutput()
+  -> FractionImageType *
+{
+  return dynamic_cast<FractionImageType *>(this->ProcessObject::GetOutput(2));
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+auto
+GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetBiasFieldOutput()
+  -> BiasFieldImageType *
+{
+  return dynamic_cast<BiasFieldImageType *>(this->ProcessObject::GetOutput(3));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -526,6 +548,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
     posteriors->SetNumberOfComponentsPerPixel(m_AutomaticNumberOfClasses ? m_MaximumNumberOfClasses
                                                                          : m_NumberOfClasses);
   }
+  if (auto * fractions = this->GetFractionsOutput())
+  {
+    fractions->SetNumberOfComponentsPerPixel(m_AutomaticNumberOfClasses ? m_MaximumNumberOfClasses
+                                                                        : m_NumberOfClasses);
+  }
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -568,6 +595,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   m_ClassVariances.clear();
   m_ClassProportions.clear();
   m_InitialClassMeans.clear();
+  m_InitialClassVariances.clear();
+  m_FractionSums.clear();
+  m_ReseededClasses.clear();
+  m_NegligibleClasses.clear();
   m_BayesianInformationCriterionForEachK.clear();
   m_NumberOfClassesUsed = 0;
   m_LogLikelihood = 0.0;
@@ -631,9 +662,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
         mixture = candidate;
         fit = candidateFit;
         m_InitialClassMeans.clear();
+        m_InitialClassVariances.clear();
         for (const auto & c : classes)
         {
           m_InitialClassMeans.push_back(histogram.GetOrigin() + c.Mean);
+          m_InitialClassVariances.push_back(c.SumOfSquares / static_cast<double>(c.Count));
         }
       }
     }
@@ -645,6 +678,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
     for (const auto & c : classes)
     {
       m_InitialClassMeans.push_back(histogram.GetOrigin() + c.Mean);
+      m_InitialClassVariances.push_back(c.SumOfSquares / static_cast<double>(c.Count));
     }
     mixture = MixtureFromPartition(classes, numberOfSamples, varianceFloor, m_UseCommonVariance);
     fit = FitOnLevels(
@@ -657,6 +691,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   m_NumberOfIterations = fit.Iterations;
   m_NumberOfClassifiedPixels = static_cast<SizeValueType>(numberOfSamples);
 
+  if (m_PartialVolume || m_EstimateBiasField)
+  {
+    this->FitTissueModel(histogram, varianceFloor, false);
+    return;
+  }
   std::vector<double> levelPosteriors;
   LevelLogLikelihood(levels, mixture, &levelPosteriors);
   std::vector<std::int32_t> binToLevel(histogram.GetNumberOfBins(), -1);
@@ -728,6 +767,14 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
     m_ClassMeans.push_back(histogram.GetOrigin() + mixture.Mean[k]);
     m_ClassVariances.push_back(mixture.Variance[k]);
     m_ClassProportions.push_back(mixture.Proportion[k]);
+  }
+  // Collapse guard: a vanishing class is fitted again, re-seeded from the exact K-means.
+  if (std::any_of(m_ClassProportions.begin(), m_ClassProportions.end(), [this](double p) {
+        return p < m_NegligibleProportion;
+      }))
+  {
+    this->FitTissueModel(histogram, varianceFloor, true);
+    return;
   }
   this->UpdateProgress(1.0f);
 }
@@ -1114,6 +1161,110 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
+GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitTissueModel(
+  const HistogramType & histogram,
+  double                varianceFloor,
+  bool                  guardOnly)
+{
+  static_assert(ImageDimension <= 3, "the tissue model works on images of at most three dimensions");
+  const TInputImage *  input = this->GetInput();
+  const TMaskImage *   mask = this->GetMaskImage();
+  const RegionType     region = input->GetLargestPossibleRegion();
+  const SizeValueType  totalPixels = region.GetNumberOfPixels();
+  const InputPixelType * inputBuffer = input->GetBufferPointer();
+  const MaskPixelType *  maskBuffer = mask ? mask->GetBufferPointer() : nullptr;
+
+  // The voxels taking part, in buffer order (every buffer covers the largest possible region).
+  std::vector<float>           values;
+  std::vector<std::uint64_t>   gridIndex;
+  std::array<std::uint64_t, 3> gridSize{ { 1, 1, 1 } };
+  for (unsigned int d = 0; d < ImageDimension; ++d)
+  {
+    gridSize[d] = region.GetSize()[d];
+  }
+  for (SizeValueType i = 0; i < totalPixels; ++i)
+  {
+    if (histogram.Includes(inputBuffer[i], maskBuffer ? maskBuffer[i] : MaskPixelType{ 1 }))
+    {
+      values.push_back(static_cast<float>(inputBuffer[i]));
+      gridIndex.push_back(i);
+    }
+  }
+  PartialVolumeTissueModel model;
+  model.PartialVolume = m_PartialVolume && !guardOnly;
+  model.EstimateBiasField = m_EstimateBiasField && !guardOnly;
+  model.BiasFieldDegree = m_BiasFieldDegree;
+  model.MRFWeight = m_MRFWeight;
+  model.CommonVariance = m_UseCommonVariance;
+  model.VarianceFloor = varianceFloor;
+  model.MaximumNumberOfIterations = std::max(1u, m_MaximumNumberOfMRFIterations);
+  model.ConvergenceThreshold = m_ConvergenceThreshold;
+  model.NegligibleProportion = m_NegligibleProportion;
+  model.NumberOfWorkUnits = this->GetNumberOfWorkUnits();
+  PartialVolumeTissueModel::Tissues initial{ m_InitialClassMeans, m_InitialClassVariances };
+  for (double & v : initial.Variance)
+  {
+    v = std::max(v, varianceFloor);
+  }
+  model.Fit(values, gridIndex, gridSize, initial);
+  this->UpdateProgress(0.9f);
+
+  // Outputs: 0 (and 1 for the fractions, the bias field) wherever no voxel takes part.
+  const unsigned int K = static_cast<unsigned int>(initial.Mean.size());
+  auto *             output = this->GetOutput();
+  output->SetBufferedRegion(region);
+  output->Allocate(true);
+  auto * posteriorImage = this->GetPosteriorsOutput();
+  posteriorImage->SetNumberOfComponentsPerPixel(K);
+  posteriorImage->SetBufferedRegion(region);
+  posteriorImage->Allocate(true);
+  std::vector<std::pair<float *, const std::vector<float> *>> fields{ { posteriorImage->GetBufferPointer(),
+                                                                        &model.GetPosteriors() } };
+  if (model.PartialVolume)
+  {
+    auto * fractions = this->GetFractionsOutput();
+    fractions->SetNumberOfComponentsPerPixel(K);
+    fractions->SetBufferedRegion(region);
+    fractions->Allocate(true);
+    fields.emplace_back(fractions->GetBufferPointer(), &model.GetFractions());
+  }
+  if (model.EstimateBiasField)
+  {
+    auto * bias = this->GetBiasFieldOutput();
+    bias->SetBufferedRegion(region);
+    bias->Allocate();
+    bias->FillBuffer(1.0f);
+    for (std::size_t i = 0; i < values.size(); ++i)
+    {
+      bias->GetBufferPointer()[gridIndex[i]] = model.GetBiasField()[i];
+    }
+  }
+  for (std::size_t i = 0; i < values.size(); ++i)
+  {
+    output->GetBufferPointer()[gridIndex[i]] = static_cast<OutputPixelType>(model.GetLabels()[i]);
+    for (const auto & field : fields)
+    {
+      std::copy_n(field.second->data() + i * K, K, field.first + gridIndex[i] * K);
+    }
+  }
+  const auto & proportions = model.GetClassProportions();
+  m_ClassMeans = model.GetTissues().Mean;
+  m_ClassVariances = model.GetTissues().Variance;
+  m_ClassProportions.assign(proportions.begin(), proportions.begin() + K);
+  for (unsigned int j = 0; j + K < proportions.size(); ++j)
+  {
+    m_ClassProportions[j] += 0.5 * proportions[K + j];
+    m_ClassProportions[j + 1] += 0.5 * proportions[K + j];
+  }
+  m_FractionSums = model.GetFractionSums();
+  m_ReseededClasses = model.GetReseededClasses();
+  m_NegligibleClasses = model.GetNegligibleClasses();
+  m_NumberOfMRFIterations = model.GetNumberOfIterations();
+  this->UpdateProgress(1.0f);
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::PrintSelf(std::ostream & os,
                                                                                          Indent         indent) const
 {
@@ -1136,10 +1287,18 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
   os << indent << "UseCommonVariance: " << (m_UseCommonVariance ? "On" : "Off") << std::endl;
   os << indent << "MRFWeight: " << m_MRFWeight << std::endl;
   os << indent << "MaximumNumberOfMRFIterations: " << m_MaximumNumberOfMRFIterations << std::endl;
+  os << indent << "PartialVolume: " << (m_PartialVolume ? "On" : "Off") << std::endl;
+  os << indent << "EstimateBiasField: " << (m_EstimateBiasField ? "On" : "Off") << std::endl;
+  os << indent << "BiasFieldDegree: " << m_BiasFieldDegree << std::endl;
+  os << indent << "NegligibleProportion: " << m_NegligibleProportion << std::endl;
   printArray("ClassMeans", m_ClassMeans);
   printArray("ClassVariances", m_ClassVariances);
   printArray("ClassProportions", m_ClassProportions);
   printArray("InitialClassMeans", m_InitialClassMeans);
+  printArray("InitialClassVariances", m_InitialClassVariances);
+  printArray("FractionSums", m_FractionSums);
+  printArray("ReseededClasses", m_ReseededClasses);
+  printArray("NegligibleClasses", m_NegligibleClasses);
   printArray("BayesianInformationCriterionForEachK", m_BayesianInformationCriterionForEachK);
   os << indent << "NumberOfClassesUsed: " << m_NumberOfClassesUsed << std::endl;
   os << indent << "LogLikelihood: " << m_LogLikelihood << std::endl;

@@ -17,7 +17,7 @@
  *=========================================================================*/
 // Accuracy of the module's segmentations against known tissue labels, for the accuracy benchmark
 // (run-accuracy-benchmark.py). Usage:
-//   gmm-accuracy IMAGE TRUTH BETA MRF_ITERATIONS FIXED_ITERATIONS
+//   gmm-accuracy IMAGE TRUTH BETA MRF_ITERATIONS FIXED_ITERATIONS [FRACTIONS_DIRECTORY PVE_BETA]
 // IMAGE is a scalar scan, TRUTH a label image of the same grid (0 outside the brain, 1 CSF, 2 GM, 3 WM); the
 // brain (TRUTH > 0) is the mask. Runs the exact K-means, and the Gaussian mixture without and with the Potts
 // prior (weight BETA, at most MRF_ITERATIONS iterations), with per-class and with common variance, three classes
@@ -27,8 +27,13 @@
 // with another HMRF implementation at the same number of iterations. Its mixture initialisation is the same as the
 // other common-variance rows': as many EM updates as the common-variance GMM row took to converge (convergence
 // threshold 0 would otherwise also run the EM initialisation to its MaximumNumberOfIterations).
+// Every row also gives "volumes" (voxels of labels 1..3). With FRACTIONS_DIRECTORY, further rows run the
+// bias field estimated inside the EM (GMM + MRF + bias field) and the partial-volume model (weight PVE_BETA)
+// without and with it; their rows give "fraction_sums" and their fraction maps are written to
+// FRACTIONS_DIRECTORY/<row number>.nii.gz (a 3-component image) for the script to compare with the truth.
 #include "itkGaussianMixtureSegmentationImageFilter.h"
 #include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
 #include "itkKMeansSegmentationImageFilter.h"
 
 #include <chrono>
@@ -37,6 +42,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace
 {
@@ -65,7 +71,8 @@ Report(const std::string &    method,
        const LabelImageType * labels,
        const LabelImageType * truth,
        const Timing &         seconds,
-       unsigned int           iterations)
+       unsigned int           iterations,
+       const std::vector<double> & fractionSums = {})
 {
   const std::size_t n = truth->GetBufferedRegion().GetNumberOfPixels();
   std::cout << "{\"method\": \"" << method << "\", \"dice\": [";
@@ -82,6 +89,20 @@ Report(const std::string &    method,
     }
     const double score = a + b ? 2.0 * static_cast<double>(both) / static_cast<double>(a + b) : 0.0;
     std::cout << (label > 1 ? ", " : "") << score;
+  }
+  std::cout << "], \"volumes\": [";
+  for (unsigned char label = 1; label <= 3; ++label)
+  {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < n; ++i)
+    {
+      count += labels->GetBufferPointer()[i] == label;
+    }
+    std::cout << (label > 1 ? ", " : "") << count;
+  }
+  if (!fractionSums.empty())
+  {
+    std::cout << "], \"fraction_sums\": [" << fractionSums[0] << ", " << fractionSums[1] << ", " << fractionSums[2];
   }
   std::cout << "], \"seconds\": " << seconds.Wall << ", \"processor_seconds\": " << seconds.Processor
             << ", \"iterations\": " << iterations << "}" << std::endl;
@@ -104,9 +125,10 @@ TimedUpdate(TFilter * filter)
 int
 main(int argc, char * argv[])
 {
-  if (argc != 6)
+  if (argc != 6 && argc != 8)
   {
-    std::cerr << "usage: " << argv[0] << " IMAGE TRUTH BETA MRF_ITERATIONS FIXED_ITERATIONS" << std::endl;
+    std::cerr << "usage: " << argv[0] << " IMAGE TRUTH BETA MRF_ITERATIONS FIXED_ITERATIONS [FRACTIONS_DIRECTORY PVE_BETA]"
+              << std::endl;
     return EXIT_FAILURE;
   }
   try
@@ -169,6 +191,46 @@ main(int argc, char * argv[])
     std::ostringstream name;
     name << "GMM, common variance + MRF (beta " << beta << "), exactly " << fixedIterations << " iterations";
     Report(name.str(), fixed->GetOutput(), truth, fixedSeconds, fixed->GetNumberOfMRFIterations());
+    if (argc == 8)
+    {
+      const double pveBeta = std::stod(argv[7]);
+      struct Row
+      {
+        const char * Name;
+        double       Weight;
+        bool         PartialVolume;
+        bool         Bias;
+      };
+      const Row rows[] = { { "GMM, common variance + MRF + bias field", beta, false, true },
+                           { "PVE", pveBeta, true, false },
+                           { "PVE + bias field", pveBeta, true, true } };
+      unsigned int number = 0;
+      for (const Row & row : rows)
+      {
+        auto model = MixtureType::New();
+        model->SetInput(image);
+        model->SetMaskImage(truth);
+        model->SetNumberOfClasses(3);
+        model->SetUseCommonVariance(true);
+        model->SetMRFWeight(row.Weight);
+        model->SetMaximumNumberOfMRFIterations(iterations);
+        model->SetPartialVolume(row.PartialVolume);
+        model->SetEstimateBiasField(row.Bias);
+        const Timing       seconds = TimedUpdate(model.GetPointer());
+        std::ostringstream rowName;
+        rowName << row.Name << " (beta " << row.Weight << ")";
+        Report(rowName.str(), model->GetOutput(), truth, seconds, model->GetNumberOfMRFIterations(),
+               row.PartialVolume ? model->GetFractionSums() : std::vector<double>{});
+        if (row.PartialVolume)
+        {
+          auto writer = itk::ImageFileWriter<MixtureType::FractionImageType>::New();
+          writer->SetInput(model->GetFractionsOutput());
+          writer->SetFileName(std::string(argv[6]) + "/" + std::to_string(number) + ".nii.gz");
+          writer->Update();
+        }
+        ++number;
+      }
+    }
   }
   catch (const std::exception & error)
   {

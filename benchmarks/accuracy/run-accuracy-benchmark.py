@@ -44,6 +44,10 @@ def dice(labels, truth):
     return result
 
 
+def label_volumes(labels):
+    return [int((labels == label).sum()) for label in (1, 2, 3)]
+
+
 def make_phantom(noise_percent, bias_percent, seed=1):
     """Brain-like phantom, 1 mm voxels: folded cortex (GM) around white matter, deep grey nuclei, ventricles and
     an outer CSF layer. Intensities CSF 250, GM 600, WM 850 (T1-like), times a smooth multiplicative bias field
@@ -72,6 +76,57 @@ def make_phantom(noise_percent, bias_percent, seed=1):
     return noisy.astype(np.float32), truth
 
 
+def phantom_geometry(x, y, z):
+    """Tissue labels (0 outside, 1 CSF, 2 GM, 3 WM) of the brain-like phantom at points x, y, z in [-1, 1]."""
+    r = np.sqrt((x / 0.85) ** 2 + (y / 0.9) ** 2 + (z / 0.8) ** 2)
+    theta = np.arctan2(y, x)
+    phi = np.arccos(np.clip(z / np.maximum(np.sqrt(x * x + y * y + z * z), 1e-9), -1.0, 1.0))
+    folds = np.sin(9.0 * theta) * np.sin(7.0 * phi)
+    truth = np.zeros(x.shape, np.uint8)
+    truth[r < 0.97 + 0.02 * folds] = 1
+    truth[r < 0.90 + 0.02 * folds] = 2
+    truth[r < 0.85 + 0.05 * folds] = 3
+    truth[((np.abs(x) - 0.18) / 0.1) ** 2 + (y / 0.16) ** 2 + ((z + 0.05) / 0.14) ** 2 < 1.0] = 2
+    truth[((np.abs(x) - 0.08) / 0.06) ** 2 + ((y - 0.05) / 0.3) ** 2 + ((z - 0.1) / 0.12) ** 2 < 1.0] = 1
+    return truth
+
+
+def make_partial_volume_phantom(noise_percent, bias_percent, seed=1, shape=(144, 176, 144), factor=4):
+    """The brain-like phantom drawn at factor x the resolution and averaged down, so that every voxel's tissue
+    fractions are known: returns the image, the hard truth (largest fraction; 0 outside the brain, the brain
+    being the voxels with no background in them), and the fractions (3 x shape, 0 outside the brain)."""
+    fine = [np.linspace(-1.0, 1.0, n * factor) for n in shape]
+    counts = np.zeros((4,) + shape, np.float32)
+    for i in range(shape[0]):
+        x, y, z = np.meshgrid(fine[0][i * factor:(i + 1) * factor], fine[1], fine[2], indexing="ij")
+        labels = phantom_geometry(x, y, z).reshape(factor, shape[1], factor, shape[2], factor)
+        for label in range(4):
+            counts[label, i] = (labels == label).sum(axis=(0, 2, 4))
+    fractions = counts / float(factor ** 3)
+    brain = fractions[0] == 0
+    fractions = fractions[1:] * brain
+    truth = np.where(brain, np.argmax(fractions, axis=0) + 1, 0).astype(np.uint8)
+    x, y, z = np.meshgrid(*(np.linspace(-1.0, 1.0, n) for n in shape), indexing="ij")
+    intensity = np.tensordot(np.array([250.0, 600.0, 850.0]), fractions, axes=1)
+    field = 0.6 * x + 0.3 * y - 0.5 * z + 0.4 * x * y
+    field = field / np.abs(field[brain]).max()
+    intensity = intensity * (1.0 + 0.5 * bias_percent / 100.0 * field)
+    rng = np.random.default_rng(seed)
+    sigma = noise_percent / 100.0 * 850.0
+    noisy = np.sqrt((intensity + rng.normal(0.0, sigma, shape)) ** 2 + rng.normal(0.0, sigma, shape) ** 2)
+    return (noisy * brain).astype(np.float32), truth, fractions
+
+
+def volume_errors(row, truth, fractions):
+    """Per tissue, the relative error (%) of the volume from the hard labels and, for rows with fractions, of the
+    fraction sums, against the true volumes (fraction sums of the truth where known, else label counts)."""
+    true_volumes = fractions.reshape(3, -1).sum(axis=1) if fractions is not None else \
+        np.array([(truth == label).sum() for label in (1, 2, 3)], np.float64)
+    hard = 100.0 * (np.array(row["volumes"], np.float64) / true_volumes - 1.0)
+    soft = 100.0 * (np.array(row["fraction_sums"]) / true_volumes - 1.0) if "fraction_sums" in row else None
+    return hard, soft
+
+
 def best(a, b):
     """The same method's two runs: the smaller time of each kind (Dice and iterations do not change)."""
     assert a["method"] == b["method"]
@@ -83,10 +138,17 @@ def save(array, path, affine=np.eye(4)):
     nib.save(nib.Nifti1Image(array, affine), path)
 
 
-def run_module(program, image_path, truth_path, beta, iterations, fixed_iterations):
-    output = subprocess.run([program, image_path, truth_path, str(beta), str(iterations), str(fixed_iterations)],
-                            check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+def run_module(program, image_path, truth_path, beta, iterations, fixed_iterations, directory, pve_beta):
+    output = subprocess.run([program, image_path, truth_path, str(beta), str(iterations), str(fixed_iterations),
+                             directory, str(pve_beta)], check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    # The fraction maps of the rows that have them: gmm-accuracy numbers its last three rows 0, 1, 2.
+    for number, row in enumerate(rows[-3:]):
+        path = os.path.join(directory, "%d.nii.gz" % number)
+        if "fraction_sums" in row and os.path.exists(path):
+            row["fractions"] = np.moveaxis(np.squeeze(np.asarray(nib.load(path).dataobj)), -1, 0)
+            os.remove(path)
+    return rows
 
 
 def run_sklearn(image, truth):
@@ -108,7 +170,7 @@ def run_sklearn(image, truth):
         labels = np.zeros(image.shape, np.uint8)
         labels[brain] = rank[predicted]
         iterations = getattr(model, "n_iter_", 0)
-        rows.append({"method": name, "dice": dice(labels, truth), "seconds": seconds,
+        rows.append({"method": name, "dice": dice(labels, truth), "volumes": label_volumes(labels), "seconds": seconds,
                      "processor_seconds": processor_seconds, "iterations": iterations})
     return rows
 
@@ -128,6 +190,7 @@ def run_dipy(image, truth, beta, iterations):
     labels[box] = final
     labels[truth == 0] = 0
     return {"method": "DIPY TissueClassifierHMRF (beta %g)" % beta, "dice": dice(labels, truth),
+            "volumes": label_volumes(labels),
             "seconds": seconds, "processor_seconds": processor_seconds, "iterations": iterations}
 
 
@@ -143,6 +206,7 @@ def main():
                         help="largest number of MRF iterations of GMM + MRF (default 10)")
     parser.add_argument("--dipy-iterations", type=int, default=3,
                         help="ICM iterations of DIPY's HMRF, also run by GMM + MRF for timing (default 3)")
+    parser.add_argument("--pve-beta", type=float, default=0.6, help="Potts weight of the PVE rows (default 0.6)")
     parser.add_argument("--skip-dipy", action="store_true")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of every method; each time column gives the best (default 1)")
@@ -153,7 +217,11 @@ def main():
         for noise in (3, 9):
             image, truth = make_phantom(noise, 20)
             name = "phantom %d %% noise, 20 %% bias" % noise
-            datasets.append((name, image, truth))
+            datasets.append((name, image, truth, None))
+        for noise in (3, 9):
+            image, truth, fractions = make_partial_volume_phantom(noise, 20)
+            name = "PV phantom %d %% noise, 20 %% bias" % noise
+            datasets.append((name, image, truth, fractions))
         mni = os.path.abspath(arguments.data)
         if os.path.exists(os.path.join(mni, "t1.nii.gz")):
             t1 = nib.load(os.path.join(mni, "t1.nii.gz"))
@@ -163,14 +231,16 @@ def main():
             csf = 255.0 - gm - wm
             truth = (np.argmax(np.stack([csf, gm, wm]), axis=0) + 1).astype(np.uint8)
             truth[image <= 0] = 0
-            datasets.append(("MNI152 2009a", image, truth))
+            fractions = np.stack([csf, gm, wm]) / 255.0 * (image > 0)
+            datasets.append(("MNI152 2009a", image, truth, fractions))
         else:
             print("MNI152 template not found in %s: skipped" % mni, file=sys.stderr)
 
-        print("| data | method | CSF | GM | WM | time (s) | processor time (s) | iterations |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| data | method | Dice CSF | GM | WM | volume error % (hard) CSF | GM | WM | volume error % "
+              "(fractions) CSF | GM | WM | fraction MAE CSF | GM | WM | time (s) | processor time (s) | iterations |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         speedups = []
-        for name, image, truth in datasets:
+        for name, image, truth, fractions in datasets:
             image_path = os.path.join(directory, "image.nii.gz")
             truth_path = os.path.join(directory, "truth.nii.gz")
             save(image, image_path)
@@ -178,15 +248,22 @@ def main():
             rows = None
             for _ in range(max(1, arguments.repeat)):
                 runs = run_module(arguments.program, image_path, truth_path, arguments.beta,
-                                  arguments.mrf_iterations, arguments.dipy_iterations)
+                                  arguments.mrf_iterations, arguments.dipy_iterations, directory, arguments.pve_beta)
                 runs += run_sklearn(image, truth)
                 if not arguments.skip_dipy:
                     runs.append(run_dipy(image, truth, arguments.dipy_beta, arguments.dipy_iterations))
                 rows = runs if rows is None else [best(a, b) for a, b in zip(rows, runs)]
+            brain = truth > 0
             for row in rows:
-                print("| %s | %s | %.3f | %.3f | %.3f | %.2f | %.2f | %s |" % (
-                    name, row["method"], *row["dice"], row["seconds"], row["processor_seconds"], row["iterations"]),
-                    flush=True)
+                hard, soft = volume_errors(row, truth, fractions)
+                cells = ["%.1f" % v for v in hard] + (["%.1f" % v for v in soft] if soft is not None else ["", "", ""])
+                if "fractions" in row and fractions is not None:
+                    cells += ["%.3f" % np.abs(row["fractions"][k][brain] - fractions[k][brain]).mean() for k in range(3)]
+                else:
+                    cells += ["", "", ""]
+                print("| %s | %s | %.3f | %.3f | %.3f | %s | %.2f | %.2f | %s |" % (
+                    name, row["method"], *row["dice"], " | ".join(cells), row["seconds"], row["processor_seconds"],
+                    row["iterations"]), flush=True)
             fixed = [row for row in rows if row["method"].endswith("exactly %d iterations" % arguments.dipy_iterations)]
             dipy = [row for row in rows if row["method"].startswith("DIPY")]
             if fixed and dipy:

@@ -23,6 +23,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace kmeans_cli
@@ -47,6 +48,26 @@ IsVectorImagePath(const std::string & path)
                                            EndsWith(lower, ".nii") || EndsWith(lower, ".nii.gz"));
 }
 } // namespace
+
+std::string
+PartialVolumeMapPath(const std::string & prefix, const std::string & output, unsigned int label)
+{
+  std::string lower = output;
+  for (char & c : lower)
+  {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  std::string extension = ".nii.gz";
+  for (const char * candidate : { ".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd" })
+  {
+    if (EndsWith(lower, candidate))
+    {
+      extension = std::string(candidate) == ".seg.nrrd" ? ".nrrd" : output.substr(output.size() - std::strlen(candidate));
+      break;
+    }
+  }
+  return prefix + "_pve_" + std::to_string(label) + extension;
+}
 
 bool
 UsesGaussianMixture(const Options & options)
@@ -108,6 +129,33 @@ AddModelOptions(CLI::App & app, Options & options)
   app.add_option("--posteriors", model.Posteriors,
                  "Write the per-class posterior probabilities of the Gaussian mixture as a K-component vector "
                  "image (.nrrd, .nhdr, .nii, .nii.gz; 0 outside the mask)");
+  auto impliesMixture = [&model]() {
+    if (!model.NameGiven)
+    {
+      model.Name = "gmm";
+    }
+  };
+  app.add_option_function<std::string>(
+       "--pve",
+       [&model, impliesMixture](const std::string & prefix) {
+         model.PartialVolumePrefix = prefix;
+         impliesMixture();
+       },
+       "Partial-volume model (pure tissues and mixed classes between tissues adjacent in intensity, as FSL FAST): "
+       "writes each class's tissue fractions (0..1, summing to 1 in the mask, 0 outside) to PREFIX_pve_<label> "
+       "with the output's extension, labels 1..K; implies --model gmm and, without --mrf, --mrf 0.6")
+    ->type_name("PREFIX");
+  app.add_flag_callback(
+    "--bias-field",
+    [&model, impliesMixture]() {
+      model.BiasField = true;
+      impliesMixture();
+    },
+    "Estimate a smooth multiplicative bias field (polynomial of degree 3 in log) inside the EM, alternating with "
+    "the tissue parameters (as FSL FAST); implies --model gmm; works with or without --mrf and --pve. Prefer it "
+    "to --n4 on noisy scans");
+  app.add_option("--bias-field-output", model.BiasFieldOutput,
+                 "Write the bias field estimated by --bias-field (1 outside the mask)");
   app.add_option_function<unsigned int>(
        "--max-k",
        [&model](const unsigned int & value) {
@@ -170,6 +218,20 @@ AddModelOptions(CLI::App & app, Options & options)
     {
       throw CLI::ValidationError(gmm ? "--model" : "-k", std::string(gmm ? "--model gmm" : "-k auto") +
                                                            " works on one scalar INPUT, not on several channels");
+    }
+    if ((!m.PartialVolumePrefix.empty() || m.BiasField) && !gmm)
+    {
+      throw CLI::ValidationError(m.BiasField ? "--bias-field" : "--pve",
+                                 "the tissue model needs --model gmm, not --model kmeans");
+    }
+    if (!m.BiasFieldOutput.empty() && !m.BiasField)
+    {
+      throw CLI::ValidationError("--bias-field-output", "--bias-field-output needs --bias-field");
+    }
+    if ((!m.PartialVolumePrefix.empty() || !m.BiasFieldOutput.empty()) && !options.Scan.OutputDirectory.empty())
+    {
+      throw CLI::ValidationError("--pve", "a batch (--output-dir) names its outputs itself: no --pve or "
+                                          "--bias-field-output");
     }
     if (m.AutomaticNumberOfClasses && options.Scan.Tissues)
     {

@@ -28,8 +28,58 @@
 #include "itkGaussianMixtureSegmentationImageFilter.h"
 #include "itkImageRegionConstIterator.h"
 
+#include <memory>
+
 namespace kmeans_cli
 {
+/** Writes component k of fractions to PartialVolumeMapPath(--pve, --output, k + 1) for every k, each through
+ * its own temporary file, all moved into place only after every map was written (a failure leaves none of
+ * them). Returns the report's "partial_volume_maps": [{label, path, sum}], sum the map's sum over the voxels. */
+template <typename TFractionImage>
+ReportJson
+WriteFractionMaps(const TFractionImage * fractions, const Options & options)
+{
+  using MapType = itk::Image<float, TFractionImage::ImageDimension>;
+  const unsigned int                             K = fractions->GetNumberOfComponentsPerPixel();
+  const auto                                     region = fractions->GetBufferedRegion();
+  const itk::SizeValueType                       n = region.GetNumberOfPixels();
+  std::vector<std::unique_ptr<AtomicFileWriter>> writers;
+  ReportJson                                     maps = ReportJson::array();
+  for (unsigned int k = 0; k < K; ++k)
+  {
+    const std::string path = PartialVolumeMapPath(options.Model.PartialVolumePrefix, options.Output, k + 1);
+    auto              map = MapType::New();
+    map->CopyInformation(fractions);
+    map->SetRegions(region);
+    map->Allocate();
+    double sum = 0.0;
+    for (itk::SizeValueType i = 0; i < n; ++i)
+    {
+      map->GetBufferPointer()[i] = fractions->GetBufferPointer()[i * K + k];
+      sum += map->GetBufferPointer()[i];
+    }
+    writers.push_back(std::make_unique<AtomicFileWriter>(path));
+    auto writer = itk::ImageFileWriter<MapType>::New();
+    writer->SetInput(map);
+    writer->SetFileName(writers.back()->TemporaryPath());
+    writer->SetUseCompression(true);
+    try
+    {
+      writer->Update();
+    }
+    catch (const itk::ExceptionObject & exception)
+    {
+      throw FileError(path, "cannot write: " + OneLine(exception));
+    }
+    maps.push_back({ { "label", k + 1 }, { "path", path }, { "sum", sum } });
+  }
+  for (auto & writer : writers)
+  {
+    writer->Commit();
+  }
+  return maps;
+}
+
 /** The Gaussian mixture of cli/ModelOptions.h on an image read and preprocessed by SegmentImage.
  *
  * With --model gmm (or --mrf) this segments, writes the label map (and --posteriors, the Slicer segmentation,
@@ -54,7 +104,8 @@ SegmentWithModel(Options &                                     options,
   {
     return false;
   }
-  const double beta = gmm && model.MRFWeight ? *model.MRFWeight : 0.0;
+  const bool   pve = gmm && !model.PartialVolumePrefix.empty();
+  const double beta = gmm && model.MRFWeight ? *model.MRFWeight : (pve ? PartialVolumeMRFWeight : 0.0);
 
   Stopwatch segmentTime;
   auto      filter = FilterType::New();
@@ -73,6 +124,8 @@ SegmentWithModel(Options &                                     options,
   SetScalarFilterOptions(*filter, mask, options);
   filter->SetUseCommonVariance(!model.PerClassVariance);
   filter->SetMRFWeight(beta);
+  filter->SetPartialVolume(pve);
+  filter->SetEstimateBiasField(gmm && model.BiasField);
   UpdateSegmentationFilter(*filter, options);
   options.NumberOfClasses = filter->GetNumberOfClassesUsed();
 
@@ -90,6 +143,12 @@ SegmentWithModel(Options &                                     options,
                   { "maximum_k", model.MaximumNumberOfClasses },
                   { "bic_for_each_k", bic },
                   { "chosen_k", options.NumberOfClasses } };
+    if (values.size() > 1 && options.NumberOfClasses == values.size())
+    {
+      report.AddWarning("-k auto chose K = " + std::to_string(options.NumberOfClasses) +
+                        ", the largest K tried: the criterion may still fall beyond it (try a larger --max-k) or "
+                        "the histogram is not a sum of Gaussians (partial volumes, bias); consider -k 3");
+    }
   }
   if (!gmm)
   {
@@ -107,6 +166,17 @@ SegmentWithModel(Options &                                     options,
   {
     WriteImageAtomically(filter->GetPosteriorsOutput(), model.Posteriors);
     report["posteriors"] = { { "path", model.Posteriors }, { "components", options.NumberOfClasses } };
+  }
+  ReportJson fractionMaps;
+  if (pve)
+  {
+    fractionMaps = WriteFractionMaps(filter->GetFractionsOutput(), options);
+    report["partial_volume_maps"] = fractionMaps;
+  }
+  if (!model.BiasFieldOutput.empty())
+  {
+    WriteImageAtomically(filter->GetBiasFieldOutput(), model.BiasFieldOutput);
+    report["bias_field"] = { { "path", model.BiasFieldOutput } };
   }
   report.SetTiming("write", writeTime.Seconds());
 
@@ -130,6 +200,8 @@ SegmentWithModel(Options &                                     options,
                       { "variance", model.PerClassVariance ? "per class" : "common" },
                       { "mrf_weight", beta },
                       { "mrf", beta > 0.0 ? "Potts, mean field (HMRF-EM)" : "none" },
+                      { "partial_volume", pve },
+                      { "bias_field", gmm && model.BiasField ? "polynomial of degree 3, inside the EM" : "none" },
                       { "iterations", filter->GetNumberOfIterations() },
                       { "mrf_iterations", filter->GetNumberOfMRFIterations() },
                       { "log_likelihood", filter->GetLogLikelihood() } };
@@ -150,9 +222,17 @@ SegmentWithModel(Options &                                     options,
                      { "proportion", proportions[k] },
                      { "voxels", counts[k] } };
     report.AddClassSize(c, static_cast<double>(counts[k]));
+    if (pve)
+    {
+      // Volumes from the fractions (the maps' sums) beside the hard counts.
+      const double sum = fractionMaps[k]["sum"].get<double>();
+      c["fraction_voxels"] = sum;
+      report.AddClassSize(c, sum, "fraction_");
+    }
     classes.push_back(c);
   }
   report["classes"] = classes;
+  report.WarnAboutSmallClasses(filter->GetNegligibleProportion(), filter->GetReseededClasses());
 
   // The VTK preview: a mixture (with a spatial prior) has no intensity thresholds.
   WritePreviewOutputs(options, image, filter->GetOutput(), { means, counts, {} }, report);

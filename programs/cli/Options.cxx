@@ -70,6 +70,16 @@ Options::WritePaths() const
   {
     paths.push_back(Model.Posteriors);
   }
+  if (!Model.BiasFieldOutput.empty())
+  {
+    paths.push_back(Model.BiasFieldOutput);
+  }
+  // The fraction maps (with -k auto the first: K is known only after the fit).
+  const unsigned int maps = Model.AutomaticNumberOfClasses ? 1 : NumberOfClasses;
+  for (unsigned int label = 1; !Model.PartialVolumePrefix.empty() && label <= maps; ++label)
+  {
+    paths.push_back(PartialVolumeMapPath(Model.PartialVolumePrefix, Output, label));
+  }
   return paths;
 }
 

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace kmeans_cli
 {
@@ -42,6 +43,7 @@ using ReportJson = nlohmann::ordered_json;
  *   classes   [{label, mean, voxels, sum_of_squares, volume_ml (3-D) | area_mm2 (2-D)}]
  *   thresholds, within_class_sum_of_squares, within_class_sum_of_squares_for_each_k
  *   timings_s {read, segment, write, total, ...}
+ *   warnings  ["..."]                                   (absent when there is nothing to warn about)
  *
  * A feature adds its own object under a new key (for example report["preprocessing"] as an array of steps,
  * report["model"]["bic"]); readers of the report ignore keys they do not know. */
@@ -86,7 +88,17 @@ public:
   /** Give reportClass (an element of "classes") its size from its voxel count and the cell size recorded by
    * SetCellSize(): "volume_ml" in 3-D, "area_mm2" in 2-D. */
   void
-  AddClassSize(ReportJson & reportClass, double voxels) const;
+  AddClassSize(ReportJson & reportClass, double voxels, const std::string & prefix = "") const;
+
+  /** Append a one-line warning to "warnings" (printed after the class table by PrintSummary()). */
+  void
+  AddWarning(const std::string & warning);
+
+  /** Warn about every class of "classes" holding fewer than share of "classified_voxels" (by its hard count, or
+   * by its fraction sum "fraction_voxels" where present), and about the classes (0-based) re-seeded during
+   * the fit: a K-class result with an empty class is never reported silently. */
+  void
+  WarnAboutSmallClasses(double share, const std::vector<unsigned int> & reseeded);
 
   /** Record the seconds a named step took under "timings_s". */
   void

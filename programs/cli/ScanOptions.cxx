@@ -42,7 +42,10 @@ AddScanOptions(CLI::App & app, Options & options)
   app.add_flag("--auto-mask", pre.AutoMask,
                "Classify only the head: automatic foreground mask (Otsu threshold, holes filled, largest "
                "component), combined with --mask");
-  app.add_flag("--n4", pre.N4, "N4 bias-field correction before segmentation");
+  app.add_flag("--n4", pre.N4,
+               "N4 bias-field correction before segmentation. Not for noisy scans (noise above about 5 % of the "
+               "white-matter intensity): N4 then flattens part of the tissue contrast and worsens the result; use "
+               "--bias-field (estimated inside the tissue model) there");
   app.add_option("--n4-shrink", pre.N4ShrinkFactor, "Shrink factor of the image N4 fits the bias field on")
     ->check(CLI::Range(1U, 16U));
   app.add_option("--n4-iterations", pre.N4Iterations,

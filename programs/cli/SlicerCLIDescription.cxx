@@ -112,6 +112,17 @@ KMeansSegmentSlicerParameters()
       "Optional K-component vector image of the per-class posterior probabilities (gmm model; 0 outside the "
       "mask)",
       "", "output", "vector", "", "", "", "", {}, false },
+    { "Model", "boolean", "biasField", "bias-field", "", -1, "Bias field inside the EM",
+      "Estimate a smooth multiplicative bias field inside the EM, alternating with the tissue parameters (as FSL "
+      "FAST); implies the gmm model; prefer it to N4 on noisy scans",
+      "false", "", "", "", "", "", "", {}, false },
+    { "Model", "image", "biasFieldVolume", "bias-field-output", "", -1, "Bias field",
+      "Optional image of the bias field estimated inside the EM (1 outside the mask)", "", "output", "scalar", "",
+      "", "", "", {}, false },
+    { "Model", "string", "partialVolumePrefix", "pve", "", -1, "Partial-volume maps prefix",
+      "Partial-volume model: one tissue-fraction map per class, PREFIX_pve_<label> with the output's extension "
+      "(command line: --pve PREFIX)",
+      "", "", "", "", "", "", "", {}, true },
     { "Model", "integer", "maximumNumberOfClasses", "max-k", "", -1, "Largest K of automatic K",
       "Largest number of classes tried when K is chosen by BIC (command line: -k auto --max-k N)", "", "", "", "",
       "1", "255", "1", {}, true },

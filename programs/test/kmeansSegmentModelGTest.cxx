@@ -412,3 +412,78 @@ TEST_F(ModelProgramTest, ThreadCountDoesNotChangeTheResult)
   EXPECT_EQ(r1["model_selection"], r2["model_selection"]);
 }
 } // namespace
+
+TEST_F(ModelProgramTest, PartialVolumeMapsAreWrittenAtomicallyAndTheReportSumsThem)
+{
+  ImageType::Pointer      image;
+  LabelImageType::Pointer truth;
+  MakePhantom({ 100.0, 200.0, 300.0 }, 12.0, image, truth);
+  WriteTestImage(image.GetPointer(), Path("t1.nii.gz"));
+  const auto before = Listing();
+  // All a FAST user types: --pve alone implies the model.
+  const auto result = Segment({ Path("t1.nii.gz"), "--nonzero", "-k", "3", "--pve", Path("t1").string(), "-o",
+                                Path("t1_seg.nii.gz"), "--report", Path("pve.json"), "-q" });
+  ASSERT_EQ(result.Status, 0) << result.Err;
+  auto expected = before;
+  for (const char * name : { "t1_seg.nii.gz", "pve.json", "t1_pve_1.nii.gz", "t1_pve_2.nii.gz", "t1_pve_3.nii.gz" })
+  {
+    expected.insert(name);
+  }
+  EXPECT_EQ(Listing(), expected) << "exactly the outputs, no temporary file left";
+
+  using MapType = itk::Image<float, 3>;
+  std::vector<MapType::Pointer> maps;
+  for (unsigned int k = 1; k <= 3; ++k)
+  {
+    maps.push_back(ReadTestImage<MapType>(Path("t1_pve_" + std::to_string(k) + ".nii.gz")));
+    ExpectSameGeometry(maps.back(), image);
+  }
+  const auto        report = ReadReport("pve.json");
+  const std::size_t n = truth->GetLargestPossibleRegion().GetNumberOfPixels();
+  for (unsigned int k = 0; k < 3; ++k)
+  {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+    {
+      sum += maps[k]->GetBufferPointer()[i];
+    }
+    const auto & c = report["classes"][k];
+    EXPECT_DOUBLE_EQ(c["fraction_voxels"].get<double>(), sum) << "label " << k + 1;
+    EXPECT_DOUBLE_EQ(report["partial_volume_maps"][k]["sum"].get<double>(), sum);
+    EXPECT_EQ(report["partial_volume_maps"][k]["path"], Path("t1_pve_" + std::to_string(k + 1) + ".nii.gz").string());
+    EXPECT_NEAR(c["fraction_volume_ml"].get<double>(), sum * 1.2 * 1.0 * 0.9 / 1000.0, 1e-6); // float spacing
+    EXPECT_NEAR(sum, 10.0 * 30.0 * 30.0, 0.03 * 9000.0) << "a slab of 10 x 30 x 30 voxels";
+  }
+  EXPECT_TRUE(report["model"]["partial_volume"].get<bool>());
+  EXPECT_DOUBLE_EQ(report["model"]["mrf_weight"].get<double>(), 0.6);
+  EXPECT_FALSE(report.contains("warnings")) << report["warnings"];
+  for (std::size_t i = 0; i < n; ++i)
+  {
+    const double total = maps[0]->GetBufferPointer()[i] + maps[1]->GetBufferPointer()[i] + maps[2]->GetBufferPointer()[i];
+    ASSERT_NEAR(total, truth->GetBufferPointer()[i] > 0 ? 1.0 : 0.0, 1e-5) << "voxel " << i;
+  }
+  ExpectError({ Path("t1.nii.gz"), "-k", "3", "--model", "kmeans", "--pve", Path("x").string(), "-o", Path("x.nii.gz") },
+              2, "--pve");
+}
+
+TEST_F(ModelProgramTest, ANegligibleClassIsReportedWithAWarning)
+{
+  // Two tissues and five bright voxels, three classes: the third class holds 5 of 27000 voxels, which the report
+  // and the terminal table must say.
+  ImageType::Pointer      image;
+  LabelImageType::Pointer truth;
+  MakePhantom({ 100.0, 300.0 }, 5.0, image, truth);
+  for (unsigned int i = 0; i < 5; ++i)
+  {
+    const ImageType::IndexType index = { { 10 + static_cast<itk::IndexValueType>(i), 10, 10 } };
+    image->SetPixel(index, 1000.0f);
+  }
+  WriteTestImage(image.GetPointer(), Path("two.nii.gz"));
+  const auto result = Segment({ Path("two.nii.gz"), "--nonzero", "-k", "3", "--mrf", "0.6", "-o",
+                                Path("three.nii.gz"), "--report", Path("three.json") });
+  ASSERT_EQ(result.Status, 0) << result.Err;
+  const auto report = ReadReport("three.json");
+  ASSERT_TRUE(report.contains("warnings")) << report.dump();
+  EXPECT_NE(report["warnings"][0].get<std::string>().find("class 3 holds"), std::string::npos) << report["warnings"];
+  EXPECT_NE(result.Out.find("warning: class 3 holds"), std::string::npos) << result.Out;
+}

@@ -1,0 +1,262 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "itkPartialVolumeTissueModel.h"
+
+#include "PartialVolumePhantom.h"
+#include "itkMacro.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <sstream>
+
+namespace
+{
+using itk::PartialVolumeTissueModel;
+using kmeans_test::MakePartialVolumePhantom;
+using kmeans_test::PartialVolumePhantom;
+
+std::vector<std::uint64_t>
+AllVoxels(std::size_t n)
+{
+  std::vector<std::uint64_t> index(n);
+  std::iota(index.begin(), index.end(), 0);
+  return index;
+}
+
+PartialVolumeTissueModel::Tissues
+RoughStart()
+{
+  // Deliberately off, as a K-means partition of a biased image would be.
+  return { { 300.0, 560.0, 800.0 }, { 3000.0, 3000.0, 3000.0 } };
+}
+
+/** Mean absolute error of each tissue's fraction, and each tissue's relative volume error. */
+void
+ExpectFractionsNearTruth(const PartialVolumeTissueModel & model, const PartialVolumePhantom & phantom, double mae,
+                         double volume)
+{
+  const std::size_t n = phantom.Values.size();
+  for (unsigned int k = 0; k < 3; ++k)
+  {
+    double error = 0.0, truth = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+    {
+      error += std::abs(model.GetFractions()[i * 3 + k] - phantom.Fraction[i * 3 + k]);
+      truth += phantom.Fraction[i * 3 + k];
+    }
+    EXPECT_LE(error / static_cast<double>(n), mae) << "tissue " << k + 1;
+    EXPECT_NEAR(model.GetFractionSums()[k] / truth, 1.0, volume) << "tissue " << k + 1;
+  }
+}
+} // namespace
+
+TEST(PartialVolumeTissueModel, FractionsSumToOneAndMatchTheDrawnFractions)
+{
+  const auto               phantom = MakePartialVolumePhantom(28, 3.0, 0.0, 1);
+  PartialVolumeTissueModel model;
+  model.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+  for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+  {
+    const float * f = model.GetFractions().data() + i * 3;
+    ASSERT_NEAR(f[0] + f[1] + f[2], 1.0, 1e-5) << "voxel " << i;
+    for (unsigned int k = 0; k < 3; ++k)
+    {
+      ASSERT_GE(f[k], 0.0f);
+      ASSERT_LE(f[k], 1.0f);
+    }
+    const float * q = model.GetPosteriors().data() + i * 3;
+    ASSERT_NEAR(q[0] + q[1] + q[2], 1.0, 1e-5) << "voxel " << i;
+  }
+  ExpectFractionsNearTruth(model, phantom, 0.05, 0.03);
+  EXPECT_TRUE(model.GetNegligibleClasses().empty());
+}
+
+TEST(PartialVolumeTissueModel, TwoTissueEdgeGivesTheFractionProfile)
+{
+  // 2-D, 40 x 20: tissue 1 (100) left of an edge at x = 19.2 + 0.6 y / 20, tissue 2 (200) right of it, drawn
+  // exactly: voxel x holds the fraction clamp(x + 1 - edge, 0, 1) of tissue 2. Noise 2 (2 % of the contrast).
+  const unsigned int               nx = 40, ny = 20;
+  std::vector<float>               values(nx * ny);
+  std::vector<double>              truth(nx * ny);
+  std::mt19937                     rng(3);
+  std::normal_distribution<double> noise(0.0, 2.0);
+  for (unsigned int y = 0; y < ny; ++y)
+  {
+    const double edge = 19.2 + 0.6 * y / ny;
+    for (unsigned int x = 0; x < nx; ++x)
+    {
+      const double f = std::min(1.0, std::max(0.0, x + 1.0 - edge));
+      truth[y * nx + x] = f;
+      values[y * nx + x] = static_cast<float>(100.0 + 100.0 * f + noise(rng));
+    }
+  }
+  PartialVolumeTissueModel model;
+  model.Fit(values, AllVoxels(values.size()), { nx, ny, 1 }, { { 110.0, 190.0 }, { 100.0, 100.0 } });
+  double largest = 0.0;
+  for (std::size_t i = 0; i < values.size(); ++i)
+  {
+    largest = std::max(largest, std::abs(model.GetFractions()[i * 2 + 1] - truth[i]));
+  }
+  EXPECT_LE(largest, 0.08);
+  // The edge column: fractions from 0.2 to 0.8 of tissue 2, recovered within 0.08, and labelled by majority.
+  for (unsigned int y = 0; y < ny; ++y)
+  {
+    const std::size_t i = y * nx + 19;
+    EXPECT_NEAR(model.GetFractions()[i * 2 + 1], truth[i], 0.08) << "row " << y;
+    EXPECT_EQ(model.GetLabels()[y * nx + 18], 1);
+    EXPECT_EQ(model.GetLabels()[y * nx + 20], 2);
+  }
+  EXPECT_NEAR(model.GetTissues().Mean[0], 100.0, 1.0);
+  EXPECT_NEAR(model.GetTissues().Mean[1], 200.0, 1.0);
+}
+
+TEST(PartialVolumeTissueModel, BiasFieldEstimatedInsideTheEM)
+{
+  const auto               phantom = MakePartialVolumePhantom(28, 3.0, 20.0, 2);
+  PartialVolumeTissueModel model;
+  model.EstimateBiasField = true;
+  model.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+  // The field is known up to a constant factor (the means take the scale): compare after normalising.
+  double ratio = 0.0;
+  for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+  {
+    ratio += std::log(model.GetBiasField()[i] / phantom.Bias[i]);
+  }
+  ratio = std::exp(ratio / static_cast<double>(phantom.Values.size()));
+  double largest = 0.0, mean = 0.0;
+  for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+  {
+    const double error = std::abs(model.GetBiasField()[i] / (ratio * phantom.Bias[i]) - 1.0);
+    largest = std::max(largest, error);
+    mean += error / static_cast<double>(phantom.Values.size());
+  }
+  // The field spans +-10 %: recovered within 1 % on average, 5 % everywhere (the ridge shrinks it slightly).
+  EXPECT_LE(mean, 0.01);
+  EXPECT_LE(largest, 0.05);
+  ExpectFractionsNearTruth(model, phantom, 0.05, 0.03);
+}
+
+TEST(PartialVolumeTissueModel, NoEmptyClassAtNinePercentNoiseWithBias)
+{
+  const auto phantom = MakePartialVolumePhantom(28, 9.0, 20.0, 4);
+  for (const bool partialVolume : { false, true })
+  {
+    PartialVolumeTissueModel model;
+    model.PartialVolume = partialVolume;
+    model.EstimateBiasField = true;
+    model.MRFWeight = 0.6;
+    model.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+    EXPECT_TRUE(model.GetNegligibleClasses().empty());
+    for (unsigned int k = 0; k < 3; ++k)
+    {
+      double truth = 0.0;
+      for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+      {
+        truth += phantom.Fraction[i * 3 + k];
+      }
+      EXPECT_NEAR(model.GetFractionSums()[k] / truth, 1.0, partialVolume ? 0.05 : 0.15) << "tissue " << k + 1;
+    }
+  }
+}
+
+TEST(PartialVolumeTissueModel, BitIdenticalForAnyNumberOfThreads)
+{
+  // Several blocks of voxels, and a mask that leaves holes (every seventh voxel out).
+  const auto                 phantom = MakePartialVolumePhantom(30, 9.0, 20.0, 5);
+  std::vector<float>         values;
+  std::vector<std::uint64_t> index;
+  for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+  {
+    if (i % 7 != 3)
+    {
+      values.push_back(phantom.Values[i]);
+      index.push_back(i);
+    }
+  }
+  std::vector<PartialVolumeTissueModel> models(3);
+  const unsigned int                    threads[] = { 1, 2, 5 };
+  for (unsigned int m = 0; m < 3; ++m)
+  {
+    models[m].NumberOfWorkUnits = threads[m];
+    models[m].EstimateBiasField = true;
+    models[m].Fit(values, index, phantom.Size, RoughStart());
+  }
+  for (unsigned int m = 1; m < 3; ++m)
+  {
+    EXPECT_EQ(0, std::memcmp(models[0].GetFractions().data(), models[m].GetFractions().data(),
+                             values.size() * 3 * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(models[0].GetBiasField().data(), models[m].GetBiasField().data(),
+                             values.size() * sizeof(float)));
+    EXPECT_EQ(models[0].GetLabels(), models[m].GetLabels());
+    EXPECT_EQ(models[0].GetTissues().Mean, models[m].GetTissues().Mean);
+    EXPECT_EQ(models[0].GetFractionSums(), models[m].GetFractionSums());
+  }
+}
+
+TEST(PartialVolumeTissueModel, ReseedsAndReportsAClassWithoutVoxels)
+{
+  // Two tissues in the data, three asked for: the third cannot hold voxels however often it is re-seeded.
+  const unsigned int               n = 16;
+  std::vector<float>               values(n * n);
+  std::mt19937                     rng(6);
+  std::normal_distribution<double> noise(0.0, 3.0);
+  for (std::size_t i = 0; i < values.size(); ++i)
+  {
+    values[i] = static_cast<float>((i % n < n / 2 ? 100.0 : 200.0) + noise(rng));
+  }
+  PartialVolumeTissueModel model;
+  model.Fit(values, AllVoxels(values.size()), { n, n, 1 }, { { 100.0, 200.0, 5000.0 }, { 9.0, 9.0, 9.0 } });
+  const auto & reseeded = model.GetReseededClasses();
+  EXPECT_NE(std::find(reseeded.begin(), reseeded.end(), 2u), reseeded.end());
+  EXPECT_EQ(model.GetNegligibleClasses(), std::vector<unsigned int>{ 2 });
+  EXPECT_NEAR(model.GetFractionSums()[0], 128.0, 3.0);
+  EXPECT_NEAR(model.GetFractionSums()[1], 128.0, 3.0);
+  std::ostringstream os;
+  model.Print(os);
+  EXPECT_NE(os.str().find("Reseeded: [2"), std::string::npos) << os.str();
+}
+
+TEST(PartialVolumeTissueModel, ErrorsNameTheValues)
+{
+  auto error = [](const std::vector<float> & values, const std::vector<std::uint64_t> & index,
+                  const PartialVolumeTissueModel::Tissues & tissues) -> std::string {
+    try
+    {
+      PartialVolumeTissueModel model;
+      model.Fit(values, index, { 4, 4, 1 }, tissues);
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      const std::string description = e.GetDescription();
+      return description.substr(description.find("PartialVolumeTissueModel"));
+    }
+    return "(no exception)";
+  };
+  const PartialVolumeTissueModel::Tissues two{ { 1.0, 2.0 }, { 1.0, 1.0 } };
+  EXPECT_EQ(error({}, {}, two), "PartialVolumeTissueModel: no voxels take part");
+  EXPECT_EQ(error({ 1.0f }, { 0, 1 }, two), "PartialVolumeTissueModel: 1 values but 2 grid indices");
+  EXPECT_EQ(error({ 1.0f }, { 16 }, two), "PartialVolumeTissueModel: grid of 4x4x1 voxels cannot hold index 16");
+  EXPECT_EQ(error({ 1.0f, 2.0f }, { 3, 3 }, two),
+            "PartialVolumeTissueModel: grid index 3 of voxel 1 does not ascend");
+  EXPECT_EQ(error({ 1.0f }, { 0 }, { { 2.0, 1.0 }, { 1.0, 1.0 } }),
+            "PartialVolumeTissueModel: tissue 2 has mean 1 and variance 1; means must ascend strictly and "
+            "variances be positive");
+}

@@ -129,7 +129,7 @@ SortByMean(Mixture & mixture);
  * NumberOfClasses is then ignored. The MRF, when on, is fitted for the chosen K only.
  *
  * Outputs: output 0 is the label image, labels 1..K in ascending order of class mean (the class of largest
- * posterior; ties go to the lower label), 0 for voxels that do not take part. Output 1
+ * posterior; ties go to the lower label), 0 for voxels that do not take part. The named output "Posteriors"
  * (GetPosteriorsOutput()) is a VectorImage<float> with K components, the posterior probability of each class
  * (component k is label k+1); they add up to 1 at voxels taking part and are all 0 elsewhere. Geometry is
  * copied from the input. The optional mask must have the input's size and physical space (checked as in
@@ -224,7 +224,7 @@ public:
   itkSetMacro(MaximumNumberOfMRFIterations, unsigned int);
   itkGetConstMacro(MaximumNumberOfMRFIterations, unsigned int);
 
-  /** The posterior probabilities (output 1). */
+  /** The posterior probabilities (the named output "Posteriors"). */
   PosteriorImageType *
   GetPosteriorsOutput();
   const PosteriorImageType *
@@ -276,7 +276,7 @@ protected:
 
   using Superclass::MakeOutput;
   DataObject::Pointer
-  MakeOutput(DataObjectPointerArraySizeType idx) override;
+  MakeOutput(const ProcessObject::DataObjectIdentifierType & name) override;
 
   void
   PrintSelf(std::ostream & os, Indent indent) const override;

@@ -423,21 +423,20 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
 {
   this->SetNumberOfRequiredInputs(1);
   this->AddOptionalInputName("MaskImage");
-  this->SetNumberOfRequiredOutputs(2);
-  this->SetNthOutput(0, this->MakeOutput(0));
-  this->SetNthOutput(1, this->MakeOutput(1));
+  // The posteriors are a named output: indexed outputs are all label images (ITK Python's functional call).
+  this->ProcessObject::SetOutput("Posteriors", this->MakeOutput("Posteriors"));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 DataObject::Pointer
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::MakeOutput(
-  DataObjectPointerArraySizeType idx)
+  const ProcessObject::DataObjectIdentifierType & name)
 {
-  if (idx == 1)
+  if (name == "Posteriors")
   {
     return PosteriorImageType::New().GetPointer();
   }
-  return Superclass::MakeOutput(idx);
+  return Superclass::MakeOutput(name);
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -445,7 +444,7 @@ auto
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetPosteriorsOutput()
   -> PosteriorImageType *
 {
-  return dynamic_cast<PosteriorImageType *>(this->ProcessObject::GetOutput(1));
+  return dynamic_cast<PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -453,7 +452,7 @@ auto
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetPosteriorsOutput() const
   -> const PosteriorImageType *
 {
-  return dynamic_cast<const PosteriorImageType *>(this->ProcessObject::GetOutput(1));
+  return dynamic_cast<const PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>

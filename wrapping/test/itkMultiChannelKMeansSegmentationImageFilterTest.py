@@ -46,6 +46,19 @@ def test_vector_image_from_several_images_object_api():
     assert isinstance(segmenter.GetWithinClassSumOfSquares(), float)
 
 
+def test_vector_image_from_itk_compose_image_filter():
+    if not hasattr(itk, "ComposeImageFilter"):
+        pytest.skip("this ITK was built without ITKImageCompose")
+    t1, t2, truth = two_channel_phantom(seed=3)
+    channels = [itk_image(a, spacing=(0.9, 0.9, 1.5)) for a in (t1, t2)]
+    composer = itk.ComposeImageFilter[itk.Image[itk.F, 3], itk.VectorImage[itk.F, 3]].New()
+    for index, channel in enumerate(channels):
+        composer.SetInput(index, channel)
+    labels = itk.multi_channel_k_means_segmentation_image_filter(composer.GetOutput(), number_of_classes=3)
+    np.testing.assert_array_equal(itk.array_view_from_image(labels), truth)
+    assert tuple(labels.GetSpacing()) == (0.9, 0.9, 1.5)
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32])
 def test_functional_api_and_mask(dtype):
     t1, t2, truth = two_channel_phantom(seed=1)

@@ -130,7 +130,7 @@ SortByMean(Mixture & mixture);
  * NumberOfClasses is then ignored. The MRF, when on, is fitted for the chosen K only.
  *
  * Outputs: output 0 is the label image, labels 1..K in ascending order of class mean (the class of largest
- * posterior; ties go to the lower label), 0 for voxels that do not take part. Output 1
+ * posterior; ties go to the lower label), 0 for voxels that do not take part. The named output "Posteriors"
  * (GetPosteriorsOutput()) is a VectorImage<float> with K components, the posterior probability of each class
  * (component k is label k+1); they add up to 1 at voxels taking part and are all 0 elsewhere. Geometry is
  * copied from the input. The optional mask must have the input's size and physical space (checked as in
@@ -143,9 +143,9 @@ SortByMean(Mixture & mixture);
  *
  * Tissue model (PartialVolume or EstimateBiasField on): after the histogram fit, the voxels are modelled by
  * PartialVolumeTissueModel, started from the exact K-means partition: with PartialVolume, K pure and K - 1
- * mixed classes, whose tissue fractions go to output 2 (GetFractionsOutput(), K components adding up to 1 in
+ * mixed classes, whose tissue fractions go to the named output "Fractions" (GetFractionsOutput(), K components adding up to 1 in
  * the voxels taking part, 0 elsewhere); with EstimateBiasField, a smooth multiplicative bias field estimated
- * inside the EM (output 3, GetBiasFieldOutput(), 1 outside the voxels taking part). The Potts prior of weight
+ * inside the EM (the named output "BiasField", GetBiasFieldOutput(), 1 outside the voxels taking part). The Potts prior of weight
  * MRFWeight acts on the tissues. Labels are the tissue of largest fraction, posteriors the tissue
  * probabilities (a mixed class counted half to each of its tissues).
  *
@@ -240,11 +240,11 @@ public:
   itkSetMacro(MaximumNumberOfMRFIterations, unsigned int);
   itkGetConstMacro(MaximumNumberOfMRFIterations, unsigned int);
 
-  /** Partial-volume model: tissue fractions in output 2 (default Off). */
+  /** Partial-volume model: tissue fractions in the named output "Fractions" (default Off). */
   itkSetMacro(PartialVolume, bool);
   itkGetConstMacro(PartialVolume, bool);
   itkBooleanMacro(PartialVolume);
-  /** Multiplicative bias field estimated inside the EM, output 3 (default Off). */
+  /** Multiplicative bias field estimated inside the EM, the named output "BiasField" (default Off). */
   itkSetMacro(EstimateBiasField, bool);
   itkGetConstMacro(EstimateBiasField, bool);
   itkBooleanMacro(EstimateBiasField);
@@ -255,7 +255,7 @@ public:
   itkSetClampMacro(NegligibleProportion, double, 0.0, 1.0);
   itkGetConstMacro(NegligibleProportion, double);
 
-  /** Tissue fractions (output 2; allocated with PartialVolume on) and bias field (output 3; with
+  /** Tissue fractions ("Fractions"; allocated with PartialVolume on) and bias field ("BiasField"; with
    * EstimateBiasField on). */
   FractionImageType *
   GetFractionsOutput();
@@ -280,7 +280,7 @@ public:
     return m_NegligibleClasses;
   }
 
-  /** The posterior probabilities (output 1). */
+  /** The posterior probabilities (the named output "Posteriors"). */
   PosteriorImageType *
   GetPosteriorsOutput();
   const PosteriorImageType *
@@ -332,7 +332,7 @@ protected:
 
   using Superclass::MakeOutput;
   DataObject::Pointer
-  MakeOutput(DataObjectPointerArraySizeType idx) override;
+  MakeOutput(const ProcessObject::DataObjectIdentifierType & name) override;
 
   void
   PrintSelf(std::ostream & os, Indent indent) const override;
@@ -358,7 +358,7 @@ protected:
 private:
   /** HMRF-EM with mean field over the voxels that take part. histogram and binToLevel give each voxel's level;
    * levelPosteriors (levels x K) are the mixture's posteriors of each level, the initial posteriors. Writes the
-   * labels (output 0) and posteriors (output 1) of every voxel, in ascending order of mean, and leaves the
+   * labels (output 0) and posteriors ("Posteriors") of every voxel, in ascending order of mean, and leaves the
    * re-estimated mixture in mixture. */
   void
   FitMarkovRandomField(const HistogramType &                           histogram,

@@ -423,27 +423,28 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
 {
   this->SetNumberOfRequiredInputs(1);
   this->AddOptionalInputName("MaskImage");
-  this->SetNumberOfRequiredOutputs(2);
-  for (unsigned int idx = 0; idx < 4; ++idx)
+  // Only the label map is an indexed output (ITK Python's functional call returns every indexed output): the
+  // posteriors, the tissue fractions and the bias field are named outputs.
+  for (const char * name : { "Posteriors", "Fractions", "BiasField" })
   {
-    this->SetNthOutput(idx, this->MakeOutput(idx));
+    this->ProcessObject::SetOutput(name, this->MakeOutput(name));
   }
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 DataObject::Pointer
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::MakeOutput(
-  DataObjectPointerArraySizeType idx)
+  const ProcessObject::DataObjectIdentifierType & name)
 {
-  if (idx == 1 || idx == 2)
+  if (name == "Posteriors" || name == "Fractions")
   {
     return PosteriorImageType::New().GetPointer();
   }
-  if (idx == 3)
+  if (name == "BiasField")
   {
     return BiasFieldImageType::New().GetPointer();
   }
-  return Superclass::MakeOutput(idx);
+  return Superclass::MakeOutput(name);
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -451,7 +452,7 @@ auto
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetPosteriorsOutput()
   -> PosteriorImageType *
 {
-  return dynamic_cast<PosteriorImageType *>(this->ProcessObject::GetOutput(1));
+  return dynamic_cast<PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -459,7 +460,7 @@ auto
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetFractionsOutput()
   -> FractionImageType *
 {
-  return dynamic_cast<FractionImageType *>(this->ProcessObject::GetOutput(2));
+  return dynamic_cast<FractionImageType *>(this->ProcessObject::GetOutput("Fractions"));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -467,7 +468,7 @@ auto
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetBiasFieldOutput()
   -> BiasFieldImageType *
 {
-  return dynamic_cast<BiasFieldImageType *>(this->ProcessObject::GetOutput(3));
+  return dynamic_cast<BiasFieldImageType *>(this->ProcessObject::GetOutput("BiasField"));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -475,7 +476,7 @@ auto
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetPosteriorsOutput() const
   -> const PosteriorImageType *
 {
-  return dynamic_cast<const PosteriorImageType *>(this->ProcessObject::GetOutput(1));
+  return dynamic_cast<const PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>

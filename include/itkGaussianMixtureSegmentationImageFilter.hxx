@@ -515,26 +515,11 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInputInformation() const
 {
-  // The mask must match the input exactly as for the K-means filter: let that filter check it, so that the two
-  // filters accept the same inputs and report the same messages.
-  using CheckerType = KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>;
-  if (this->GetInput() == nullptr || this->GetMaskImage() == nullptr)
+  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
+    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
+  if (!mismatch.empty())
   {
-    return;
-  }
-  auto checker = CheckerType::New();
-  checker->SetInput(this->GetInput());
-  checker->SetMaskImage(this->GetMaskImage());
-  checker->SetNumberOfClasses(1);
-  checker->SetCoordinateTolerance(this->GetCoordinateTolerance());
-  checker->SetDirectionTolerance(this->GetDirectionTolerance());
-  try
-  {
-    checker->UpdateOutputInformation();
-  }
-  catch (const ExceptionObject & error)
-  {
-    itkExceptionMacro(<< error.GetDescription());
+    itkExceptionMacro(<< mismatch);
   }
 }
 

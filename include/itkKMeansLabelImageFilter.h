@@ -43,7 +43,8 @@ LabelRegion(const TInputImage *                          input,
             const IntensityBinning &                     binning,
             TotalProgressReporter &                      progress);
 
-/** Why mask cannot go with input (size, start index, origin, spacing, direction), or "" when it can. */
+/** Why mask cannot go with input (size, start index, origin, spacing, direction), or "" when it can (or when
+ * either is missing). The one mask check of every scalar filter of the module. */
 template <typename TInputImage, typename TMaskImage>
 std::string
 DescribeMaskMismatch(const TInputImage * input,

@@ -100,6 +100,10 @@ DescribeMaskMismatch(const TInputImage * input,
                      double              directionTolerance)
 {
   std::ostringstream message;
+  if (input == nullptr || mask == nullptr)
+  {
+    return message.str();
+  }
   const auto &       inputRegion = input->GetLargestPossibleRegion();
   const auto &       maskRegion = mask->GetLargestPossibleRegion();
   if (inputRegion.GetSize() != maskRegion.GetSize())
@@ -190,17 +194,11 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 KMeansLabelImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInputInformation() const
 {
-  // Only the mask has to match the input (the superclass's check would name neither).
-  const TInputImage * input = this->GetInput();
-  const TMaskImage *  mask = this->GetMaskImage();
-  if (input != nullptr && mask != nullptr)
+  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
+    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
+  if (!mismatch.empty())
   {
-    const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-      input, mask, this->GetCoordinateTolerance(), this->GetDirectionTolerance());
-    if (!mismatch.empty())
-    {
-      itkExceptionMacro(<< mismatch);
-    }
+    itkExceptionMacro(<< mismatch);
   }
 }
 

@@ -49,16 +49,11 @@ template <typename TInputImage, typename TMaskImage>
 void
 KMeansSegmentationEstimator<TInputImage, TMaskImage>::VerifyInputInformation() const
 {
-  const TInputImage * input = this->GetInput();
-  const TMaskImage *  mask = this->GetMaskImage();
-  if (input != nullptr && mask != nullptr)
+  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
+    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
+  if (!mismatch.empty())
   {
-    const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-      input, mask, this->GetCoordinateTolerance(), this->GetDirectionTolerance());
-    if (!mismatch.empty())
-    {
-      itkExceptionMacro(<< mismatch);
-    }
+    itkExceptionMacro(<< mismatch);
   }
 }
 

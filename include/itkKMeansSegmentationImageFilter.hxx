@@ -59,14 +59,8 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInputInformation() const
 {
-  const TInputImage * input = this->GetInput();
-  const TMaskImage *  mask = this->GetMaskImage();
-  if (input == nullptr || mask == nullptr)
-  {
-    return;
-  }
   const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-    input, mask, this->GetCoordinateTolerance(), this->GetDirectionTolerance());
+    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
   if (!mismatch.empty())
   {
     itkExceptionMacro(<< mismatch);

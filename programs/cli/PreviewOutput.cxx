@@ -16,6 +16,8 @@
  *
  *=========================================================================*/
 #include "cli/PreviewOutput.h"
+
+#include "cli/Interruption.h"
 #include "cli/ErrorReporting.h"
 #include "cli/PreviewPlugin.h"
 
@@ -179,6 +181,21 @@ AddPreviewOptions(CLI::App & app, Options & options)
     ->check(PreviewValidator(true, false));
 }
 
+namespace
+{
+/** Run write() (a plugin call that writes files as ".NAME.tmpPID" in directory, then renames them) with those
+ * temporary files registered for removal on SIGINT or SIGTERM. */
+template <typename TWrite>
+std::string
+WithInterruptCleanup(const std::string & directory, TWrite && write)
+{
+  const int         handle = RegisterCleanup(CleanupKind::PreviewTemporaries, directory.empty() ? "." : directory);
+  const std::string error = write();
+  UnregisterCleanup(handle);
+  return error;
+}
+} // namespace
+
 void
 WritePreviewOutputs(const Options &                          options,
                     const itk::KMeansPreview::ImageType *      image,
@@ -211,11 +228,15 @@ WritePreviewOutputs(const Options &                          options,
   ReportJson entry = ReportJson::object();
   if (!options.Preview.empty())
   {
-    Stopwatch time;
-    if (const std::string error = plugin.RenderPicture(segmentation, options.Preview); !error.empty())
+    Stopwatch         time;
+    const std::string error = WithInterruptCleanup(fs::path(options.Preview).parent_path().string(), [&]() {
+      return plugin.RenderPicture(segmentation, options.Preview);
+    });
+    if (!error.empty())
     {
       throw FileError(options.Preview, "cannot write the preview picture: " + OneLineDescription(error));
     }
+    RegisterCleanup(CleanupKind::WrittenFile, options.Preview);
     entry["picture"] = options.Preview;
     report.SetTiming("preview", time.Seconds());
   }
@@ -223,10 +244,19 @@ WritePreviewOutputs(const Options &                          options,
   {
     Stopwatch              time;
     preview::ParaViewFiles files;
-    if (const std::string error = plugin.WriteParaView(segmentation, options.VtkDirectory, files); !error.empty())
+    const std::string      error = WithInterruptCleanup(options.VtkDirectory, [&]() {
+      return plugin.WriteParaView(segmentation, options.VtkDirectory, files);
+    });
+    if (!error.empty())
     {
       throw FileError(options.VtkDirectory, "cannot write the ParaView files: " + OneLineDescription(error));
     }
+    for (const std::string & written : files.SurfaceFiles)
+    {
+      RegisterCleanup(CleanupKind::WrittenFile, written);
+    }
+    RegisterCleanup(CleanupKind::WrittenFile, files.ImageFile);
+    RegisterCleanup(CleanupKind::WrittenFile, files.MultiBlockFile);
     entry["paraview"] = { { "coordinates", "LPS" },
                           { "image", files.ImageFile },
                           { "surfaces", files.SurfaceFiles },

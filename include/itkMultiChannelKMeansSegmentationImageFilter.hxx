@@ -789,9 +789,9 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   const double            fraction =
     all ? 1.0 : static_cast<double>(m_MaximumSampleSize) / static_cast<double>(m_NumberOfClassifiedPixels);
   // Keep voxel v when its hash falls below fraction * 2^64.
-  const auto threshold = static_cast<std::uint64_t>(std::ldexp(fraction, 64) >= std::ldexp(1.0, 64)
-                                                      ? std::numeric_limits<std::uint64_t>::max()
-                                                      : std::ldexp(fraction, 64));
+  const std::uint64_t threshold = std::ldexp(fraction, 64) >= std::ldexp(1.0, 64)
+                                   ? std::numeric_limits<std::uint64_t>::max()
+                                   : static_cast<std::uint64_t>(std::ldexp(fraction, 64));
   const std::uint64_t                     salt = Mix(m_Seed ^ 0x5A4D504C45ULL);
   std::vector<std::vector<SizeValueType>> chunks(numberOfChunks);
   ForEachChunk([&](SizeValueType chunk, SizeValueType begin, SizeValueType end) {

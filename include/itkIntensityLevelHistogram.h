@@ -111,9 +111,13 @@ public:
     {
       return static_cast<std::size_t>(static_cast<double>(value) - m_Origin);
     }
-    const double      t = (static_cast<double>(value) - m_Origin) * m_InverseBinWidth;
-    const std::size_t b = t <= 0 ? 0 : static_cast<std::size_t>(t);
-    return b < m_NumberOfBins ? b : m_NumberOfBins - 1;
+    // Compared as doubles before the conversion: t is NaN or beyond std::size_t for a span that overflows.
+    const double t = (static_cast<double>(value) - m_Origin) * m_InverseBinWidth;
+    if (!(t > 0.0))
+    {
+      return 0;
+    }
+    return t < static_cast<double>(m_NumberOfBins - 1) ? static_cast<std::size_t>(t) : m_NumberOfBins - 1;
   }
 
   /** Lower edge of bin 0 (exact bins: the value of bin 0). */

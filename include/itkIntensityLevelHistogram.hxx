@@ -157,7 +157,9 @@ IntensityLevelHistogram<TImage, TMaskImage>::Compute(const TImage *      image,
     {
       m_Exact = false;
       m_NumberOfBins = MaximumNumberOfBins;
-      m_BinWidth = span / static_cast<double>(MaximumNumberOfBins);
+      // Divided before subtracting: the span of values near -DBL_MAX and DBL_MAX overflows to infinity.
+      m_BinWidth = range.Maximum / static_cast<double>(MaximumNumberOfBins) -
+                   range.Minimum / static_cast<double>(MaximumNumberOfBins);
     }
   }
   m_InverseBinWidth = 1.0 / m_BinWidth;

@@ -100,6 +100,16 @@ Fill(TImage * image, FuzzedDataProvider & data)
   }
 }
 
+/** A scalar image of fuzzer-chosen size and values. */
+template <typename TImage>
+typename TImage::Pointer
+RandomImage(FuzzedDataProvider & data)
+{
+  auto image = MakeImage<TImage>(PickSize<TImage::ImageDimension>(data));
+  Fill(image.GetPointer(), data);
+  return image;
+}
+
 template <typename TImage, typename TFilter>
 void
 Configure(FuzzedDataProvider & data, TFilter * filter, const typename TImage::SizeType & size, unsigned int k)
@@ -141,9 +151,8 @@ void
 ScalarKMeans(FuzzedDataProvider & data)
 {
   using ImageType = itk::Image<TPixel, D>;
-  const auto size = PickSize<D>(data);
-  auto       image = MakeImage<ImageType>(size);
-  Fill(image.GetPointer(), data);
+  auto       image = RandomImage<ImageType>(data);
+  const auto size = image->GetLargestPossibleRegion().GetSize();
   auto               filter = itk::KMeansSegmentationImageFilter<ImageType>::New();
   const unsigned int k = data.ConsumeIntegralInRange<unsigned int>(0, 7);
   Configure<ImageType>(data, filter.GetPointer(), size, k);
@@ -178,9 +187,8 @@ void
 GaussianMixture(FuzzedDataProvider & data)
 {
   using ImageType = itk::Image<float, D>;
-  const auto size = PickSize<D>(data);
-  auto       image = MakeImage<ImageType>(size);
-  Fill(image.GetPointer(), data);
+  auto       image = RandomImage<ImageType>(data);
+  const auto size = image->GetLargestPossibleRegion().GetSize();
   auto               filter = itk::GaussianMixtureSegmentationImageFilter<ImageType>::New();
   const unsigned int k = data.ConsumeIntegralInRange<unsigned int>(0, 6);
   Configure<ImageType>(data, filter.GetPointer(), size, k);

@@ -139,9 +139,13 @@ public:
   std::size_t
   Bin(double v) const
   {
-    const double      t = m_Exact ? v - m_Origin : (v - m_Origin) * m_InverseBinWidth;
-    const std::size_t b = t <= 0 ? 0 : static_cast<std::size_t>(t);
-    return b < m_NumberOfBins ? b : m_NumberOfBins - 1;
+    // Compared as doubles before the conversion: t is NaN or beyond std::size_t for a span that overflows.
+    const double t = m_Exact ? v - m_Origin : (v - m_Origin) * m_InverseBinWidth;
+    if (!(t > 0.0))
+    {
+      return 0;
+    }
+    return t < static_cast<double>(m_NumberOfBins - 1) ? static_cast<std::size_t>(t) : m_NumberOfBins - 1;
   }
 
   bool

@@ -20,6 +20,7 @@
 //                       [--threads N] [--report REPORT.json] [--quiet] [--version]
 // Exit status: 0 success, 1 runtime error (one line on stderr naming the file), 2 usage error.
 #include "cli/ErrorReporting.h"
+#include "cli/Interruption.h"
 #include "cli/MultiChannel.h"
 #include "cli/Options.h"
 #include "cli/PreviewOutput.h"
@@ -38,6 +39,8 @@ int
 main(int argc, char * argv[])
 {
   const std::string program = "kmeans-segment";
+  // SIGINT, SIGTERM, SIGHUP: temporary files and this run's outputs removed, then the same signal ends the run.
+  kmeans_cli::InstallInterruptHandlers(kmeans_cli::InterruptMode::CleanUpAndEnd);
   // "--xml" alone (3D Slicer asks for the CLI module description) and --list-series need no other argument.
   if (const auto status = kmeans_cli::HandleEarlyRequests(argc, argv, std::cout, std::cerr))
   {
@@ -69,6 +72,7 @@ main(int argc, char * argv[])
   }
   catch (const std::exception & error)
   {
+    kmeans_cli::DiscardRunOutputs(); // a failed run leaves no output (the ones it already wrote are removed)
     std::cerr << program << ": error: " << kmeans_cli::OneLine(error.what()) << std::endl;
     return 1;
   }

@@ -41,7 +41,10 @@ IntensityBinning::ForRange(const IntensityRange & range)
   }
   else
   {
-    binning.SetBins(false, range.Minimum, span / static_cast<double>(MaximumNumberOfBins), MaximumNumberOfBins);
+    // Divided before subtracting: the span of values near -DBL_MAX and DBL_MAX overflows to infinity.
+    const double width = range.Maximum / static_cast<double>(MaximumNumberOfBins) -
+                         range.Minimum / static_cast<double>(MaximumNumberOfBins);
+    binning.SetBins(false, range.Minimum, width, MaximumNumberOfBins);
   }
   return binning;
 }

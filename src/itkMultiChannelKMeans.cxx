@@ -422,9 +422,9 @@ VoxelPasses<TComponent, TLabel>::CollectSample(PointSet &    points,
   const bool         all = classified <= sampleSize;
   const double fraction = all ? 1.0 : static_cast<double>(sampleSize) / static_cast<double>(classified);
   // Keep voxel v when its hash falls below fraction * 2^64.
-  const auto threshold = static_cast<std::uint64_t>(std::ldexp(fraction, 64) >= std::ldexp(1.0, 64)
-                                                      ? std::numeric_limits<std::uint64_t>::max()
-                                                      : std::ldexp(fraction, 64));
+  const std::uint64_t threshold = std::ldexp(fraction, 64) >= std::ldexp(1.0, 64)
+                                   ? std::numeric_limits<std::uint64_t>::max()
+                                   : static_cast<std::uint64_t>(std::ldexp(fraction, 64));
   const std::uint64_t                   salt = Mix(seed ^ 0x5A4D504C45ULL);
   std::vector<std::vector<std::size_t>> chunks(m_Runner.NumberOfChunks());
   m_Runner.ForEachChunk([&](std::size_t chunk, std::size_t begin, std::size_t end) {

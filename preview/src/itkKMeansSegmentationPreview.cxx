@@ -53,6 +53,22 @@ TemporaryName(const std::string & target)
   return (path.parent_path() / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()))).string();
 }
 
+/** True when the file ends with tail: how a whole file is told from one cut short by a full disk (the VTK XML
+ * and PNG writers do not always notice a short write). */
+bool
+EndsWithBytes(const std::string & path, const std::string & tail)
+{
+  std::ifstream stream(path, std::ios::binary | std::ios::ate);
+  if (!stream || stream.tellg() < static_cast<std::streamoff>(tail.size()))
+  {
+    return false;
+  }
+  std::string end(tail.size(), '\0');
+  stream.seekg(-static_cast<std::streamoff>(tail.size()), std::ios::end);
+  stream.read(&end[0], static_cast<std::streamsize>(end.size()));
+  return stream && end == tail;
+}
+
 void
 CommitFile(const std::string & temporary, const std::string & target)
 {
@@ -63,7 +79,7 @@ CommitFile(const std::string & temporary, const std::string & target)
   }
 }
 
-/** Write text to target through a temporary file beside it. */
+/** Write text to target through a temporary file beside it, checked for its full size (a full disk). */
 void
 WriteTextFile(const std::string & target, const std::string & text)
 {
@@ -72,7 +88,8 @@ WriteTextFile(const std::string & target, const std::string & text)
     std::ofstream out(temporary);
     out << text;
     out.close();
-    if (!out)
+    std::error_code error;
+    if (!out || std::filesystem::file_size(temporary, error) != text.size() || error)
     {
       std::remove(temporary.c_str());
       itkGenericExceptionMacro(<< target << ": cannot write the file");
@@ -225,7 +242,7 @@ WriteXML(TWriter * writer, const std::string & target)
   writer->SetDataModeToAppended();
   writer->SetCompressorTypeToZLib();
   writer->EncodeAppendedDataOff();
-  if (writer->Write() != 1)
+  if (writer->Write() != 1 || writer->GetErrorCode() != 0 || !EndsWithBytes(temporary, "</VTKFile>\n"))
   {
     std::remove(temporary.c_str());
     itkGenericExceptionMacro(<< target << ": cannot write the VTK file");
@@ -251,7 +268,9 @@ WriteWindowPNG(vtkRenderWindow * window, const std::string & fileName)
   writer->SetInputConnection(grab->GetOutputPort());
   writer->Write();
   std::error_code error;
-  if (writer->GetErrorCode() != 0 || std::filesystem::file_size(temporary, error) == 0 || error)
+  static const std::string pngEnd("\0\0\0\0IEND\xAE\x42\x60\x82", 12);
+  if (writer->GetErrorCode() != 0 || std::filesystem::file_size(temporary, error) == 0 || error ||
+      !EndsWithBytes(temporary, pngEnd))
   {
     std::remove(temporary.c_str());
     itkGenericExceptionMacro(<< fileName << ": cannot write the PNG picture");

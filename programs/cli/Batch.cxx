@@ -18,11 +18,13 @@
 #include "cli/Batch.h"
 
 #include "cli/ImageOutput.h"
+#include "cli/Interruption.h"
 #include "cli/Options.h"
 
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
@@ -130,6 +132,30 @@ PlanBatch(const std::vector<std::string> & inputs, const std::string & outputDir
   }
   return items;
 }
+
+namespace
+{
+/** Write summary.csv and summary.json of items; end by signal when the batch was interrupted (signal != 0, or
+ * a signal came meanwhile), else return 0 when every input succeeded, 1 otherwise. */
+int
+FinishBatch(const std::vector<BatchItem> & items, const std::string & directory, int signal, std::ostream & log)
+{
+  size_t failed = 0;
+  for (const BatchItem & item : items)
+  {
+    failed += !item.Succeeded;
+  }
+  WriteTextFileAtomically((fs::path(directory) / "summary.csv").string(), BatchSummaryCSV(items));
+  WriteTextFileAtomically((fs::path(directory) / "summary.json").string(), BatchSummaryJSON(items).dump(2) + "\n");
+  log << items.size() - failed << " of " << items.size() << " inputs segmented; summary in "
+      << (fs::path(directory) / "summary.csv").string() << std::endl;
+  if (const int received = signal != 0 ? signal : InterruptSignal())
+  {
+    EndBySignal(received); // also for a signal that came while the summary was written
+  }
+  return failed == 0 ? 0 : 1;
+}
+} // namespace
 
 std::vector<std::string>
 BatchChildArguments(const CLI::App & app, const Options & options, int argc, const char * const * argv)
@@ -251,12 +277,150 @@ BatchSummaryJSON(const std::vector<BatchItem> & items)
   return { { "inputs", items.size() }, { "failed", failed }, { "results", list } };
 }
 
+namespace
+{
+/** A child of the batch: which item it segments, where its standard error goes, when it started. */
+struct RunningChild
+{
+  size_t                                Item;
+  std::string                           ErrorFile;
+  std::chrono::steady_clock::time_point Start;
+};
+
+const char *
+SignalName(int signal)
+{
+  switch (signal)
+  {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "a signal";
+  }
+}
+
+/** Start the program on item (stdout to /dev/null, stderr to a hidden file in the output directory, the signal
+ * mask the batch started with); returns 0 and sets item.Error when it cannot be started. */
+pid_t
+StartChild(BatchItem & item, const std::string & executable, const std::vector<std::string> & childArguments,
+           const std::string & errorFile, const sigset_t & childMask)
+{
+  std::vector<std::string> arguments = { executable, item.Input };
+  arguments.insert(arguments.end(), childArguments.begin(), childArguments.end());
+  arguments.insert(arguments.end(), { "-o", item.Output, "--report", item.Report, "--quiet" });
+  std::vector<char *> pointers;
+  for (std::string & argument : arguments)
+  {
+    pointers.push_back(argument.data());
+  }
+  pointers.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errorFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setsigmask(&attributes, &childMask);
+  pid_t     pid = 0;
+  const int status = posix_spawn(&pid, executable.c_str(), &actions, &attributes, pointers.data(), environ);
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  if (status != 0)
+  {
+    item.Error = "cannot run " + executable + ": " + std::strerror(status);
+    return 0;
+  }
+  return pid;
+}
+
+/** Record how the child of item ended (wait status), from its exit status, stderr and JSON report. */
+void
+FinishChild(BatchItem & item, const RunningChild & child, int status)
+{
+  item.Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - child.Start).count();
+  std::stringstream errors;
+  errors << std::ifstream(child.ErrorFile).rdbuf();
+  std::error_code ignored;
+  fs::remove(child.ErrorFile, ignored);
+  item.ExitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  if (item.ExitCode == 0)
+  {
+    try
+    {
+      std::ifstream  reportFile(item.Report);
+      nlohmann::json report = nlohmann::json::parse(reportFile);
+      item.Classes = report.value("classes", nlohmann::json::array());
+      item.Succeeded = true;
+    }
+    catch (const std::exception & exception)
+    {
+      item.Error = item.Report + ": unreadable report: " + exception.what();
+    }
+    return;
+  }
+  item.Error = WIFSIGNALED(status) ? std::string() : ErrorLine(errors.str());
+  if (item.Error.empty())
+  {
+    item.Error = WIFSIGNALED(status) ? std::string("interrupted by ") + SignalName(WTERMSIG(status))
+                                     : "exit status " + std::to_string(item.ExitCode);
+  }
+}
+
+/** Pass signal on to every running child and wait for them (SIGKILL after 10 s): each removes its own
+ * temporary files and outputs. */
+void
+StopChildren(std::map<pid_t, RunningChild> & running, std::vector<BatchItem> & items, int signal)
+{
+  for (const auto & child : running)
+  {
+    kill(child.first, signal);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!running.empty())
+  {
+    int         status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0 && running.count(pid) != 0)
+    {
+      FinishChild(items[running[pid].Item], running[pid], status);
+      running.erase(pid);
+    }
+    else if (pid < 0 && errno != EINTR)
+    {
+      break;
+    }
+    else if (pid == 0)
+    {
+      if (std::chrono::steady_clock::now() > deadline)
+      {
+        for (const auto & child : running)
+        {
+          kill(child.first, SIGKILL);
+        }
+      }
+      usleep(20000);
+    }
+  }
+}
+
+void
+NoteChildEnded(int)
+{}
+} // namespace
+
 int
 RunBatch(const Options & options, const std::string & executable, const std::vector<std::string> & childArguments,
          std::ostream & log)
 {
   const std::string & directory = options.Scan.OutputDirectory;
-  std::error_code     error;
+  CheckOutputDirectory(directory);
+  std::error_code error;
   fs::create_directories(directory, error);
   if (error || !fs::is_directory(directory))
   {
@@ -264,126 +428,85 @@ RunBatch(const Options & options, const std::string & executable, const std::vec
   }
   std::vector<BatchItem> items = PlanBatch(options.Inputs, directory, options.Scan.OutputSuffix);
 
-  struct Running
+  // SIGINT, SIGTERM, SIGHUP and SIGCHLD are blocked except inside sigsuspend(), so none is lost between a
+  // check and the wait; the children start with the mask the batch had.
+  InstallInterruptHandlers(InterruptMode::Defer);
+  struct sigaction onChild;
+  std::memset(&onChild, 0, sizeof(onChild));
+  onChild.sa_handler = NoteChildEnded;
+  sigaction(SIGCHLD, &onChild, nullptr);
+  sigset_t blocked, childMask;
+  sigemptyset(&blocked);
+  for (const int signal : { SIGINT, SIGTERM, SIGHUP, SIGCHLD })
   {
-    size_t                                Item;
-    std::string                           ErrorFile;
-    std::chrono::steady_clock::time_point Start;
-  };
-  std::map<pid_t, Running> running;
-  size_t                   next = 0, finished = 0;
-  const size_t             jobs = std::max(1u, options.Scan.Jobs);
+    sigaddset(&blocked, signal);
+  }
+  sigprocmask(SIG_BLOCK, &blocked, &childMask);
+  sigset_t waitMask = childMask;
+  for (const int signal : { SIGINT, SIGTERM, SIGHUP, SIGCHLD })
+  {
+    sigdelset(&waitMask, signal);
+  }
 
-  auto start = [&](size_t index) {
-    BatchItem &              item = items[index];
-    std::vector<std::string> arguments = { executable, item.Input };
-    arguments.insert(arguments.end(), childArguments.begin(), childArguments.end());
-    for (const char * extra : { "-o", "--report", "--quiet" })
-    {
-      arguments.push_back(extra);
-      if (std::string(extra) == "-o")
-      {
-        arguments.push_back(item.Output);
-      }
-      else if (std::string(extra) == "--report")
-      {
-        arguments.push_back(item.Report);
-      }
-    }
-    std::vector<char *> pointers;
-    for (std::string & argument : arguments)
-    {
-      pointers.push_back(argument.data());
-    }
-    pointers.push_back(nullptr);
-    const std::string errorFile =
-      (fs::path(directory) / ("." + fs::path(item.Report).stem().string() + ".stderr")).string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errorFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    pid_t     pid = 0;
-    const int status = posix_spawn(&pid, executable.c_str(), &actions, nullptr, pointers.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (status != 0)
-    {
-      item.Error = "cannot run " + executable + ": " + std::strerror(status);
-      ++finished;
-      return;
-    }
-    running[pid] = { index, errorFile, std::chrono::steady_clock::now() };
+  std::map<pid_t, RunningChild> running;
+  size_t                        next = 0, finished = 0;
+  const size_t                  jobs = std::max(1u, options.Scan.Jobs);
+  auto report = [&](const BatchItem & item) {
+    log << "[" << ++finished << "/" << items.size() << "] " << item.Input << ": "
+        << (item.Succeeded ? "ok" : "failed: " + item.Error) << std::endl;
   };
-
-  while (finished < items.size())
+  while (finished < items.size() && InterruptSignal() == 0)
   {
     while (next < items.size() && running.size() < jobs)
     {
-      start(next++);
-    }
-    if (running.empty())
-    {
-      continue;
-    }
-    int         status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0)
-    {
-      if (errno == EINTR)
+      BatchItem &       item = items[next];
+      const std::string errorFile =
+        (fs::path(directory) / ("." + fs::path(item.Report).stem().string() + ".stderr")).string();
+      if (const pid_t pid = StartChild(item, executable, childArguments, errorFile, childMask))
       {
-        continue;
+        running[pid] = { next, errorFile, std::chrono::steady_clock::now() };
       }
-      throw std::runtime_error(std::string("batch: waiting for a segmentation failed: ") + std::strerror(errno));
-    }
-    const auto found = running.find(pid);
-    if (found == running.end())
-    {
-      continue;
-    }
-    BatchItem & item = items[found->second.Item];
-    item.Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - found->second.Start).count();
-    std::stringstream errors;
-    errors << std::ifstream(found->second.ErrorFile).rdbuf();
-    fs::remove(found->second.ErrorFile, error);
-    running.erase(found);
-    ++finished;
-    item.ExitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    if (item.ExitCode == 0)
-    {
-      try
+      else
       {
-        std::ifstream  reportFile(item.Report);
-        nlohmann::json report = nlohmann::json::parse(reportFile);
-        item.Classes = report.value("classes", nlohmann::json::array());
-        item.Succeeded = true;
+        report(item);
       }
-      catch (const std::exception & exception)
+      ++next;
+    }
+    int   status = 0;
+    pid_t pid = 0;
+    bool  reaped = false;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+    {
+      if (const auto found = running.find(pid); found != running.end())
       {
-        item.Error = item.Report + ": unreadable report: " + exception.what();
+        FinishChild(items[found->second.Item], found->second, status);
+        report(items[found->second.Item]);
+        running.erase(found);
+        reaped = true;
       }
     }
-    else
+    if (!reaped && !running.empty() && InterruptSignal() == 0)
     {
-      item.Error = ErrorLine(errors.str());
-      if (item.Error.empty())
-      {
-        item.Error = WIFSIGNALED(status) ? "terminated by signal " + std::to_string(WTERMSIG(status))
-                                         : "exit status " + std::to_string(item.ExitCode);
-      }
+      sigsuspend(&waitMask);
     }
-    log << "[" << finished << "/" << items.size() << "] " << item.Input << ": "
-        << (item.Succeeded ? "ok" : "failed: " + item.Error) << std::endl;
   }
-
-  WriteTextFileAtomically((fs::path(directory) / "summary.csv").string(), BatchSummaryCSV(items));
-  WriteTextFileAtomically((fs::path(directory) / "summary.json").string(), BatchSummaryJSON(items).dump(2) + "\n");
-  size_t failed = 0;
-  for (const BatchItem & item : items)
+  // Unblocked, a signal still pending (children killed by the same Ctrl-C can all end, and be reaped, before
+  // the batch waits again) reaches the handler now.
+  sigprocmask(SIG_SETMASK, &childMask, nullptr);
+  const int signal = InterruptSignal();
+  if (signal != 0)
   {
-    failed += !item.Succeeded;
+    log << "kmeans-segment: interrupted by " << SignalName(signal) << ": stopping " << running.size()
+        << " running segmentation" << (running.size() == 1 ? "" : "s") << std::endl;
+    StopChildren(running, items, signal);
+    for (BatchItem & item : items)
+    {
+      if (!item.Succeeded && item.Error.empty())
+      {
+        item.Error = std::string("not run: the batch was interrupted by ") + SignalName(signal);
+      }
+    }
   }
-  log << items.size() - failed << " of " << items.size() << " inputs segmented; summary in "
-      << (fs::path(directory) / "summary.csv").string() << std::endl;
-  return failed == 0 ? 0 : 1;
+  return FinishBatch(items, directory, signal, log);
 }
 } // namespace kmeans_cli

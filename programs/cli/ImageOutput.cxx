@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "cli/ImageOutput.h"
 
+#include "cli/Interruption.h"
+
 #include "itkImageIOFactory.h"
 
 #include <algorithm>
@@ -106,7 +108,8 @@ CheckOutputPath(const std::string & path, const std::vector<std::string> & readP
   }
   if (access(directory.c_str(), W_OK | X_OK) != 0)
   {
-    throw FileError(path, "its directory " + directory + " is not writable");
+    throw FileError(path, "its directory " + directory +
+                            (errno == EROFS ? " is on a read-only file system" : " is not writable"));
   }
   if (isImage)
   {
@@ -115,6 +118,31 @@ CheckOutputPath(const std::string & path, const std::vector<std::string> & readP
     {
       throw FileError(path, "ITK has no writer for this file name extension (use e.g. .nii.gz, .nrrd, .mha, .png)");
     }
+  }
+}
+
+void
+CheckOutputDirectory(const std::string & directory)
+{
+  if (directory.empty())
+  {
+    throw FileError("(empty path)", "no output directory given");
+  }
+  std::string existing = directory;
+  struct stat info
+  {};
+  while (stat(existing.c_str(), &info) != 0 && existing != "." && existing != "/")
+  {
+    existing = DirectoryOf(existing);
+  }
+  if (!S_ISDIR(info.st_mode))
+  {
+    throw FileError(directory, existing == directory ? "is not a directory" : existing + " is not a directory");
+  }
+  if (access(existing.c_str(), W_OK | X_OK) != 0)
+  {
+    const std::string reason = errno == EROFS ? "is on a read-only file system" : "is not writable";
+    throw FileError(directory, existing == directory ? reason : "cannot be created: " + existing + " " + reason);
   }
 }
 
@@ -139,6 +167,7 @@ CheckOutputPaths(const std::vector<std::string> & writePaths, const std::vector<
 AtomicFileWriter::AtomicFileWriter(const std::string & targetPath)
   : m_TargetPath(targetPath)
 {
+  InterruptsHeld    held; // the directory exists only together with its entry in the interrupt handler's table
   std::string pattern = DirectoryOf(targetPath) + "/." + FileNameOf(targetPath) + ".tmp-XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
@@ -148,10 +177,12 @@ AtomicFileWriter::AtomicFileWriter(const std::string & targetPath)
   }
   m_TemporaryDirectory = buffer.data();
   m_TemporaryPath = m_TemporaryDirectory + "/" + FileNameOf(targetPath);
+  m_CleanupHandle = RegisterCleanup(CleanupKind::TemporaryDirectory, m_TemporaryDirectory);
 }
 
 AtomicFileWriter::~AtomicFileWriter()
 {
+  InterruptsHeld held;
   if (DIR * directory = opendir(m_TemporaryDirectory.c_str()))
   {
     while (const dirent * entry = readdir(directory))
@@ -165,6 +196,7 @@ AtomicFileWriter::~AtomicFileWriter()
     closedir(directory);
   }
   rmdir(m_TemporaryDirectory.c_str());
+  UnregisterCleanup(m_CleanupHandle);
 }
 
 void
@@ -195,6 +227,7 @@ AtomicFileWriter::Commit()
     throw FileError(m_TargetPath, "the writer produced no file");
   }
   companions.push_back(mainName); // the file the user named appears last, when everything it needs is there
+  InterruptsHeld held;
   for (const auto & name : companions)
   {
     const std::string from = m_TemporaryDirectory + "/" + name;
@@ -203,6 +236,7 @@ AtomicFileWriter::Commit()
     {
       throw FileError(to, std::string("cannot move the written file into place: ") + std::strerror(errno));
     }
+    RegisterCleanup(CleanupKind::WrittenFile, to);
   }
 }
 
@@ -213,12 +247,23 @@ WriteTextFileAtomically(const std::string & path, const std::string & content)
   {
     std::ofstream stream(atomic.TemporaryPath(), std::ios::binary);
     stream << content;
-    stream.flush();
+    stream.close(); // the last buffered bytes reach the file (or fail) here
     if (!stream)
     {
       throw FileError(path, std::string("cannot write: ") + std::strerror(errno));
     }
   }
+  CheckWrittenSize(atomic.TemporaryPath(), path, content.size());
   atomic.Commit();
+}
+
+std::string
+WithUserPath(std::string message, const std::string & temporaryPath, const std::string & path)
+{
+  for (auto at = message.find(temporaryPath); at != std::string::npos; at = message.find(temporaryPath, at + path.size()))
+  {
+    message.replace(at, temporaryPath.size(), path);
+  }
+  return message;
 }
 } // namespace kmeans_cli

@@ -19,10 +19,13 @@
 #define KMeansCLIImageOutput_h
 
 #include "cli/ErrorReporting.h"
+#include "cli/WrittenFileCheck.h"
 
 #include "itkImageFileWriter.h"
 
+#include <cstdint>
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,12 @@ namespace kmeans_cli
 void
 CheckOutputPath(const std::string & path, const std::vector<std::string> & readPaths, bool isImage);
 
+/** Checks, before any work, that directory (an output directory the program creates when missing) can be
+ * written: an existing directory must be writable, a missing one must be creatable in its nearest existing
+ * parent. Throws FileError naming directory. */
+void
+CheckOutputDirectory(const std::string & directory);
+
 /** Check every output of a run against every input and against each other (two outputs to one file). */
 void
 CheckOutputPaths(const std::vector<std::string> & writePaths, const std::vector<std::string> & imagePaths,
@@ -44,7 +53,9 @@ CheckOutputPaths(const std::vector<std::string> & writePaths, const std::vector<
  * created beside the target (same file system), under the target's own file name so that format selection
  * by extension and companion files (.mhd + .raw, .hdr + .img) work unchanged; Commit() then renames the files
  * into place, the file named like the target last. If Commit() is not reached (an exception), the destructor
- * removes the temporary directory and everything in it. */
+ * removes the temporary directory and everything in it. Both are registered with the interrupt handler
+ * (cli/Interruption.h): SIGINT or SIGTERM removes the temporary directory, and the files already moved into
+ * place by this run. */
 class AtomicFileWriter
 {
 public:
@@ -69,16 +80,23 @@ private:
   std::string m_TargetPath;
   std::string m_TemporaryDirectory;
   std::string m_TemporaryPath;
+  int         m_CleanupHandle{ -1 };
 };
 
-/** Write a text file (such as the JSON report) atomically. */
+/** message with every occurrence of temporaryPath replaced by path (the user's name for the file). */
+std::string
+WithUserPath(std::string message, const std::string & temporaryPath, const std::string & path);
+
+/** Write a text file (such as the JSON report) atomically; a short write (a full disk) is an error. */
 void
 WriteTextFileAtomically(const std::string & path, const std::string & content);
 
 /** Write an image with ITK atomically (compressed where the format allows); ITK exceptions become FileError
  * naming path. With pieces > 1 the writer streams: it asks its input pipeline for that many pieces in turn
  * and writes them uncompressed (only formats whose ImageIO can stream writing, such as MetaImage, keep memory to
- * one piece). */
+ * one piece). What the writer prints on the standard error is held back; the written file is checked
+ * (CheckWrittenImage: ITK 5.2's NIfTI and MetaImage writers only print a message on a short write) before it
+ * is moved into place, so a full disk is an error naming path and leaves no file. */
 template <typename TImage>
 void
 WriteImageAtomically(const TImage * image, const std::string & path, bool useCompression = true,
@@ -90,21 +108,23 @@ WriteImageAtomically(const TImage * image, const std::string & path, bool useCom
   writer->SetFileName(atomic.TemporaryPath());
   writer->SetUseCompression(useCompression && pieces <= 1);
   writer->SetNumberOfStreamDivisions(pieces);
+  CapturedStandardError captured;
   try
   {
     writer->Update();
   }
   catch (const itk::ExceptionObject & exception)
   {
-    std::string message = OneLine(exception);
-    // Name the user's path, not the temporary one.
-    for (auto at = message.find(atomic.TemporaryPath()); at != std::string::npos;
-         at = message.find(atomic.TemporaryPath()))
-    {
-      message.replace(at, atomic.TemporaryPath().size(), path);
-    }
-    throw FileError(path, "cannot write: " + message);
+    captured.Release();
+    throw FileError(path, "cannot write: " + WithUserPath(OneLine(exception), atomic.TemporaryPath(), path) +
+                            NoSpaceNote(atomic.TemporaryPath()));
   }
+  const std::string messages = WithUserPath(captured.Release(), atomic.TemporaryPath(), path);
+  // The whole image's bytes: a streamed write leaves only the last piece in the image's buffer.
+  const auto bytes = static_cast<std::uint64_t>(image->GetLargestPossibleRegion().GetNumberOfPixels()) *
+                     image->GetNumberOfComponentsPerPixel() * sizeof(typename TImage::PixelContainer::Element);
+  CheckWrittenImage(atomic.TemporaryPath(), path, bytes, messages);
+  std::cerr << messages; // the writer's warnings, when the file is whole
   atomic.Commit();
 }
 } // namespace kmeans_cli

@@ -16,6 +16,8 @@
  *
  *=========================================================================*/
 #include "cli/PreviewOutput.h"
+
+#include "cli/Interruption.h"
 #include "cli/ErrorReporting.h"
 #include "cli/PreviewPlugin.h"
 
@@ -356,6 +358,21 @@ AddPreviewOptions(CLI::App & app, Options & options)
     ->check(PreviewValidator(DisplayNeed::Screen, false));
 }
 
+namespace
+{
+/** Run write() (a plugin call that writes files as ".NAME.tmpPID" in directory, then renames them) with those
+ * temporary files registered for removal on SIGINT or SIGTERM. */
+template <typename TWrite>
+std::string
+WithInterruptCleanup(const std::string & directory, TWrite && write)
+{
+  const int         handle = RegisterCleanup(CleanupKind::PreviewTemporaries, directory.empty() ? "." : directory);
+  const std::string error = write();
+  UnregisterCleanup(handle);
+  return error;
+}
+} // namespace
+
 void
 WritePreviewOutputs(const Options &                          options,
                     const itk::KMeansPreview::ImageType *      image,
@@ -395,10 +412,14 @@ WritePreviewOutputs(const Options &                          options,
       server = std::make_unique<PrivateXServer>(FindXvfb());
       entry["x_server"] = { { "program", "Xvfb" }, { "display", server->Display() }, { "pid", server->Pid() } };
     }
-    if (const std::string error = plugin.RenderPicture(segmentation, options.Preview); !error.empty())
+    const std::string error = WithInterruptCleanup(fs::path(options.Preview).parent_path().string(), [&]() {
+      return plugin.RenderPicture(segmentation, options.Preview);
+    });
+    if (!error.empty())
     {
       throw FileError(options.Preview, "cannot write the preview picture: " + OneLineDescription(error));
     }
+    RegisterCleanup(CleanupKind::WrittenFile, options.Preview);
     entry["picture"] = options.Preview;
     report.SetTiming("preview", time.Seconds());
   }
@@ -406,10 +427,19 @@ WritePreviewOutputs(const Options &                          options,
   {
     Stopwatch              time;
     preview::ParaViewFiles files;
-    if (const std::string error = plugin.WriteParaView(segmentation, options.VtkDirectory, files); !error.empty())
+    const std::string      error = WithInterruptCleanup(options.VtkDirectory, [&]() {
+      return plugin.WriteParaView(segmentation, options.VtkDirectory, files);
+    });
+    if (!error.empty())
     {
       throw FileError(options.VtkDirectory, "cannot write the ParaView files: " + OneLineDescription(error));
     }
+    for (const std::string & written : files.SurfaceFiles)
+    {
+      RegisterCleanup(CleanupKind::WrittenFile, written);
+    }
+    RegisterCleanup(CleanupKind::WrittenFile, files.ImageFile);
+    RegisterCleanup(CleanupKind::WrittenFile, files.MultiBlockFile);
     entry["paraview"] = { { "coordinates", "LPS" },
                           { "image", files.ImageFile },
                           { "surfaces", files.SurfaceFiles },

@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "cli/ScanPipeline.h"
 
+#include "cli/ImageOutput.h"
+
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -42,6 +44,10 @@ CheckScanOptions(const Options & options)
   {
     throw FileError(options.Output, "--tissues names three classes (CSF, grey and white matter): use -k 3, not -k " +
                                       std::to_string(options.NumberOfClasses));
+  }
+  if (!options.VtkDirectory.empty())
+  {
+    CheckOutputDirectory(options.VtkDirectory);
   }
 }
 

@@ -380,6 +380,12 @@ WritePreviewOutputs(const Options &                          options,
                     const PreviewClasses &                   classes,
                     Report &                                 report)
 {
+  // Also reached directly (not only through the template in PreviewOutput.h) when the program's images already
+  // have the preview's types: nothing asked for, nothing loaded.
+  if (!PreviewRequested(options))
+  {
+    return;
+  }
   namespace preview = itk::KMeansPreview;
   const PreviewPluginFunctions & plugin = Plugin();
   preview::Segmentation          segmentation;

@@ -49,8 +49,15 @@ struct PreviewClasses
   std::vector<double>             Thresholds;
 };
 
+/** True when the options ask for a preview picture, ParaView files or the viewer. */
+inline bool
+PreviewRequested(const Options & options)
+{
+  return !options.Preview.empty() || !options.VtkDirectory.empty() || options.Show;
+}
+
 /** Write the preview picture and the ParaView files, then open the viewer, as the options ask, through the
- * preview plugin (loaded on first use). */
+ * preview plugin (loaded on first use; not at all when nothing is asked for). */
 void
 WritePreviewOutputs(const Options &                          options,
                     const itk::KMeansPreview::ImageType *      image,
@@ -68,7 +75,7 @@ WritePreviewOutputs(const Options &        options,
                     const PreviewClasses & classes,
                     Report &               report)
 {
-  if (options.Preview.empty() && options.VtkDirectory.empty() && !options.Show)
+  if (!PreviewRequested(options))
   {
     return;
   }

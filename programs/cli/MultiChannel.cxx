@@ -16,6 +16,7 @@
  *
  *=========================================================================*/
 #include "cli/MultiChannel.h"
+#include "cli/Streaming.h"
 
 #include "cli/ImageOutput.h"
 #include "cli/ScanPipeline.h"
@@ -112,6 +113,7 @@ RunMultiChannelSegment(const Options & options, Report & report)
   }
 
   const ImageInfo * mask = options.Mask.empty() ? nullptr : &maskInfo;
+  CheckChannelsFit(options, channels, mask); // before any voxel is read: never an out-of-memory kill
   if (dimension == 2)
   {
     SegmentChannels<2>(options, channels, mask, report);

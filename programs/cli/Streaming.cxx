@@ -227,26 +227,68 @@ FormatName(const std::string & path, const std::string & ioName)
 }
 } // namespace
 
+namespace
+{
+std::uint64_t
+CountVoxels(const ImageInfo & info)
+{
+  std::uint64_t voxels = 1;
+  for (const auto n : info.Size)
+  {
+    voxels *= n;
+  }
+  return voxels;
+}
+
+std::uint64_t
+ComponentBytes(itk::IOComponentEnum type)
+{
+  using Component = itk::IOComponentEnum;
+  return type == Component::UCHAR || type == Component::CHAR     ? 1
+         : type == Component::USHORT || type == Component::SHORT ? 2
+         : type == Component::UINT || type == Component::INT || type == Component::FLOAT
+           ? 4
+           : 8;
+}
+
+constexpr std::uint64_t programReserve = 48ull << 20; // the program, ITK's libraries, histograms
+} // namespace
+
+std::uint64_t
+CheckChannelsFit(const Options & options, const std::vector<ImageInfo> & channels, const ImageInfo * mask)
+{
+  const ImageInfo & first = channels.front();
+  if (options.Streaming.Pieces > 0)
+  {
+    throw FileError(first.Path, "--pieces streams one scalar INPUT; multi-channel K-means needs the whole scan in "
+                                "memory");
+  }
+  // Per voxel and channel: the channel read as float, kept until composed, the composed float vector image and
+  // the algorithm's buffers (10 bytes); then the labels, and a mask read as double and kept as one byte.
+  // Measured: 2 x 200^3 int16 channels, no mask, peak resident 179 MiB against 208 MiB estimated.
+  const std::uint64_t voxels = CountVoxels(first);
+  const std::uint64_t need = voxels * (channels.size() * 10 + 1 + (mask != nullptr ? 9 : 0)) + programReserve;
+  const std::uint64_t budget = options.Streaming.MaxMemory ? *options.Streaming.MaxMemory : AvailableMemory();
+  if (need > budget)
+  {
+    throw FileError(first.Path, "multi-channel K-means of " + std::to_string(channels.size()) +
+                                  " channels needs the whole scan in memory, about " + FormatBytes(need) +
+                                  ", more than " + (options.Streaming.MaxMemory ? "--max-memory " : "the available ") +
+                                  FormatBytes(budget) + ": only single-channel K-means streams");
+  }
+  return need;
+}
+
 StreamPlan
 PlanStreaming(const Options & options, const SegmentationInputs & inputs)
 {
   StreamPlan plan;
   plan.Budget = options.Streaming.MaxMemory ? *options.Streaming.MaxMemory : AvailableMemory();
-  std::uint64_t voxels = 1;
-  for (const auto n : inputs.Input.Size)
-  {
-    voxels *= n;
-  }
-  using Component = itk::IOComponentEnum;
-  const Component     type = inputs.Input.ComponentType;
-  const std::uint64_t pixelBytes = type == Component::UCHAR || type == Component::CHAR     ? 1
-                                   : type == Component::USHORT || type == Component::SHORT ? 2
-                                   : type == Component::UINT || type == Component::INT || type == Component::FLOAT
-                                     ? 4
-                                     : 8;
+  const std::uint64_t voxels = CountVoxels(inputs.Input);
+  const std::uint64_t pixelBytes = ComponentBytes(inputs.Input.ComponentType);
   // Per voxel: the input, the labels, and a mask read as double and kept as one byte.
   const std::uint64_t perVoxel = pixelBytes + 1 + (inputs.HasMask ? 9 : 0);
-  constexpr std::uint64_t reserve = 48ull << 20; // the program, ITK's libraries, histograms
+  constexpr std::uint64_t reserve = programReserve;
   plan.WholeImage = voxels * perVoxel + reserve;
   plan.Pipeline = options.Streaming.NeedsPipeline() || (options.Output.empty() && !options.Streaming.SaveModel.empty());
   if (plan.Pipeline && IsDirectory(inputs.Input.Path))

@@ -106,6 +106,13 @@ struct StreamPlan
 StreamPlan
 PlanStreaming(const Options & options, const SegmentationInputs & inputs);
 
+/** Multi-channel K-means needs every channel in memory at once (Lloyd visits every voxel in every iteration):
+ * throws FileError (one line naming the first channel, the estimate and the budget) when the channels, their
+ * composed vector image, the labels and the mask do not fit in --max-memory (or the available memory), and for
+ * --pieces. Returns the estimate in bytes. */
+std::uint64_t
+CheckChannelsFit(const Options & options, const std::vector<ImageInfo> & channels, const ImageInfo * mask);
+
 /** Model and histogram files (JSON). Reading checks the format, the pixel type and K and throws FileError with
  * one line naming the file on any problem. */
 void

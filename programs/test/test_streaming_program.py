@@ -168,3 +168,22 @@ def test_wrong_and_corrupt_model_files_are_refused(scans, tmp_path):
         error = one_line_error(run(scans["s3"], "-o", out, "-k", 3, "--apply-model", tmp_path / name, ok=False))
         assert f"{tmp_path / name}: {message}" in error, error
         assert not out.exists()
+
+
+def test_channels_that_do_not_fit_are_refused_before_reading(tmp_path):
+    """Multi-channel K-means needs the whole scan: a budget it does not fit in gives one line, no output."""
+    shape = (40, 50, 60)
+    for c in range(2):
+        write_mha(tmp_path / f"ch{c}.mha", phantom(shape, "<i2", seed=c))
+    out = tmp_path / "labels.mha"
+    voxels = np.prod(shape)
+    error = one_line_error(run(tmp_path / "ch0.mha", tmp_path / "ch1.mha", "-o", out, "-k", 3, "--max-memory",
+                               f"{48 * 2**20 + voxels * 20}", ok=False))
+    assert f"{tmp_path / 'ch0.mha'}: multi-channel K-means of 2 channels needs the whole scan in memory" in error
+    assert "more than --max-memory" in error and "only single-channel K-means streams" in error
+    error = one_line_error(run(tmp_path / "ch0.mha", tmp_path / "ch1.mha", "-o", out, "-k", 3, "--pieces", 2,
+                               ok=False))
+    assert "--pieces streams one scalar INPUT" in error
+    assert not out.exists()
+    run(tmp_path / "ch0.mha", tmp_path / "ch1.mha", "-o", out, "-k", 3, "--max-memory", f"{48 * 2**20 + voxels * 21}")
+    assert read_mha(out).shape == shape

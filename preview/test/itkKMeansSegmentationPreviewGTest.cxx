@@ -493,6 +493,28 @@ TEST(KMeansSegmentationPreview, ParaViewFilesKeepGeometryLabelsAndClassSurfaces)
   fs::remove_all(dir);
 }
 
+TEST(KMeansSegmentationPreview, ViewerRefusesACutShortScanInOneLine)
+{
+  // kmeans-view reads through kmeans-segment's checked input path: a NIfTI file one byte short is refused before
+  // any pixel is read (ITK 5.2's reader alone would show it with its last voxel made up).
+  const auto     p = MakePhantom(12, 10, 8, false);
+  const fs::path dir = TemporaryDirectory("viewer-cut");
+  itk::WriteImage(p.Image, (dir / "image.nii").string());
+  itk::WriteImage(p.Labels, (dir / "labels.nii").string());
+  fs::resize_file(dir / "image.nii", fs::file_size(dir / "image.nii") - 1);
+  const std::string command = std::string(KMEANS_VIEW_PROGRAM) + " " + (dir / "image.nii").string() + " " +
+                              (dir / "labels.nii").string() + " --screenshot " + (dir / "view.png").string() +
+                              " 2> " + (dir / "stderr.txt").string();
+  EXPECT_NE(std::system(command.c_str()), 0);
+  EXPECT_FALSE(fs::exists(dir / "view.png"));
+  std::ifstream err(dir / "stderr.txt");
+  std::string   line, extra;
+  std::getline(err, line);
+  EXPECT_EQ(line.rfind("kmeans-view: " + (dir / "image.nii").string() + ": file cut short: ", 0), 0u) << line;
+  EXPECT_FALSE(std::getline(err, extra)) << extra;
+  fs::remove_all(dir);
+}
+
 TEST(KMeansSegmentationPreview, ViewerScreenshotWritesThePicture)
 {
   REQUIRE_DISPLAY();

@@ -37,6 +37,11 @@ def parse_args(argv):
     run.add_argument("--jobs", type=int, default=100, help="Slurm jobs queued at once (default 100)")
     run.add_argument("--group-size", type=int, default=20,
                      help="scans per Slurm job (run one after another; default 20)")
+    run.add_argument("--batch-size", type=int, default=0,
+                     help="segment the scans that need a run in batches of up to N scans, one job each (one "
+                          "process for the batch: no per-scan job costs); default 0: one job per scan")
+    run.add_argument("--batch-threads", type=int, default=0,
+                     help="scans a batch job runs at once (default: --cores locally, 1 per Slurm job)")
     run.add_argument("--sbatch-args", default="", help='extra sbatch options, e.g. "--partition=short"')
     run.add_argument("--profile", help="a Snakemake profile of your own instead of the bundled one")
     run.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
@@ -66,6 +71,8 @@ def parse_args(argv):
         p.error(f"unrecognized arguments: {' '.join(extra)}")
     if not 1 <= args.k <= 255:
         p.error(f"-k must be from 1 to 255, not {args.k}")
+    if args.batch_size < 0 or args.batch_threads < 0:
+        p.error("--batch-size and --batch-threads must be 0 or more")
     if args.t2w and args.model != "kmeans":
         p.error(f"--t2w (two channels) works with --model kmeans, not {args.model}")
     return args, extra
@@ -78,6 +85,8 @@ def workflow_config(args, program_dir):
             "mask_dir": os.path.abspath(args.mask_dir) if args.mask_dir else "", "model": args.model, "k": args.k,
             "n4": args.n4, "mrf_beta": args.mrf_beta, "foreground": args.foreground,
             "preview": not args.no_preview, "probseg": not args.no_probseg, "threads": args.threads_per_scan,
+            "batch_size": args.batch_size, "batch_threads": args.batch_threads,
+            "retry_failed": bool(args.retry_failed and args.batch_size),
             "kmeans_segment": segment if os.access(segment, os.X_OK) else (shutil.which("kmeans-segment") or "")}
 
 
@@ -94,7 +103,8 @@ def write_if_changed(path, text):
 
 def snakemake_command(args, extra, workflow_dir, config_file):
     cmd = [args.snakemake, "--snakefile", os.path.join(workflow_dir, "Snakefile"), "--directory",
-           os.path.abspath(args.output_dir), "--configfile", config_file, "--keep-going", "--rerun-incomplete"]
+           os.path.abspath(args.output_dir), "--configfile", config_file, "--keep-going", "--rerun-incomplete",
+           "--scheduler", "greedy"]
     if args.slurm or args.profile:
         cmd += ["--profile", args.profile or os.path.join(workflow_dir, "profiles", "slurm"), "--jobs",
                 str(args.jobs), "--group-components", f"segment={args.group_size}"]
@@ -152,7 +162,7 @@ def main(argv=None, workflow_dir=None, program_dir=None):
     if args.sbatch_args:
         env["KMEANS_SBATCH_ARGS"] = args.sbatch_args
     cmd = snakemake_command(args, extra, workflow_dir, config_file)
-    retry = failed_records(args.output_dir) if args.retry_failed else []
+    retry = failed_records(args.output_dir) if args.retry_failed and not args.batch_size else []
     if retry:
         cmd[1:1] = ["--forcerun", *retry]
     print(f"kmeans-cohort: {len(found)} scans from {args.bids_dir}: {' '.join(shlex.quote(c) for c in cmd)}",

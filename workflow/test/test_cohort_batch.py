@@ -1,0 +1,116 @@
+"""kmeans-cohort --batch-size: the scans that need a run are segmented in batches (one job, one process each),
+with the same per-scan outputs, table and failure reporting as one job per scan; a re-run does nothing, and a new
+subject, a changed input, --retry-failed and a crashed run each segment again only the scans concerned."""
+import json
+import os
+import re
+import stat
+import subprocess
+
+import pytest
+
+import cohort_support as cs
+import phantoms
+from kmeans_cohort import naming, table
+
+ARGS = ["--cores", "2", "--mask-desc", "brain", "--no-preview", "--batch-size", "3"]
+ALL_IDS = sorted(f"sub-{s}" + (f"_ses-{t}" if t else "") for s, t, *_ in cs.SUBJECTS)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    root = cs.fresh_dir("batch")
+    bids = cs.make_bids(os.path.join(root, "bids"))
+    out = os.path.join(root, "derivatives")
+    status, log = cs.run_cohort(bids, out, *ARGS)
+    return {"root": root, "bids": bids, "out": out, "status": status, "log": log}
+
+
+def batch_jobs(log):
+    return re.findall(r"^rule (batch_\d+_\d+):$", log, re.MULTILINE)
+
+
+def planned(out):
+    return sorted(scan_id for ids in cs.read_json(os.path.join(out, "work", "batches.json"))["batches"].values()
+                  for scan_id in ids)
+
+
+def rows_by_id(out):
+    return {row["scan_id"]: row for row in table.read_tsv(os.path.join(out, "group", "volumes.tsv"))}
+
+
+def test_batches_give_every_scan_its_outputs_and_row(cohort):
+    assert cohort["status"] == 1, cohort["log"]
+    assert len(batch_jobs(cohort["log"])) == 3 and cs.jobs_run(cohort["log"], "segment") == 0, cohort["log"]
+    assert planned(cohort["out"]) == ALL_IDS
+    assert f"kmeans-cohort: failed: {cs.CORRUPT}: " in cohort["log"]
+    assert naming.validate_derivatives(cohort["out"]) == []
+    rows = rows_by_id(cohort["out"])
+    assert sorted(rows) == ALL_IDS
+    assert rows[cs.CORRUPT]["status"] == "failed" and "sub-04_T1w.nii.gz" in rows[cs.CORRUPT]["error"]
+    for scan_id, row in rows.items():
+        if scan_id != cs.CORRUPT:
+            assert row["status"] == "ok" and float(row["CSF_mean"]) < float(row["GM_mean"]) < float(row["WM_mean"])
+    masked = cs.read_json(os.path.join(cohort["out"], "sub-03", "anat", "sub-03_dseg.json"))
+    assert masked["Sources"][1] == "bids:raw:sub-03/anat/sub-03_desc-brain_mask.nii.gz"
+
+
+def test_rerun_does_nothing_and_new_or_changed_scans_run_alone(cohort):
+    before = cs.status_times(cohort["out"])
+    status, log = cs.run_cohort(cohort["bids"], cohort["out"], *ARGS)
+    assert status == 1 and "Nothing to be done" in log and batch_jobs(log) == [], log
+    assert cs.status_times(cohort["out"]) == before
+    phantoms.add_scan(cohort["bids"], "07", shape=(36, 40, 36), seed=8)
+    status, log = cs.run_cohort(cohort["bids"], cohort["out"], *ARGS)
+    assert status == 1 and len(batch_jobs(log)) == 1 and cs.jobs_run(log, "group") == 1, log
+    assert planned(cohort["out"]) == ["sub-07"]
+    after = cs.status_times(cohort["out"])
+    assert {k: v for k, v in after.items() if k != "sub-07.json"} == before
+    assert rows_by_id(cohort["out"])["sub-07"]["status"] == "ok"
+    t1w = os.path.join(cohort["bids"], "sub-02", "anat", "sub-02_T1w.nii.gz")
+    os.utime(t1w)  # now: newer than its record
+    status, log = cs.run_cohort(cohort["bids"], cohort["out"], *ARGS)
+    assert status == 1 and len(batch_jobs(log)) == 1 and planned(cohort["out"]) == ["sub-02"], log
+
+
+def test_retry_failed_batches_only_the_failed_scan(cohort):
+    status, log = cs.run_cohort(cohort["bids"], cohort["out"], *ARGS, "--retry-failed")
+    assert status == 1 and len(batch_jobs(log)) == 1 and planned(cohort["out"]) == [cs.CORRUPT], log
+
+
+def test_a_crashed_scan_is_recorded_and_run_again_next_time(cohort):
+    out = os.path.join(cohort["root"], "crash")
+    wrapper = os.path.join(cohort["root"], "crashing-kmeans-segment")
+    with open(wrapper, "w") as handle:
+        handle.write(f'#!/bin/sh\nif [ -e {wrapper}.crash ]; then case "$*" in *sub-02_T1w*) kill -9 $$;; esac; fi\n'
+                     f'exec {cs.SEGMENT} "$@"\n')
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+
+    def snakemake(program):
+        return subprocess.run(["snakemake", "-s", os.path.join(cs.WORKFLOW_DIR, "Snakefile"), "--directory", out,
+                               "--cores", "2", "--keep-going", "--config", f"bids_dir={cohort['bids']}",
+                               f"kmeans_segment={program}", "participant_label=02,06", "batch_size=5",
+                               "preview=false"], capture_output=True, text=True, env=dict(os.environ, USER="root"))
+
+    open(f"{wrapper}.crash", "w").close()
+    result = snakemake(wrapper)
+    os.remove(f"{wrapper}.crash")
+    assert result.returncode != 0 and "sub-02: kmeans-segment crashed or was killed" in result.stderr, result.stderr
+    record = cs.read_json(os.path.join(out, "work", "scans", "sub-02.json"))
+    assert record["status"] == "failed" and record["retry"] is True
+    assert cs.read_json(os.path.join(out, "work", "scans", "sub-06.json"))["status"] == "ok"
+    kept = os.stat(os.path.join(out, "work", "scans", "sub-06.json")).st_mtime_ns
+    result = snakemake(wrapper)
+    assert result.returncode == 0, result.stderr
+    assert planned(out) == ["sub-02"]
+    assert cs.read_json(os.path.join(out, "work", "scans", "sub-02.json"))["status"] == "ok"
+    assert os.stat(os.path.join(out, "work", "scans", "sub-06.json")).st_mtime_ns == kept
+
+
+def test_option_change_runs_every_scan_again(cohort):
+    out = os.path.join(cohort["root"], "options")
+    base = ["--cores", "2", "--no-preview", "--batch-size", "10", "--participant-label", "02", "06"]
+    assert cs.run_cohort(cohort["bids"], out, *base)[0] == 0
+    status, log = cs.run_cohort(cohort["bids"], out, *base, "-k", "4")
+    assert status == 0 and planned(out) == ["sub-02", "sub-06"], log
+    assert all(json.loads(row["k"]) == 4 for row in rows_by_id(out).values())

@@ -114,3 +114,24 @@ def test_option_change_runs_every_scan_again(cohort):
     status, log = cs.run_cohort(cohort["bids"], out, *base, "-k", "4")
     assert status == 0 and planned(out) == ["sub-02", "sub-06"], log
     assert all(json.loads(row["k"]) == 4 for row in rows_by_id(out).values())
+
+
+@pytest.mark.parametrize("env,expected", [({"CI": "true", "KMEANS_UNSET_CI": "1"}, None),
+                                          ({"CI": "true"}, "true"), ({}, None)])
+def test_slurm_submit_keeps_fast_pollings_ci_out_of_the_job(tmp_path, env, expected):
+    """kmeans-cohort --fast-polling sets CI=true for Snakemake (KMEANS_UNSET_CI=1): sbatch does not get it; a CI
+    variable the user set is passed on."""
+    fake = tmp_path / "sbatch"
+    fake.write_text(f'#!/bin/sh\n/usr/bin/env > {tmp_path}/env.txt\necho "4242;cluster"\n')
+    fake.chmod(0o755)
+    jobscript = tmp_path / "job.sh"
+    jobscript.write_text('#!/bin/sh\n# properties = {"type": "single", "rule": "batch_1", "threads": 2, '
+                         '"resources": {"mem_mb": 900, "runtime": 7}}\n')
+    submit = os.path.join(cs.WORKFLOW_DIR, "profiles", "slurm", "slurm-submit.py")
+    environment = {k: v for k, v in os.environ.items() if k not in ("CI", "KMEANS_UNSET_CI")}
+    environment.update(env, PATH=f"{tmp_path}:{os.environ['PATH']}")
+    result = subprocess.run(["/usr/bin/python3", submit, str(jobscript)], capture_output=True, text=True,
+                            env=environment, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "4242", result.stderr
+    seen = dict(line.split("=", 1) for line in (tmp_path / "env.txt").read_text().splitlines() if "=" in line)
+    assert seen.get("CI") == expected and "KMEANS_UNSET_CI" not in seen

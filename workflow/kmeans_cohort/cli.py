@@ -77,7 +77,8 @@ def parse_args(argv):
     if args.batch_size < 0 or args.batch_threads < 0:
         p.error("--batch-size and --batch-threads must be 0 or more")
     if args.t2w and args.model != "kmeans":
-        p.error(f"--t2w (two channels) works with --model kmeans, not {args.model}")
+        p.error(f"--t2w (two channels) works with --model kmeans, not {args.model} "
+                "(the Gaussian mixture models one channel)")
     return args, extra
 
 

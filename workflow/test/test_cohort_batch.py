@@ -135,3 +135,14 @@ def test_slurm_submit_keeps_fast_pollings_ci_out_of_the_job(tmp_path, env, expec
     assert result.returncode == 0 and result.stdout.strip() == "4242", result.stderr
     seen = dict(line.split("=", 1) for line in (tmp_path / "env.txt").read_text().splitlines() if "=" in line)
     assert seen.get("CI") == expected and "KMEANS_UNSET_CI" not in seen
+
+
+def test_snakemake_refuses_two_channels_with_the_gaussian_mixture():
+    out = cs.fresh_dir("t2w-gmm")
+    result = subprocess.run(["snakemake", "-s", os.path.join(cs.WORKFLOW_DIR, "Snakefile"), "--directory", out,
+                             "--cores", "1", "--config", f"bids_dir={out}", "t2w=true", "model=gmm+mrf"],
+                            capture_output=True, text=True, env=dict(os.environ, USER="root"))
+    assert result.returncode == 1
+    assert ("t2w: true (two channels) works with model kmeans, not gmm+mrf (the Gaussian mixture models one "
+            "channel)") in result.stderr, result.stderr
+    assert not os.path.exists(os.path.join(out, "work", "scans.tsv"))

@@ -50,11 +50,8 @@ def plan(scan_ids, size, prefix):
 
 
 def record_crash(scan, options, path):
-    one_scan.write_json(path, {"id": scan["id"], "sub": scan["sub"], "ses": scan["ses"], "t1w": scan["t1w"],
-                               "t2w": scan.get("t2w", ""), "mask": scan.get("mask", ""),
-                               "model": options.get("model", "kmeans"), "k": int(options.get("k", 3)),
-                               "options": one_scan.recorded_options(options), "status": "failed", "retry": True,
-                               "error": "kmeans-segment crashed or was killed; the next run tries again"})
+    one_scan.write_json(path, dict(one_scan.base_record(scan, options), status="failed", retry=True,
+                                   error="kmeans-segment crashed or was killed; the next run tries again"))
 
 
 def run(members, options, parallel, bids_dir=""):

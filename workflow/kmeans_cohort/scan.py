@@ -227,13 +227,18 @@ def record_is_current(scan, options, status_path):
     return same and not record.get("retry") and record.get("options") == recorded_options(options) and written >= newest
 
 
+def base_record(scan, options):
+    """The part of a status record that names the scan, its inputs and the options."""
+    return {"id": scan["id"], "sub": scan["sub"], "ses": scan["ses"], "t1w": scan["t1w"],
+            "t2w": scan.get("t2w", ""), "mask": scan.get("mask", ""),
+            "model": options.get("model", DEFAULTS["model"]), "k": int(options.get("k", DEFAULTS["k"])),
+            "options": recorded_options(options)}
+
+
 def process(scan, options, status_path, bids_dir=""):
     """Segment one scan and write its status record; returns the process exit status for this step."""
     started = time.time()
-    record = {"id": scan["id"], "sub": scan["sub"], "ses": scan["ses"], "t1w": scan["t1w"],
-              "t2w": scan.get("t2w", ""), "mask": scan.get("mask", ""),
-              "model": options.get("model", DEFAULTS["model"]), "k": int(options.get("k", DEFAULTS["k"])),
-              "options": recorded_options(options)}
+    record = base_record(scan, options)
     os.makedirs("work/tmp", exist_ok=True)
     work = tempfile.mkdtemp(prefix=f"{scan['id']}.", dir="work/tmp")
     try:

@@ -70,12 +70,16 @@ def run(members, options, parallel, bids_dir=""):
         return status
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
+        futures = [pool.submit(one, scan) for scan in members]
         try:
-            statuses = list(pool.map(one, members))
+            # Wake up often: a signal may be delivered to a worker thread, and Python runs its handler in the
+            # main thread only when that thread runs again.
+            while concurrent.futures.wait(futures, timeout=0.2).not_done:
+                pass
         except BaseException:  # a signal: end the running scans before the pool waits for its threads
             one_scan.kill_running()
             raise
-    return [scan["id"] for scan, status in zip(members, statuses) if status != 0]
+    return [scan["id"] for scan, future in zip(members, futures) if future.result() != 0]
 
 
 def _terminate(signum, _frame):

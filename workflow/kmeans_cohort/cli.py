@@ -108,7 +108,7 @@ def write_if_changed(path, text):
 def snakemake_command(args, extra, workflow_dir, config_file):
     cmd = [args.snakemake, "--snakefile", os.path.join(workflow_dir, "Snakefile"), "--directory",
            os.path.abspath(args.output_dir), "--configfile", config_file, "--keep-going", "--rerun-incomplete",
-           "--scheduler", "greedy"]
+           "--scheduler", "greedy", "--keep-incomplete"]  # every output is written whole and renamed into place
     if args.slurm or args.profile:
         cmd += ["--profile", args.profile or os.path.join(workflow_dir, "profiles", "slurm"), "--jobs",
                 str(args.jobs), "--group-components", f"segment={args.group_size}"]

@@ -78,33 +78,50 @@ def test_retry_failed_batches_only_the_failed_scan(cohort):
     assert status == 1 and len(batch_jobs(log)) == 1 and planned(cohort["out"]) == [cs.CORRUPT], log
 
 
-def test_a_crashed_scan_is_recorded_and_run_again_next_time(cohort):
-    out = os.path.join(cohort["root"], "crash")
-    wrapper = os.path.join(cohort["root"], "crashing-kmeans-segment")
+def wrapped_segment(root, action):
+    """A kmeans-segment that does `action` on sub-05's scan while the file <wrapper>.on exists."""
+    wrapper = os.path.join(root, "wrapped-kmeans-segment")
     with open(wrapper, "w") as handle:
-        handle.write(f'#!/bin/sh\nif [ -e {wrapper}.crash ]; then case "$*" in *sub-02_T1w*) kill -9 $$;; esac; fi\n'
+        handle.write(f'#!/bin/sh\nif [ -e {wrapper}.on ]; then case "$*" in *sub-05_T1w*) {action};; esac; fi\n'
                      f'exec {cs.SEGMENT} "$@"\n')
     os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+    return wrapper
 
-    def snakemake(program):
-        return subprocess.run(["snakemake", "-s", os.path.join(cs.WORKFLOW_DIR, "Snakefile"), "--directory", out,
-                               "--cores", "2", "--keep-going", "--config", f"bids_dir={cohort['bids']}",
-                               f"kmeans_segment={program}", "participant_label=02,06", "batch_size=5",
-                               "preview=false"], capture_output=True, text=True, env=dict(os.environ, USER="root"))
 
-    open(f"{wrapper}.crash", "w").close()
-    result = snakemake(wrapper)
-    os.remove(f"{wrapper}.crash")
-    assert result.returncode != 0 and "sub-02: kmeans-segment crashed or was killed" in result.stderr, result.stderr
-    record = cs.read_json(os.path.join(out, "work", "scans", "sub-02.json"))
-    assert record["status"] == "failed" and record["retry"] is True
-    assert cs.read_json(os.path.join(out, "work", "scans", "sub-06.json"))["status"] == "ok"
-    kept = os.stat(os.path.join(out, "work", "scans", "sub-06.json")).st_mtime_ns
-    result = snakemake(wrapper)
+def run_snakemake(bids, out, program):
+    return subprocess.run(["snakemake", "-s", os.path.join(cs.WORKFLOW_DIR, "Snakefile"), "--directory", out,
+                           "--cores", "1", "--keep-going", "--keep-incomplete", "--config", f"bids_dir={bids}",
+                           f"kmeans_segment={program}", "participant_label=02,05,06", "batch_size=5",
+                           "preview=false"], capture_output=True, text=True, env=dict(os.environ, USER="root"))
+
+
+@pytest.mark.parametrize("action,fails", [("kill -9 $$", False), ("kill -TERM $PPID; sleep 5", True)])
+def test_crashed_or_stopped_batches_run_only_the_missing_scans_again(cohort, action, fails):
+    """A kmeans-segment killed by SIGKILL is recorded as failed with retry; a batch stopped by SIGTERM ends its
+    running kmeans-segment and fails, keeping the records of the scans it finished. Either way the next run
+    segments only what is missing."""
+    root = cs.fresh_dir(f"batch-{'stopped' if fails else 'crash'}")
+    out = os.path.join(root, "out")
+    wrapper = wrapped_segment(root, action)
+    open(f"{wrapper}.on", "w").close()
+    result = run_snakemake(cohort["bids"], out, wrapper)
+    os.remove(f"{wrapper}.on")
+    assert result.returncode != 0, result.stderr
+    records = os.path.join(out, "work", "scans")
+    if fails:
+        assert sorted(os.listdir(records)) == ["sub-02.json"], result.stderr
+        assert subprocess.run(["pgrep", "-f", wrapper], capture_output=True).stdout == b""
+    else:
+        assert "sub-05: kmeans-segment crashed or was killed" in result.stderr, result.stderr
+        record = cs.read_json(os.path.join(records, "sub-05.json"))
+        assert record["status"] == "failed" and record["retry"] is True
+        assert cs.read_json(os.path.join(records, "sub-06.json"))["status"] == "ok"
+    kept = os.stat(os.path.join(records, "sub-02.json")).st_mtime_ns
+    result = run_snakemake(cohort["bids"], out, wrapper)
     assert result.returncode == 0, result.stderr
-    assert planned(out) == ["sub-02"]
-    assert cs.read_json(os.path.join(out, "work", "scans", "sub-02.json"))["status"] == "ok"
-    assert os.stat(os.path.join(out, "work", "scans", "sub-06.json")).st_mtime_ns == kept
+    assert planned(out) == (["sub-05", "sub-06"] if fails else ["sub-05"])
+    assert cs.read_json(os.path.join(records, "sub-05.json"))["status"] == "ok"
+    assert os.stat(os.path.join(records, "sub-02.json")).st_mtime_ns == kept
 
 
 def test_option_change_runs_every_scan_again(cohort):

@@ -39,12 +39,13 @@ def parse_args(argv):
                      help="scans per Slurm job (run one after another; default 20)")
     run.add_argument("--batch-size", type=int, default=0,
                      help="segment the scans that need a run in batches of up to N scans, one job each (one "
-                          "process for the batch: no per-scan job costs); default 0: one job per scan")
+                          "process for the batch: no per-scan job costs; on Slurm instead of --group-size); "
+                          "default 0: one job per scan")
     run.add_argument("--batch-threads", type=int, default=0,
                      help="scans a batch job runs at once (default: --cores locally, 1 per Slurm job)")
     run.add_argument("--fast-polling", action="store_true",
                      help="with --slurm: ask for job states every second instead of every 10 s (sets CI=true for "
-                          "Snakemake 7.21, whose cluster executor reads it for nothing else; not passed to jobs)")
+                          "Snakemake, which in 7.21 reads it only for this wait; not passed to the jobs)")
     run.add_argument("--sbatch-args", default="", help='extra sbatch options, e.g. "--partition=short"')
     run.add_argument("--profile", help="a Snakemake profile of your own instead of the bundled one")
     run.add_argument("-n", "--dry-run", action="store_true", help="show what would run")

@@ -1,6 +1,6 @@
-"""A batch of scans in one workflow job: the per-scan step (kmeans_cohort.scan) for each, `--parallel` at once in
-threads of this one process, so that a cohort of many short scans pays Snakemake's and Python's per-job costs
-once per batch instead of once per scan.
+"""A batch of scans in one workflow job: the per-scan step (kmeans_cohort.scan) for each, as many at once as the
+job's threads allow (its --threads over the options' threads per scan), in threads of this one process, so that
+a cohort of many short scans pays Snakemake's and Python's per-job costs once per batch instead of once per scan.
 
     python3 -m kmeans_cohort.batch --batches work/batches.json --batch NAME --options '{...}' --threads N
 
@@ -12,7 +12,6 @@ that scan (and only it) again. SIGTERM / SIGINT / SIGHUP end every running kmean
 import argparse
 import concurrent.futures
 import json
-import os
 import signal
 import sys
 import time
@@ -88,7 +87,8 @@ def _terminate(signum, _frame):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Segment a batch of a cohort's scans into BIDS derivatives")
-    parser.add_argument("--batches", default=BATCHES, help="the batch plan (JSON: threads, batches: name -> scan ids)")
+    parser.add_argument("--batches", default=BATCHES,
+                        help="the batch plan (JSON: threads, batches: name -> scan ids)")
     parser.add_argument("--batch", required=True, help="the batch to run")
     parser.add_argument("--bids-dir", default="")
     parser.add_argument("--options", default="{}", help="JSON object of segmentation options")

@@ -163,3 +163,25 @@ def test_snakemake_refuses_two_channels_with_the_gaussian_mixture():
     assert ("t2w: true (two channels) works with model kmeans, not gmm+mrf (the Gaussian mixture models one "
             "channel)") in result.stderr, result.stderr
     assert not os.path.exists(os.path.join(out, "work", "scans.tsv"))
+
+
+def test_slurm_status_answers_running_jobs_from_one_squeue_listing(tmp_path):
+    """slurm-status.py asks squeue once for all queued and running jobs (reused for 2 s) and scontrol only for
+    jobs not listed: finished ones."""
+    for tool, output in (("squeue", "4242 RUNNING\\n4243 PENDING\\n"), ("scontrol", "JobId=4244 JobState=COMPLETED")):
+        fake = tmp_path / tool
+        fake.write_text(f'#!/bin/sh\necho {tool} >> {tmp_path}/calls.txt\nprintf "{output}"\n')
+        fake.chmod(0o755)
+    status = os.path.join(cs.WORKFLOW_DIR, "profiles", "slurm", "slurm-status.py")
+    environment = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}")
+
+    def ask(job_id):
+        result = subprocess.run(["/usr/bin/python3", status, job_id], capture_output=True, text=True,
+                                env=environment, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert [ask("4242"), ask("4243"), ask("4244")] == ["running", "running", "success"]
+    assert (tmp_path / "calls.txt").read_text().split() == ["squeue", "scontrol"]
+    assert json.loads((tmp_path / "work" / "slurm" / "squeue-states.json").read_text()) == {
+        "4242": "RUNNING", "4243": "PENDING"}

@@ -1,17 +1,20 @@
 #!/usr/bin/python3
 """Cohort benchmark (not a test): N copies of the 1 mm brain phantom with different noise, segmented
-(a) by the Snakemake workflow locally (kmeans-cohort --cores 2),
-(b) by the workflow through a one-node Slurm with job groups (kmeans-cohort --slurm; needs root),
-(c) by kmeans-segment's own batch mode (--output-dir -j 2),
-all with K = 3, --nonzero, no preview, no probability maps and K-means (or --model gmm+mrf); prints wall times and the ratios (a)/(c), (b)/(c) (target
-<= 1.25), the per-scan cost and Snakemake's fixed costs, and the machine's load.
+(c) by kmeans-segment's own batch mode (--output-dir -j 2), the baseline,
+(a) by the Snakemake workflow locally (kmeans-cohort --cores 2): one job per scan, and in batches (--batch-size),
+(b) by the workflow through a one-node Slurm (kmeans-cohort --slurm; needs root): job groups of one job per scan,
+    batches, and batches with --fast-polling,
+all with K = 3, --nonzero, no preview, no probability maps and K-means (or --model gmm+mrf). Every variant runs
+--repeat times (in turns, so that a change of the machine's load hits them alike); prints the minimum and median
+wall time, the ratios of the minima and medians to (c)'s (target <= 1.25), processor time, and the load.
 
-    /usr/bin/python3 benchmarks/cohort/run-cohort-benchmark.py --build build [--scans 40] [--no-slurm]
+    /usr/bin/python3 benchmarks/cohort/run-cohort-benchmark.py --build build [--scans 40] [--repeat 3] [--no-slurm]
 """
 import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -58,56 +61,86 @@ def load():
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
+def variants(args, cohort, work, files, segment):
+    """(name, command, needs Slurm, extra environment) of every measured run."""
+    model = ["--model", "gmm", "--common-variance", "--mrf", "0.6"] if args.model == "gmm+mrf" else []
+    common = ["--no-preview", "--no-probseg", "--threads-per-scan", "1", "--model", args.model]
+    bids = os.path.join(work, "bids")
+    out = lambda name: os.path.join(work, "out", name)  # noqa: E731
+    slurm = ["--slurm", "--jobs", "100"]
+    return [
+        ("(c) kmeans-segment --output-dir -j 2", [segment, *files, "--output-dir", out("c"), "-j", "2", "-k", "3",
+                                                  "--nonzero", "--tissues", "--threads", "1", *model], False),
+        ("(a) --cores 2, a job per scan", [cohort, bids, out("a1"), "--cores", "2", *common], False),
+        (f"(a) --cores 2 --batch-size {args.scans}", [cohort, bids, out("a2"), "--cores", "2", "--batch-size",
+                                                       str(args.scans), *common], False),
+        ("(a) re-run, nothing to do", [cohort, bids, out("a1"), "--cores", "2", *common], False),
+        (f"(b) Slurm, --group-size {args.group_size}", [cohort, bids, out("b1"), *slurm, "--group-size",
+                                                         str(args.group_size), *common], True),
+        (f"(b) Slurm, --batch-size {args.group_size}", [cohort, bids, out("b2"), *slurm, "--batch-size",
+                                                         str(args.group_size), *common], True),
+        (f"(b) Slurm, --batch-size {args.group_size} --fast-polling",
+         [cohort, bids, out("b3"), *slurm, "--batch-size", str(args.group_size), "--fast-polling", *common], True)]
+
+
+def dataset(work, scans, reuse):
+    bids = os.path.join(work, "bids")
+    if reuse and os.path.isdir(bids) and len([d for d in os.listdir(bids) if d.startswith("sub-")]) == scans:
+        return sorted(os.path.join(bids, d, "anat", f"{d}_T1w.nii.gz") for d in os.listdir(bids)
+                      if d.startswith("sub-"))
+    shutil.rmtree(work, ignore_errors=True)
+    return make_dataset(bids, scans)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
     parser.add_argument("--scans", type=int, default=40)
-    parser.add_argument("--group-size", type=int, default=20)
+    parser.add_argument("--group-size", type=int, default=20, help="scans per Slurm job (groups and batches)")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", default=None, help="scratch folder (default BUILD/cohort-benchmark)")
+    parser.add_argument("--reuse-dataset", action="store_true", help="keep the phantoms of an earlier run")
     parser.add_argument("--no-slurm", action="store_true")
-    parser.add_argument("--fast-polling", action="store_true",
-                        help="(b) with CI=true, which makes Snakemake 7.21's cluster executor poll job states every "
-                             "second instead of every 10 s (and wait 1 s, not 10, at its end)")
     parser.add_argument("--model", choices=("kmeans", "gmm+mrf"), default="kmeans",
                         help="gmm+mrf: (c) runs --model gmm --common-variance --mrf 0.6, as the workflow does")
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     segment, cohort = (os.path.join(build, "programs", p) for p in ("kmeans-segment", "kmeans-cohort"))
     work = os.path.abspath(args.work or os.path.join(build, "cohort-benchmark"))
-    shutil.rmtree(work, ignore_errors=True)
-    files = make_dataset(os.path.join(work, "bids"), args.scans)
+    files = dataset(work, args.scans, args.reuse_dataset)
     env = dict(os.environ, USER=os.environ.get("USER") or "root")
     env.pop("DISPLAY", None)
-    print(f"{args.scans} scans of {SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]} int16 at 1 mm, model {args.model}; {load()}")
-    single, _ = timed([segment, files[0], "-o", os.path.join(work, "one.nii.gz"), "-k", "3", "--nonzero",
-                       "--tissues", "--threads", "1", "--quiet", *(["--model", "gmm", "--common-variance", "--mrf",
-                                                                    "0.6"] if args.model == "gmm+mrf" else [])])
-    times = {}
-    model = ["--model", "gmm", "--common-variance", "--mrf", "0.6"] if args.model == "gmm+mrf" else []
-    times["c"], _ = timed([segment, *files, "--output-dir", os.path.join(work, "batch"), "-j", "2", "-k", "3",
-                           "--nonzero", "--tissues", "--threads", "1", *model], key="c")
-    common = ["--no-preview", "--no-probseg", "--threads-per-scan", "1", "--model", args.model]
-    times["a"], log = timed([cohort, os.path.join(work, "bids"), os.path.join(work, "local"), "--cores", "2",
-                             *common], env, key="a")
-    times["a (re-run, nothing to do)"], _ = timed([cohort, os.path.join(work, "bids"), os.path.join(work, "local"),
-                                                   "--cores", "2", *common], env, key="a (re-run, nothing to do)")
-    if not args.no_slurm and os.geteuid() == 0 and shutil.which("slurmctld"):
-        cluster = os.path.join(work, "slurm-cluster")
-        try:
-            slurm_env = dict(env, **slurm_cluster.start(cluster), **({"CI": "true"} if args.fast_polling else {}))
-            times["b"], _ = timed([cohort, os.path.join(work, "bids"), os.path.join(work, "slurm"), "--slurm",
-                                   "--jobs", "100", "--group-size", str(args.group_size), *common], slurm_env)
-        finally:
+    use_slurm = not args.no_slurm and os.geteuid() == 0 and shutil.which("slurmctld")
+    runs = [v for v in variants(args, cohort, work, files, segment) if use_slurm or not v[2]]
+    print(f"{args.scans} scans of {SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]} int16 at 1 mm, model {args.model}, "
+          f"{args.repeat} turns; {load()}", flush=True)
+    cluster = os.path.join(work, "slurm-cluster")
+    slurm_env = {}
+    times, cpu = {name: [] for name, *_ in runs}, {name: [] for name, *_ in runs}
+    try:
+        if use_slurm:
+            slurm_env = slurm_cluster.start(cluster)
+        for turn in range(args.repeat):
+            for name, cmd, needs_slurm, in runs:
+                if "re-run" not in name:
+                    shutil.rmtree(cmd[cmd.index("--output-dir") + 1] if "--output-dir" in cmd else cmd[2],
+                                  ignore_errors=True)
+                seconds, _ = timed(cmd, dict(env, **slurm_env) if needs_slurm else env, key=name)
+                times[name].append(seconds)
+                cpu[name].append(CPU[name])
+            print(f"turn {turn + 1}: " + ", ".join(f"{times[n][-1]:.2f}" for n, *_ in runs) + f"; {load()}",
+                  flush=True)
+    finally:
+        if use_slurm:
             slurm_cluster.stop(cluster)
-    print(f"one scan alone (kmeans-segment, 1 thread): {single:.2f} s")
-    print(f"(c) kmeans-segment --output-dir -j 2: {times['c']:.2f} s ({times['c'] / args.scans:.3f} s per scan)")
-    for key in ("a", "a (re-run, nothing to do)", "b"):
-        if key in times:
-            print(f"({key}) workflow: {times[key]:.2f} s, ratio to (c) {times[key] / times['c']:.2f}"
-                  + (" (target <= 1.25)" if len(key) == 1 else ""))
-    for key, seconds in CPU.items():
-        print(f"processor time ({key}): {seconds:.2f} s" + (f", ratio to (c) {seconds / CPU['c']:.2f}" if key != "c"
-                                                             else ""))
+    base = runs[0][0]
+    low, mid = min(times[base]), statistics.median(times[base])
+    print(f"{'variant':55s} {'min s':>7s} {'median s':>9s} {'min/(c)':>8s} {'med/(c)':>8s} {'cpu s':>6s}")
+    for name, _, needs_slurm in runs:  # jobs Slurm runs are not children: their processor time is not counted
+        print(f"{name:55s} {min(times[name]):7.2f} {statistics.median(times[name]):9.2f} "
+              f"{min(times[name]) / low:8.2f} {statistics.median(times[name]) / mid:8.2f} "
+              + ("     -" if needs_slurm else f"{statistics.median(cpu[name]):6.2f}"))
+    print(f"(c) per scan: {low / args.scans:.3f} s wall (2 at once); target: (a), (b) <= 1.25 x (c)")
     print(f"after: {load()}")
 
 

@@ -37,6 +37,15 @@ def parse_args(argv):
     run.add_argument("--jobs", type=int, default=100, help="Slurm jobs queued at once (default 100)")
     run.add_argument("--group-size", type=int, default=20,
                      help="scans per Slurm job (run one after another; default 20)")
+    run.add_argument("--batch-size", type=int, default=0,
+                     help="segment the scans that need a run in batches of up to N scans, one job each (one "
+                          "process for the batch: no per-scan job costs; on Slurm instead of --group-size); "
+                          "default 0: one job per scan")
+    run.add_argument("--batch-threads", type=int, default=0,
+                     help="scans a batch job runs at once (default: --cores locally, 1 per Slurm job)")
+    run.add_argument("--fast-polling", action="store_true",
+                     help="with --slurm: ask for job states every second instead of every 10 s (sets CI=true for "
+                          "Snakemake, which in 7.21 reads it only for this wait; not passed to the jobs)")
     run.add_argument("--sbatch-args", default="", help='extra sbatch options, e.g. "--partition=short"')
     run.add_argument("--profile", help="a Snakemake profile of your own instead of the bundled one")
     run.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
@@ -66,8 +75,11 @@ def parse_args(argv):
         p.error(f"unrecognized arguments: {' '.join(extra)}")
     if not 1 <= args.k <= 255:
         p.error(f"-k must be from 1 to 255, not {args.k}")
+    if args.batch_size < 0 or args.batch_threads < 0:
+        p.error("--batch-size and --batch-threads must be 0 or more")
     if args.t2w and args.model != "kmeans":
-        p.error(f"--t2w (two channels) works with --model kmeans, not {args.model}")
+        p.error(f"--t2w (two channels) works with --model kmeans, not {args.model} "
+                "(the Gaussian mixture models one channel)")
     return args, extra
 
 
@@ -78,6 +90,8 @@ def workflow_config(args, program_dir):
             "mask_dir": os.path.abspath(args.mask_dir) if args.mask_dir else "", "model": args.model, "k": args.k,
             "n4": args.n4, "mrf_beta": args.mrf_beta, "foreground": args.foreground,
             "preview": not args.no_preview, "probseg": not args.no_probseg, "threads": args.threads_per_scan,
+            "batch_size": args.batch_size, "batch_threads": args.batch_threads,
+            "retry_failed": bool(args.retry_failed and args.batch_size),
             "kmeans_segment": segment if os.access(segment, os.X_OK) else (shutil.which("kmeans-segment") or "")}
 
 
@@ -94,7 +108,8 @@ def write_if_changed(path, text):
 
 def snakemake_command(args, extra, workflow_dir, config_file):
     cmd = [args.snakemake, "--snakefile", os.path.join(workflow_dir, "Snakefile"), "--directory",
-           os.path.abspath(args.output_dir), "--configfile", config_file, "--keep-going", "--rerun-incomplete"]
+           os.path.abspath(args.output_dir), "--configfile", config_file, "--keep-going", "--rerun-incomplete",
+           "--scheduler", "greedy", "--keep-incomplete"]  # every output is written whole and renamed into place
     if args.slurm or args.profile:
         cmd += ["--profile", args.profile or os.path.join(workflow_dir, "profiles", "slurm"), "--jobs",
                 str(args.jobs), "--group-components", f"segment={args.group_size}"]
@@ -151,8 +166,11 @@ def main(argv=None, workflow_dir=None, program_dir=None):
     env.setdefault("USER", pwd.getpwuid(os.getuid()).pw_name)  # Snakemake reads $USER; CI leaves it unset
     if args.sbatch_args:
         env["KMEANS_SBATCH_ARGS"] = args.sbatch_args
+    if args.fast_polling and env.get("CI") != "true":
+        # Snakemake 7.21 waits 10 s between job status rounds (1 s when CI=true), and again before it exits.
+        env.update(CI="true", KMEANS_UNSET_CI="1")  # slurm-submit.py keeps CI out of the jobs' environment
     cmd = snakemake_command(args, extra, workflow_dir, config_file)
-    retry = failed_records(args.output_dir) if args.retry_failed else []
+    retry = failed_records(args.output_dir) if args.retry_failed and not args.batch_size else []
     if retry:
         cmd[1:1] = ["--forcerun", *retry]
     print(f"kmeans-cohort: {len(found)} scans from {args.bids_dir}: {' '.join(shlex.quote(c) for c in cmd)}",

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from . import classes, scans
@@ -65,17 +66,40 @@ def with_display(cmd):
     return ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24 -nolisten tcp", *cmd]
 
 
+RUNNING = set()  # process groups of the kmeans-segment runs in progress (a batch runs several in threads)
+RUNNING_LOCK = threading.Lock()
+STOPPING = threading.Event()  # set when the step was told to stop: no new run starts
+
+
+def kill_running():
+    """End every running kmeans-segment process group (X server included)."""
+    STOPPING.set()
+    with RUNNING_LOCK:
+        for pid in list(RUNNING):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def run_killable(cmd):
     """Run a command in its own process group; a signal to this step (Snakemake cancelling the job) ends the
     whole group, X server included."""
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    with RUNNING_LOCK:
+        if STOPPING.is_set():
+            return -signal.SIGTERM, "", "interrupted"
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        RUNNING.add(process.pid)
     try:
         out, err = process.communicate()
     except BaseException:
-        os.killpg(process.pid, signal.SIGKILL)
+        kill_running()
         process.wait()
         raise
+    finally:
+        with RUNNING_LOCK:
+            RUNNING.discard(process.pid)
     return process.returncode, out, err
 
 
@@ -184,11 +208,37 @@ def source_references(scan, bids_dir):
     return refs
 
 
+def recorded_options(options):
+    """The options a status record keeps to tell whether it is current (the thread count changes no result)."""
+    return {k: v for k, v in options.items() if k != "threads"}
+
+
+def record_is_current(scan, options, status_path):
+    """True when status_path records this scan (same inputs) segmented with these options, and is newer than
+    each input: then the scan needs no new run."""
+    try:
+        with open(status_path) as handle:
+            record = json.load(handle)
+        written = os.stat(status_path).st_mtime
+        newest = max(os.stat(scan[k]).st_mtime for k in ("t1w", "t2w", "mask") if scan.get(k))
+    except (OSError, ValueError):
+        return False
+    same = all(record.get(k, "") == scan.get(k, "") for k in ("id", "t1w", "t2w", "mask"))
+    return same and not record.get("retry") and record.get("options") == recorded_options(options) and written >= newest
+
+
+def base_record(scan, options):
+    """The part of a status record that names the scan, its inputs and the options."""
+    return {"id": scan["id"], "sub": scan["sub"], "ses": scan["ses"], "t1w": scan["t1w"],
+            "t2w": scan.get("t2w", ""), "mask": scan.get("mask", ""),
+            "model": options.get("model", DEFAULTS["model"]), "k": int(options.get("k", DEFAULTS["k"])),
+            "options": recorded_options(options)}
+
+
 def process(scan, options, status_path, bids_dir=""):
     """Segment one scan and write its status record; returns the process exit status for this step."""
     started = time.time()
-    record = {"id": scan["id"], "sub": scan["sub"], "ses": scan["ses"], "t1w": scan["t1w"],
-              "model": options.get("model", DEFAULTS["model"]), "k": int(options.get("k", DEFAULTS["k"]))}
+    record = base_record(scan, options)
     os.makedirs("work/tmp", exist_ok=True)
     work = tempfile.mkdtemp(prefix=f"{scan['id']}.", dir="work/tmp")
     try:

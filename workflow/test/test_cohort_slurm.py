@@ -61,3 +61,21 @@ def test_cohort_through_sbatch_with_job_groups(cluster):
                                 env=cluster)
     assert status == 1 and "Nothing to be done" in log and "Submitted" not in log, log
     assert cs.status_times(out) == before
+
+
+def test_cohort_in_batches_with_fast_polling(cluster):
+    root = cs.fresh_dir("slurm-batches")
+    bids = cs.make_bids(os.path.join(root, "bids"), SUBJECTS)
+    out = os.path.join(root, "derivatives")
+    args = ["--slurm", "--batch-size", "3", "--fast-polling", "--no-preview"]
+    status, log = cs.run_cohort(bids, out, *args, env=cluster)
+    assert status == 1, log
+    job_ids = re.findall(r"Submitted job \d+ with external jobid '(\d+)'", log)
+    assert len(job_ids) == 2 and len(re.findall(r"^rule batch_\d+_\d+:$", log, re.MULTILINE)) == 2, log
+    assert set(job_states(cluster, job_ids).values()) == {"COMPLETED"}
+    rows = {row["scan_id"]: row for row in table.read_tsv(os.path.join(out, "group", "volumes.tsv"))}
+    assert sorted(rows) == ["sub-01_ses-1", "sub-01_ses-2", "sub-02", "sub-03", "sub-04"]
+    assert [scan_id for scan_id, row in rows.items() if row["status"] != "ok"] == [cs.CORRUPT]
+    assert naming.validate_derivatives(out) == []
+    status, log = cs.run_cohort(bids, out, *args, env=cluster)
+    assert status == 1 and "Nothing to be done" in log and "Submitted" not in log, log

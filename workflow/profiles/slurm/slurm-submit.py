@@ -31,7 +31,10 @@ def main():
     if resources.get("runtime"):
         cmd.append(f"--time={max(int(resources['runtime']), 1)}")
     cmd += shlex.split(os.environ.get("KMEANS_SBATCH_ARGS", "")) + [jobscript]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if env.pop("KMEANS_UNSET_CI", None):  # set by kmeans-cohort --fast-polling for Snakemake only
+        env.pop("CI", None)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         sys.stderr.write(result.stderr)
         return result.returncode

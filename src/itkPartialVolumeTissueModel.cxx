@@ -194,6 +194,45 @@ SolveRegularised(std::vector<double> &                            A,
   return true;
 }
 
+/** The exponents of the monomials of total degree <= degree in the coordinates that vary over the voxels. */
+std::vector<std::array<unsigned int, 3>>
+MonomialPowers(const std::vector<std::array<float, 3>> & coordinates, unsigned int degree)
+{
+  std::vector<unsigned int> dimensions;
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    for (const auto & c : coordinates)
+    {
+      if (c[d] != coordinates[0][d])
+      {
+        dimensions.push_back(d);
+        break;
+      }
+    }
+  }
+  std::vector<std::array<unsigned int, 3>> powers;
+  for (unsigned int a = 0; a <= degree; ++a)
+  {
+    for (unsigned int b = 0; a + b <= degree; ++b)
+    {
+      for (unsigned int c = 0; a + b + c <= degree; ++c)
+      {
+        const std::array<unsigned int, 3> p{ { a, b, c } };
+        bool                              used = true;
+        for (unsigned int d = 0; d < 3; ++d)
+        {
+          used = used && (p[d] == 0 || std::find(dimensions.begin(), dimensions.end(), d) != dimensions.end());
+        }
+        if (used)
+        {
+          powers.push_back(p);
+        }
+      }
+    }
+  }
+  return powers;
+}
+
 /** What one mean-field sweep reads and writes (see PartialVolumeTissueModel::Sweep). */
 struct SweepData
 {
@@ -822,40 +861,8 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
 void
 PartialVolumeTissueModel::FitBiasField(Workspace & w, const std::vector<float> & values)
 {
-  // Monomials of total degree <= BiasFieldDegree in the coordinates that vary.
-  std::vector<unsigned int> dimensions;
-  for (unsigned int d = 0; d < 3; ++d)
-  {
-    for (const auto & c : w.Coordinates)
-    {
-      if (c[d] != w.Coordinates[0][d])
-      {
-        dimensions.push_back(d);
-        break;
-      }
-    }
-  }
-  std::vector<std::array<unsigned int, 3>> powers;
-  const unsigned int                       D = BiasFieldDegree;
-  for (unsigned int a = 0; a <= D; ++a)
-  {
-    for (unsigned int b = 0; a + b <= D; ++b)
-    {
-      for (unsigned int c = 0; a + b + c <= D; ++c)
-      {
-        const std::array<unsigned int, 3> p{ { a, b, c } };
-        bool                              used = true;
-        for (unsigned int d = 0; d < 3; ++d)
-        {
-          used = used && (p[d] == 0 || std::find(dimensions.begin(), dimensions.end(), d) != dimensions.end());
-        }
-        if (used)
-        {
-          powers.push_back(p);
-        }
-      }
-    }
-  }
+  const unsigned int                             D = BiasFieldDegree;
+  const std::vector<std::array<unsigned int, 3>> powers = MonomialPowers(w.Coordinates, D);
   const std::size_t P = powers.size();
   const unsigned int D1 = D + 1;
   // The monomials of voxel i from the powers of its coordinates.
@@ -1021,6 +1028,8 @@ PartialVolumeTissueModel::Print(std::ostream & os) const
   };
   os << "PartialVolume: " << (PartialVolume ? "On" : "Off") << "\nMRFWeight: " << MRFWeight
      << "\nEstimateBiasField: " << (EstimateBiasField ? "On" : "Off") << "\nBiasFieldDegree: " << BiasFieldDegree
+     << "\nBiasFieldDelay: " << BiasFieldDelay << "\nBiasFieldRegularization: " << BiasFieldRegularization
+     << "\nProgress: " << (Progress ? "set" : "none")
      << "\nMaximumNumberOfIterations: " << MaximumNumberOfIterations
      << "\nConvergenceThreshold: " << ConvergenceThreshold << "\nCommonVariance: " << (CommonVariance ? "On" : "Off")
      << "\nVarianceFloor: " << VarianceFloor << "\nNegligibleProportion: " << NegligibleProportion

@@ -1187,6 +1187,13 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   model.ConvergenceThreshold = m_ConvergenceThreshold;
   model.NegligibleProportion = m_NegligibleProportion;
   model.NumberOfWorkUnits = this->GetNumberOfWorkUnits();
+  model.Progress = [this](double done) { // progress events and abort inside the fit
+    this->UpdateProgress(static_cast<float>(0.1 + 0.8 * done));
+    if (this->GetAbortGenerateData())
+    {
+      throw ProcessAborted(__FILE__, __LINE__);
+    }
+  };
   PartialVolumeTissueModel::Tissues initial{ m_InitialClassMeans, m_InitialClassVariances };
   for (double & v : initial.Variance)
   {

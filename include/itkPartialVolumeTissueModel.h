@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -46,13 +47,25 @@ namespace itk
  * tissue fractions are sum_c q(c) times the fractions of class c (1 for the tissue of a pure class), so they lie
  * in [0, 1] and add up to 1.
  *
- * Prior: a Potts-type Markov random field over the face neighbours (6 in 3-D, 4 in 2-D) acting on the tissues:
+ * Prior: a Potts-type Markov random field acting on the tissues, over the neighbourhood of
+ * GaussianMixtureSegmentationImageFilter (the 6 face neighbours in 3-D; in 2-D the 4 face and 4 diagonal ones, so
+ * that a 2-D prior holds about as many neighbours as a 3-D one and a slice is smoothed alike in every direction):
  * class c has the tissue content t_c (e_k for pure tissue k, (e_a + e_b) / 2 for a mixed class), and
  * q_i(c) is proportional to pi_c p(x_i / b_i | c) exp(beta t_c . sum_{j ~ i} T_j), T_j = sum_c q_j(c) t_c, by
  * synchronous mean-field updates (as Zhang, Brady & Smith, "Segmentation of brain MR images through a hidden
  * Markov random field model and the expectation-maximization algorithm", IEEE TMI 20(1), 2001). Inside a
  * tissue a pure class is favoured over a mixed one; at a boundary between two tissues the mixed class is not
- * penalised.
+ * penalised. M-step: the proportions pi are calibrated, pi_c <- pi_c (Q_c / R_c)^3 (the step capped at a factor of
+ * 2), Q_c the sum over the voxels of the posteriors of class c and R_c that of its prior alone (pi and the field):
+ * at the fixed point the prior predicts as many voxels of each class as the data put there. The usual pi_c = Q_c / N
+ * counts the field twice, and then the mixed classes, which the field never favours, die out within a few
+ * iterations (measured: grey matter 14 % short at 9 % noise). The means come from the pure posteriors; the common
+ * variance also from the mixed classes' expected squared residuals (the exact M-step of the variance).
+ *
+ * Speed: the class likelihoods (as ratios to the largest), the mixed fractions and residuals are tabulated over
+ * the intensity (32 nodes per standard deviation, linear interpolation); the sweep runs in single precision with
+ * an inline exponential, the number of tissues a compile-time constant for 2 to 4; the intensity divided by the
+ * field is stored once per bias fit.
  *
  * Bias field (EstimateBiasField on; Wells et al., "Adaptive segmentation of MRI data", IEEE TMI 15(4), 1996,
  * the scheme of FAST and SPM): from iteration BiasFieldDelay on (the first iterations classify the uncorrected
@@ -60,7 +73,7 @@ namespace itk
  * grid coordinates (scaled to [-1, 1] over the voxels taking part) by weighted least squares to x_i / m_i, m_i
  * the voxel's expected intensity under its pure classes, weighted by w_i^2 m_i^2 / sigma_i^2 (w_i its pure
  * posterior: in a mixed class the fraction would follow the intensity and absorb the field), on a fixed
- * subsample of at most about 2^18 voxels. A ridge of BiasFieldRegularization times the total weight on the
+ * subsample of at most about 2^16 voxels. A ridge of BiasFieldRegularization times the total weight on the
  * non-constant terms keeps the field from trading against the class means (on a head, whose tissues lie in
  * nested shells, a radial field and the means are nearly interchangeable; measured on a 9 % noise phantom,
  * 0.03 holds the field where 0.003 lets it absorb the white matter). log b has mean 0 over the voxels, so the
@@ -100,6 +113,9 @@ public:
   double       VarianceFloor{ 1e-6 };
   double       NegligibleProportion{ 1e-3 };
   unsigned int NumberOfWorkUnits{ 0 }; ///< 0: ITK's default
+  /** Called after every iteration with the share of the work done (0 to 1), and with 1 at the end; it may throw
+   * (an ITK filter throws ProcessAborted there when asked to abort) to stop the fit. */
+  std::function<void(double)> Progress;
 
   /** Fits the model. values[i] is voxel i's intensity (positive where EstimateBiasField is on), gridIndex[i] its
    * linear index in a grid of size gridSize (fastest first; gridSize[2] = 1 in 2-D), strictly ascending.
@@ -179,15 +195,20 @@ private:
         const std::array<std::uint64_t, 3> & gridSize,
         const Tissues &                      initial) const;
   void
+  Prepare(Workspace &                          w,
+          const std::vector<float> &           values,
+          const std::vector<std::uint64_t> &   gridIndex,
+          const std::array<std::uint64_t, 3> & gridSize) const;
+  void
   BuildTable(Workspace & w) const;
   double
-  Sweep(Workspace & w, const std::vector<float> & values, bool final);
+  Sweep(Workspace & w, bool final);
   void
   UpdateTissues(Workspace & w, const Tissues & initial);
   void
   FitBiasField(Workspace & w, const std::vector<float> & values);
   void
-  Finish(Workspace & w, const std::vector<float> & values);
+  Finish(Workspace & w);
 
   Tissues                   m_Tissues;
   std::vector<double>       m_Proportions;

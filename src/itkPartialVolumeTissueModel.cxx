@@ -21,7 +21,9 @@
 #include "itkMultiThreaderBase.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <ostream>
@@ -31,8 +33,53 @@ namespace itk
 namespace
 {
 constexpr std::size_t BlockSize = 4096;
-constexpr int         MaximumNeighbours = 6;
 constexpr double      Pi = 3.14159265358979323846;
+
+/** e^x in single precision for x <= 0 (flushed to e^-87 below -87), relative error below 3e-7: e^x = 2^n e^r with
+ * n the integer nearest to x / ln 2, |r| <= ln(2) / 2, e^r by its Taylor polynomial of degree 6. A pure inline
+ * function (every thread gets the same value for the same argument) and several times faster than std::exp. */
+inline float
+ExpNonPositive(float x)
+{
+  x = std::max(x, -87.0f);
+  const float n = std::floor(x * 1.44269504f + 0.5f);
+  // ln 2 in two parts: the high part has 16 significant bits, so n * high is exact.
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+  float       p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const auto bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
+  float      scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+/** Sum of the logarithms of many positive factors with one logarithm per many factors: the running product is
+ * folded into the sum only when it leaves [1e-100, 1e100]. */
+struct LogOfProduct
+{
+  double Sum{ 0.0 };
+  double Product{ 1.0 };
+  void
+  Add(double factor)
+  {
+    Product *= factor;
+    if (!(Product > 1e-100 && Product < 1e100))
+    {
+      Sum += std::log(Product);
+      Product = 1.0;
+    }
+  }
+  double
+  Total() const
+  {
+    return Sum + std::log(Product);
+  }
+};
 
 /** Per-class data terms at a node of the intensity table: log-likelihood (with the log-proportion) and, for a
  * mixed class, the posterior mean fraction of the upper tissue. */
@@ -40,6 +87,7 @@ struct ClassTerm
 {
   double LogTerm;
   double Fraction;
+  double Residual; // E[(z - mean(f))^2] / sigma^2 under the posterior of f
 };
 
 /** log p(z | mixed a,b) + log(mu_b - mu_a) = log [Phi((mu_b - z) / s) - Phi((mu_a - z) / s)], and the posterior
@@ -57,14 +105,15 @@ MixedTerm(double z, double muA, double muB, double sigma)
   {
     // Far outside [mu_a, mu_b]: the Mills-ratio asymptote of the tail, fraction 0 below and 1 above.
     const double t = u > 0.0 ? u : -v;
-    return { -0.5 * t * t - std::log(t * std::sqrt(2.0 * Pi)), u > 0.0 ? 0.0 : 1.0 };
+    return { -0.5 * t * t - std::log(t * std::sqrt(2.0 * Pi)), u > 0.0 ? 0.0 : 1.0, t * t };
   }
   const double phiU = std::exp(-0.5 * u * u) / std::sqrt(2.0 * Pi);
   const double phiV = std::exp(-0.5 * v * v) / std::sqrt(2.0 * Pi);
   const double m = (z - muA) / width;
   const double s = sigma / width;
   const double f = m + s * (phiU - phiV) / d;
-  return { std::log(d), std::min(1.0, std::max(0.0, f)) };
+  const double residual = 1.0 + (u * phiU - v * phiV) / d;
+  return { std::log(d), std::min(1.0, std::max(0.0, f)), std::max(0.0, residual) };
 }
 
 /** Solves the weighted least-squares normal equations of the bias field (A: P x P lower triangle, then the P
@@ -144,6 +193,189 @@ SolveRegularised(std::vector<double> &                            A,
   }
   return true;
 }
+
+/** The exponents of the monomials of total degree <= degree in the coordinates that vary over the voxels. */
+std::vector<std::array<unsigned int, 3>>
+MonomialPowers(const std::vector<std::array<float, 3>> & coordinates, unsigned int degree)
+{
+  std::vector<unsigned int> dimensions;
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    for (const auto & c : coordinates)
+    {
+      if (c[d] != coordinates[0][d])
+      {
+        dimensions.push_back(d);
+        break;
+      }
+    }
+  }
+  std::vector<std::array<unsigned int, 3>> powers;
+  for (unsigned int a = 0; a <= degree; ++a)
+  {
+    for (unsigned int b = 0; a + b <= degree; ++b)
+    {
+      for (unsigned int c = 0; a + b + c <= degree; ++c)
+      {
+        const std::array<unsigned int, 3> p{ { a, b, c } };
+        bool                              used = true;
+        for (unsigned int d = 0; d < 3; ++d)
+        {
+          used = used && (p[d] == 0 || std::find(dimensions.begin(), dimensions.end(), d) != dimensions.end());
+        }
+        if (used)
+        {
+          powers.push_back(p);
+        }
+      }
+    }
+  }
+  return powers;
+}
+
+/** What one mean-field sweep reads and writes (see PartialVolumeTissueModel::Sweep). */
+struct SweepData
+{
+  unsigned int         K;
+  unsigned int         C;
+  unsigned int         Neighbourhood;
+  const std::int32_t * Neighbours;
+  const float *        Previous;
+  float *              Current;
+  const float *        Z;
+  const float *        Table;
+  std::size_t          Nodes;
+  float                Low;
+  float                InverseStep;
+  float                Beta;
+  double               Shift;
+  const float *        Prior;
+  const float *        Mean;     // K
+  const float *        Variance; // K
+  float *              Expected; // bias fit: null without it
+  float *              Weight;
+  float *              Fractions; // final sweep: null otherwise
+  std::uint8_t *       Labels;
+};
+
+/** The sweep over voxels [begin, end) adding to sums (layout of Workspace::Stride); FixedK > 0 makes the number of
+ * tissues a compile-time constant (for 2 to 4 tissues, so that the per-class loops unroll), 0 the run-time K. */
+template <unsigned int FixedK>
+void
+SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * sums)
+{
+  constexpr unsigned int MaxK = FixedK > 0 ? FixedK : 255;
+  constexpr unsigned int MaxC = 2 * MaxK - 1;
+  const unsigned int     K = FixedK > 0 ? FixedK : d.K;
+  const unsigned int     C = FixedK > 0 && d.C > K ? 2 * FixedK - 1 : d.C;
+  const unsigned int     M = C - K;
+  const std::size_t      width = C + 1 + 2 * M;
+  std::array<float, MaxK> s{}, fraction{};
+  std::array<float, MaxC> H{}, u{}, r{};
+  double                 maximumSum = 0.0;
+  LogOfProduct           logOfTotals;
+  for (std::size_t i = begin; i < end; ++i)
+  {
+    std::fill(s.begin(), s.begin() + K, 0.0f);
+    for (unsigned int n = 0; n < d.Neighbourhood; ++n)
+    {
+      // A missing neighbour is voxel N, whose content stays 0.
+      const float * content = d.Previous + static_cast<std::size_t>(d.Neighbours[i * d.Neighbourhood + n]) * K;
+      for (unsigned int k = 0; k < K; ++k)
+      {
+        s[k] += content[k];
+      }
+    }
+    const float z = d.Z[i];
+    float       t = std::min(std::max((z - d.Low) * d.InverseStep, 0.0f), static_cast<float>(d.Nodes - 1));
+    const auto  node = std::min(static_cast<std::size_t>(t), d.Nodes - 2);
+    t -= static_cast<float>(node);
+    const float * a = d.Table + node * width;
+    const float * b = a + width;
+    const float   maximum = a[C] + t * (b[C] - a[C]);
+    float         largest = s[0];
+    for (unsigned int k = 1; k < K; ++k)
+    {
+      largest = std::max(largest, s[k]);
+    }
+    // exp(beta field_c) relative to the largest: a mixed class's field is the mean of its tissues' fields.
+    for (unsigned int k = 0; k < K; ++k)
+    {
+      H[k] = ExpNonPositive(d.Beta * (s[k] - largest));
+    }
+    for (unsigned int j = 0; j < M; ++j)
+    {
+      H[K + j] = std::sqrt(H[j] * H[j + 1]);
+    }
+    float total = 0.0f;
+    float priorTotal = 0.0f;
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      u[c] = (a[c] + t * (b[c] - a[c])) * H[c];
+      total += u[c];
+      r[c] = d.Prior[c] * H[c];
+      priorTotal += r[c];
+    }
+    maximumSum += static_cast<double>(maximum) + static_cast<double>(d.Beta * largest);
+    logOfTotals.Add(total);
+    const float inverse = 1.0f / total;
+    const float priorInverse = 1.0f / priorTotal;
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      u[c] *= inverse;
+      sums[3 * K + c] += u[c];
+      sums[4 * K + C + 1 + c] += r[c] * priorInverse;
+    }
+    const double dz = z - d.Shift;
+    float *      content = d.Current + i * K;
+    for (unsigned int k = 0; k < K; ++k)
+    {
+      sums[3 * k] += u[k];
+      sums[3 * k + 1] += u[k] * dz;
+      sums[3 * k + 2] += u[k] * dz * dz;
+      fraction[k] = u[k];
+      content[k] = u[k];
+    }
+    for (unsigned int j = 0; j < M; ++j)
+    {
+      const float q = u[K + j];
+      const float f = a[C + 1 + j] + t * (b[C + 1 + j] - a[C + 1 + j]);
+      sums[4 * K + 2 * C + 1] += q * (a[C + 1 + M + j] + t * (b[C + 1 + M + j] - a[C + 1 + M + j]));
+      fraction[j] += q * (1.0f - f);
+      fraction[j + 1] += q * f;
+      content[j] += 0.5f * q;
+      content[j + 1] += 0.5f * q;
+    }
+    if (d.Expected)
+    {
+      // The residual of the pure classes only: in a mixed class the fraction follows the intensity and would
+      // absorb the field.
+      float pureWeight = 0.0f, pureMean = 0.0f, pureSpread = 0.0f;
+      for (unsigned int k = 0; k < K; ++k)
+      {
+        pureWeight += u[k];
+        pureMean += u[k] * d.Mean[k];
+        pureSpread += u[k] * d.Variance[k];
+      }
+      const float m = pureWeight > 0.0f ? pureMean / pureWeight : 0.0f;
+      d.Expected[i] = m;
+      d.Weight[i] = pureWeight > 0.0f ? pureMean * pureMean / pureSpread : 0.0f; // w_i^2 m_i^2 / v_i
+    }
+    if (d.Fractions)
+    {
+      float *      out = d.Fractions + i * K;
+      unsigned int best = 0;
+      for (unsigned int k = 0; k < K; ++k)
+      {
+        out[k] = fraction[k];
+        sums[3 * K + C + 1 + k] += out[k];
+        best = out[k] > out[best] ? k : best;
+      }
+      d.Labels[i] = static_cast<std::uint8_t>(best + 1);
+    }
+  }
+  sums[3 * K + C] = maximumSum + logOfTotals.Total();
+}
 } // namespace
 
 struct PartialVolumeTissueModel::Workspace
@@ -151,22 +383,27 @@ struct PartialVolumeTissueModel::Workspace
   std::size_t               N{ 0 };
   unsigned int              K{ 0 };
   unsigned int              C{ 0 };
+  unsigned int              Neighbourhood{ 6 }; // neighbours per voxel: 6 in 3-D, 8 in 2-D, 2 in 1-D
   std::size_t               Blocks{ 0 };
-  std::vector<std::int32_t> Neighbours;  // N x 6, -1: none
-  std::vector<float>        Previous;    // N x K tissue content of the previous sweep
-  std::vector<float>        Current;     // N x K
+  std::vector<std::int32_t> Neighbours;  // N x Neighbourhood, N: none
+  std::vector<float>        Previous;    // (N + 1) x K tissue content of the previous sweep
+  std::vector<float>        Current;     // (N + 1) x K
+  std::vector<float>        Z;           // N: intensity divided by the bias field
+  std::vector<float>        Field;       // N: the bias polynomial (at least 0.1), before the scale FieldScale
+  double                    FieldScale{ 1.0 };
   std::vector<float>        Expected;    // N: expected intensity m_i (bias fit)
   std::vector<float>        Weight;      // N: m_i^2 / v_i (bias fit)
-  std::vector<float>        LogBias;     // N
   std::vector<double>       BlockSums;   // Blocks x Stride
-  std::size_t               Stride{ 0 }; // 3 K moments, C weights, energy, K fraction sums
-  std::vector<double>       Table;       // Nodes x C x 2 (log term, fraction)
+  std::size_t               Stride{ 0 }; // 3 K moments, C weights, energy, K fraction sums, C prior sums, residual
+  std::vector<float>        Table;       // Nodes x (C likelihood ratios, largest log term, C - K fractions, C - K squared residuals)
   std::size_t               Nodes{ 0 };
   double                    TableLow{ 0 };
   double                    TableStep{ 1 };
   double                    Shift{ 0 };
   double                    ZLow{ 0 };
   double                    ZHigh{ 0 };
+  std::vector<double>       Prior;         // C: prior proportions, calibrated (see UpdateTissues)
+  std::vector<double>       LogProportion; // C: their logarithms
   std::vector<unsigned int> ReseedCount;
   std::vector<std::array<float, 3>> Coordinates; // bias fit: scaled to [-1, 1]
   MultiThreaderBase::Pointer Threader;
@@ -215,6 +452,11 @@ PartialVolumeTissueModel::Check(const std::vector<float> &           values,
                                << "; means must ascend strictly and variances be positive");
     }
   }
+  if (BiasFieldDegree > 7)
+  {
+    itkGenericExceptionMacro(<< "PartialVolumeTissueModel: BiasFieldDegree is " << BiasFieldDegree
+                             << "; at most 7 is supported");
+  }
   if (!(MRFWeight >= 0.0) || !std::isfinite(MRFWeight))
   {
     itkGenericExceptionMacro(<< "PartialVolumeTissueModel: MRFWeight is " << MRFWeight << "; it must be finite and not negative");
@@ -229,11 +471,71 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
 {
   Check(values, gridIndex, gridSize, initial);
   Workspace w;
-  w.N = values.size();
   w.K = static_cast<unsigned int>(initial.Mean.size());
   w.C = PartialVolume ? 2 * w.K - 1 : w.K;
+  Prepare(w, values, gridIndex, gridSize);
+  m_Tissues = initial;
+  m_Proportions.assign(w.C, 1.0 / w.C);
+  w.Prior.assign(w.C, 1.0 / w.C);
+  m_Reseeded.clear();
+  m_Iterations = 0;
+  double previousEnergy = 0.0;
+  bool   finalSweepDone = false;
+  for (unsigned int iteration = 0; iteration < MaximumNumberOfIterations; ++iteration)
+  {
+    // The last allowed iteration's sweep also gives the outputs (no extra sweep after it).
+    const bool   last = iteration + 1 == MaximumNumberOfIterations;
+    const double energy = Sweep(w, last);
+    std::swap(w.Previous, w.Current);
+    ++m_Iterations;
+    UpdateTissues(w, initial);
+    if (last)
+    {
+      finalSweepDone = true;
+      break;
+    }
+    // The field only once the tissue model has settled on the uncorrected image (BiasFieldDelay iterations), so
+    // that a first rough classification does not shape it.
+    if (EstimateBiasField && iteration + 1 >= BiasFieldDelay)
+    {
+      FitBiasField(w, values);
+    }
+    if (Progress)
+    {
+      Progress(static_cast<double>(iteration + 1) / static_cast<double>(MaximumNumberOfIterations));
+    }
+    const bool converged = iteration > 0 && (!EstimateBiasField || iteration + 1 > BiasFieldDelay) &&
+                           std::abs(energy - previousEnergy) <= ConvergenceThreshold * std::abs(previousEnergy);
+    previousEnergy = energy;
+    if (converged)
+    {
+      break;
+    }
+  }
+  if (!finalSweepDone)
+  {
+    Sweep(w, true);
+    std::swap(w.Previous, w.Current);
+  }
+  Finish(w);
+  if (Progress)
+  {
+    Progress(1.0);
+  }
+}
+} // namespace itk
+
+namespace itk
+{
+void
+PartialVolumeTissueModel::Prepare(Workspace &                          w,
+                                  const std::vector<float> &           values,
+                                  const std::vector<std::uint64_t> &   gridIndex,
+                                  const std::array<std::uint64_t, 3> & gridSize) const
+{
+  w.N = values.size();
   w.Blocks = (w.N + BlockSize - 1) / BlockSize;
-  w.Stride = 4 * w.K + w.C + 1;
+  w.Stride = 4 * w.K + 2 * w.C + 2;
   w.BlockSums.assign(w.Blocks * w.Stride, 0.0);
   w.ReseedCount.assign(w.K, 0);
   w.Threader = MultiThreaderBase::New();
@@ -241,257 +543,206 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   {
     w.Threader->SetNumberOfWorkUnits(NumberOfWorkUnits);
   }
-
-  // Neighbours through a map from grid index to voxel; coordinates of every voxel for the bias field.
+  // Neighbourhood as in GaussianMixtureSegmentationImageFilter: the face neighbours (6 in 3-D), and in 2-D the
+  // diagonal ones as well (8), each a step in every dimension.
+  const unsigned int dimension = gridSize[2] > 1 ? 3 : (gridSize[1] > 1 ? 2 : 1);
+  std::vector<std::array<int, 3>> steps;
+  for (unsigned int d = 0; d < dimension; ++d)
   {
-    std::vector<std::int32_t> map(gridSize[0] * gridSize[1] * gridSize[2], -1);
-    for (std::size_t i = 0; i < w.N; ++i)
+    for (const int sign : { -1, 1 })
     {
-      if (i > 0 && gridIndex[i] <= gridIndex[i - 1])
-      {
-        itkGenericExceptionMacro(<< "PartialVolumeTissueModel: grid index " << gridIndex[i] << " of voxel " << i
-                                 << " does not ascend");
-      }
-      map[gridIndex[i]] = static_cast<std::int32_t>(i);
+      std::array<int, 3> step{ { 0, 0, 0 } };
+      step[d] = sign;
+      steps.push_back(step);
     }
-    w.Neighbours.assign(w.N * MaximumNeighbours, -1);
-    std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(), std::numeric_limits<float>::max() } };
-    std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
-    w.Coordinates.resize(w.N);
-    const std::uint64_t stride[3] = { 1, gridSize[0], gridSize[0] * gridSize[1] };
-    for (std::size_t i = 0; i < w.N; ++i)
+  }
+  if (dimension == 2)
+  {
+    for (const int a : { -1, 1 })
     {
-      std::uint64_t rest = gridIndex[i];
-      for (unsigned int d = 0; d < 3; ++d)
+      for (const int b : { -1, 1 })
       {
-        const std::uint64_t c = rest % gridSize[d];
-        rest /= gridSize[d];
-        w.Coordinates[i][d] = static_cast<float>(c);
-        low[d] = std::min(low[d], static_cast<float>(c));
-        high[d] = std::max(high[d], static_cast<float>(c));
-        if (c > 0)
-        {
-          w.Neighbours[i * MaximumNeighbours + 2 * d] = map[gridIndex[i] - stride[d]];
-        }
-        if (c + 1 < gridSize[d])
-        {
-          w.Neighbours[i * MaximumNeighbours + 2 * d + 1] = map[gridIndex[i] + stride[d]];
-        }
-      }
-    }
-    for (auto & c : w.Coordinates)
-    {
-      for (unsigned int d = 0; d < 3; ++d)
-      {
-        c[d] = high[d] > low[d] ? 2.0f * (c[d] - low[d]) / (high[d] - low[d]) - 1.0f : 0.0f;
+        steps.push_back({ { a, b, 0 } });
       }
     }
   }
-
+  w.Neighbourhood = static_cast<unsigned int>(steps.size());
+  // Neighbours through a map from grid index to voxel; coordinates of every voxel for the bias field.
+  std::vector<std::int32_t> map(gridSize[0] * gridSize[1] * gridSize[2], -1);
+  for (std::size_t i = 0; i < w.N; ++i)
+  {
+    if (i > 0 && gridIndex[i] <= gridIndex[i - 1])
+    {
+      itkGenericExceptionMacro(<< "PartialVolumeTissueModel: grid index " << gridIndex[i] << " of voxel " << i
+                               << " does not ascend");
+    }
+    map[gridIndex[i]] = static_cast<std::int32_t>(i);
+  }
+  w.Neighbours.assign(w.N * w.Neighbourhood, -1);
+  std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
+                              std::numeric_limits<float>::max() } };
+  std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
+  w.Coordinates.resize(w.N);
+  for (std::size_t i = 0; i < w.N; ++i)
+  {
+    const std::array<std::uint64_t, 3> c{ { gridIndex[i] % gridSize[0], gridIndex[i] / gridSize[0] % gridSize[1],
+                                            gridIndex[i] / (gridSize[0] * gridSize[1]) } };
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      w.Coordinates[i][d] = static_cast<float>(c[d]);
+      low[d] = std::min(low[d], static_cast<float>(c[d]));
+      high[d] = std::max(high[d], static_cast<float>(c[d]));
+    }
+    for (unsigned int n = 0; n < w.Neighbourhood; ++n)
+    {
+      bool          inside = true;
+      std::uint64_t other = 0;
+      for (unsigned int d = 3; d-- > 0;)
+      {
+        const auto position = static_cast<std::int64_t>(c[d]) + steps[n][d];
+        inside = inside && position >= 0 && position < static_cast<std::int64_t>(gridSize[d]);
+        other = other * gridSize[d] + static_cast<std::uint64_t>(std::max<std::int64_t>(position, 0));
+      }
+      const std::int32_t j = inside ? map[other] : -1;
+      w.Neighbours[i * w.Neighbourhood + n] = j >= 0 ? j : static_cast<std::int32_t>(w.N);
+    }
+  }
+  for (auto & c : w.Coordinates)
+  {
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      c[d] = high[d] > low[d] ? 2.0f * (c[d] - low[d]) / (high[d] - low[d]) - 1.0f : 0.0f;
+    }
+  }
   double sum = 0.0;
   for (const float v : values)
   {
     sum += v;
   }
   w.Shift = sum / static_cast<double>(w.N);
-  w.Previous.assign(w.N * w.K, 0.0f);
-  w.Current.assign(w.N * w.K, 0.0f);
-  w.Expected.assign(w.N, 0.0f);
-  w.Weight.assign(w.N, 0.0f);
-  w.LogBias.assign(w.N, 0.0f);
+  // One more voxel, N, of content 0: the neighbour of voxels at the edge of the mask or grid.
+  w.Previous.assign((w.N + 1) * w.K, 0.0f);
+  w.Current.assign((w.N + 1) * w.K, 0.0f);
+  w.Z = values;
+  w.Field.assign(EstimateBiasField ? w.N : 0, 1.0f);
+  w.Expected.assign(EstimateBiasField ? w.N : 0, 0.0f);
+  w.Weight.assign(EstimateBiasField ? w.N : 0, 0.0f);
   w.ZLow = *std::min_element(values.begin(), values.end());
   w.ZHigh = *std::max_element(values.begin(), values.end());
-
-  m_Tissues = initial;
-  m_Proportions.assign(w.C, 1.0 / w.C);
-  m_Reseeded.clear();
-  m_Iterations = 0;
-  double previousEnergy = 0.0;
-  for (unsigned int iteration = 0; iteration < MaximumNumberOfIterations; ++iteration)
-  {
-    const double energy = Sweep(w, values, false);
-    std::swap(w.Previous, w.Current);
-    ++m_Iterations;
-    UpdateTissues(w, initial);
-    // The field only once the tissue model has settled on the uncorrected image (BiasFieldDelay iterations), so
-    // that a first rough classification does not shape it.
-    if (EstimateBiasField && iteration + 1 >= BiasFieldDelay)
-    {
-      FitBiasField(w, values);
-    }
-    const bool converged =
-      iteration > 0 && (!EstimateBiasField || iteration + 1 > BiasFieldDelay) && std::abs(energy - previousEnergy) <= ConvergenceThreshold * std::abs(previousEnergy);
-    previousEnergy = energy;
-    if (converged)
-    {
-      break;
-    }
-  }
-  Finish(w, values);
 }
-} // namespace itk
 
-namespace itk
-{
 void
 PartialVolumeTissueModel::BuildTable(Workspace & w) const
 {
   const unsigned int K = w.K;
   const unsigned int C = w.C;
+  const unsigned int M = C - K;
   double             smallest = std::numeric_limits<double>::infinity();
   for (const double v : m_Tissues.Variance)
   {
     smallest = std::min(smallest, std::sqrt(v));
   }
-  // Nodes at most a sixteenth of the narrowest standard deviation apart (2 to 65536 of them): linear
-  // interpolation of a Gaussian's logarithm is then within 1/2048 of a unit.
+  // Nodes at most a 32nd of the narrowest standard deviation apart (2 to 65536 of them): linear interpolation of
+  // the likelihood ratios exp(L_c - max L) is then within 0.1 % of them within 3 standard deviations of a mean.
   const double range = std::max(w.ZHigh - w.ZLow, 1e-12 * std::max(1.0, std::abs(w.ZHigh)));
-  w.Nodes = static_cast<std::size_t>(std::min(65536.0, std::max(2.0, std::ceil(16.0 * range / smallest) + 1.0)));
+  w.Nodes = static_cast<std::size_t>(std::min(65536.0, std::max(2.0, std::ceil(32.0 * range / smallest) + 1.0)));
   w.TableLow = w.ZLow;
   w.TableStep = range / static_cast<double>(w.Nodes - 1);
-  w.Table.assign(w.Nodes * C * 2, 0.0);
-  std::vector<double> pure(3 * K);
-  for (unsigned int k = 0; k < K; ++k)
+  const std::size_t width = C + 1 + 2 * M;
+  w.Table.assign(w.Nodes * width, 0.0f);
+  std::vector<double> logTerm(C);
+  w.LogProportion.resize(C);
+  for (unsigned int c = 0; c < C; ++c)
   {
-    pure[3 * k] = std::log(m_Proportions[k]) - 0.5 * std::log(2.0 * Pi * m_Tissues.Variance[k]);
-    pure[3 * k + 1] = 0.5 / m_Tissues.Variance[k];
-    pure[3 * k + 2] = m_Tissues.Mean[k];
+    w.LogProportion[c] = std::log(w.Prior[c]);
   }
   for (std::size_t n = 0; n < w.Nodes; ++n)
   {
     const double z = w.TableLow + static_cast<double>(n) * w.TableStep;
-    double *     row = w.Table.data() + n * C * 2;
+    float *      row = w.Table.data() + n * width;
     for (unsigned int k = 0; k < K; ++k)
     {
-      const double d = z - pure[3 * k + 2];
-      row[2 * k] = pure[3 * k] - d * d * pure[3 * k + 1];
+      const double d = z - m_Tissues.Mean[k];
+      logTerm[k] = w.LogProportion[k] - 0.5 * std::log(2.0 * Pi * m_Tissues.Variance[k]) -
+                   0.5 * d * d / m_Tissues.Variance[k];
     }
-    for (unsigned int j = 0; j + K < C; ++j)
+    for (unsigned int j = 0; j < M; ++j)
     {
       const double    muA = m_Tissues.Mean[j];
       const double    muB = m_Tissues.Mean[j + 1];
       const double    sigma = std::sqrt(0.5 * (m_Tissues.Variance[j] + m_Tissues.Variance[j + 1]));
       const ClassTerm t = MixedTerm(z, muA, muB, sigma);
-      row[2 * (K + j)] = std::log(m_Proportions[K + j]) - std::log(muB - muA) + t.LogTerm;
-      row[2 * (K + j) + 1] = t.Fraction;
+      logTerm[K + j] = w.LogProportion[K + j] - std::log(muB - muA) + t.LogTerm;
+      row[C + 1 + j] = static_cast<float>(t.Fraction);
+      row[C + 1 + M + j] = static_cast<float>(t.Residual * sigma * sigma);
     }
+    // Likelihood ratios to the largest term, and that term's logarithm.
+    const double largest = *std::max_element(logTerm.begin(), logTerm.end());
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      row[c] = static_cast<float>(std::exp(logTerm[c] - largest));
+    }
+    row[C] = static_cast<float>(largest);
   }
 }
 
 double
-PartialVolumeTissueModel::Sweep(Workspace & w, const std::vector<float> & values, bool final)
+PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
 {
   BuildTable(w);
   const unsigned int K = w.K;
   const unsigned int C = w.C;
-  const double       beta = MRFWeight;
-  const bool         bias = EstimateBiasField;
+  std::vector<float> prior(C);
+  for (unsigned int c = 0; c < C; ++c)
+  {
+    prior[c] = static_cast<float>(w.Prior[c]);
+  }
+  const std::vector<float> mean(m_Tissues.Mean.begin(), m_Tissues.Mean.end());
+  const std::vector<float> variance(m_Tissues.Variance.begin(), m_Tissues.Variance.end());
   if (final)
   {
     m_Fractions.assign(w.N * K, 0.0f);
     m_Labels.assign(w.N, 0);
   }
+  const bool      bias = EstimateBiasField;
+  const SweepData data{ K,
+                        C,
+                        w.Neighbourhood,
+                        w.Neighbours.data(),
+                        w.Previous.data(),
+                        w.Current.data(),
+                        w.Z.data(),
+                        w.Table.data(),
+                        w.Nodes,
+                        static_cast<float>(w.TableLow),
+                        static_cast<float>(1.0 / w.TableStep),
+                        static_cast<float>(MRFWeight),
+                        w.Shift,
+                        prior.data(),
+                        mean.data(),
+                        variance.data(),
+                        bias ? w.Expected.data() : nullptr,
+                        bias ? w.Weight.data() : nullptr,
+                        final ? m_Fractions.data() : nullptr,
+                        final ? m_Labels.data() : nullptr };
   w.Parallel([&](std::size_t block) {
-    std::vector<double> s(K), e(C), f(C), q(C), fraction(K);
-    double *            sums = w.BlockSums.data() + block * w.Stride;
+    double * sums = w.BlockSums.data() + block * w.Stride;
     std::fill(sums, sums + w.Stride, 0.0);
-    const std::size_t end = std::min(w.N, (block + 1) * BlockSize);
-    for (std::size_t i = block * BlockSize; i < end; ++i)
+    const std::size_t begin = block * BlockSize;
+    const std::size_t end = std::min(w.N, begin + BlockSize);
+    switch (K)
     {
-      std::fill(s.begin(), s.end(), 0.0);
-      for (int n = 0; n < MaximumNeighbours; ++n)
-      {
-        const std::int32_t j = w.Neighbours[i * MaximumNeighbours + n];
-        if (j >= 0)
-        {
-          for (unsigned int k = 0; k < K; ++k)
-          {
-            s[k] += w.Previous[static_cast<std::size_t>(j) * K + k];
-          }
-        }
-      }
-      const double z = bias ? values[i] * std::exp(-static_cast<double>(w.LogBias[i])) : values[i];
-      double       t = std::min(std::max((z - w.TableLow) / w.TableStep, 0.0), static_cast<double>(w.Nodes - 1));
-      std::size_t  node = std::min(static_cast<std::size_t>(t), w.Nodes - 2);
-      t -= static_cast<double>(node);
-      const double * a = w.Table.data() + node * C * 2;
-      const double * b = a + C * 2;
-      double         maximum = -std::numeric_limits<double>::infinity();
-      for (unsigned int c = 0; c < C; ++c)
-      {
-        const double field = c < K ? s[c] : 0.5 * (s[c - K] + s[c - K + 1]);
-        e[c] = a[2 * c] + t * (b[2 * c] - a[2 * c]) + beta * field;
-        f[c] = a[2 * c + 1] + t * (b[2 * c + 1] - a[2 * c + 1]);
-        maximum = std::max(maximum, e[c]);
-      }
-      double total = 0.0;
-      for (unsigned int c = 0; c < C; ++c)
-      {
-        q[c] = std::exp(e[c] - maximum);
-        total += q[c];
-      }
-      sums[3 * K + C] += maximum + std::log(total);
-      float *      content = w.Current.data() + i * K;
-      const double dz = z - w.Shift;
-      std::fill(fraction.begin(), fraction.end(), 0.0);
-      for (unsigned int c = 0; c < C; ++c)
-      {
-        q[c] /= total;
-        sums[3 * K + c] += q[c];
-      }
-      for (unsigned int k = 0; k < K; ++k)
-      {
-        sums[3 * k] += q[k];
-        sums[3 * k + 1] += q[k] * dz;
-        sums[3 * k + 2] += q[k] * dz * dz;
-        fraction[k] += q[k];
-      }
-      for (unsigned int j = 0; j + K < C; ++j)
-      {
-        const double r = q[K + j];
-        fraction[j] += r * (1.0 - f[K + j]);
-        fraction[j + 1] += r * f[K + j];
-      }
-      for (unsigned int k = 0; k < K; ++k)
-      {
-        double value = q[k];
-        if (k > 0 && K < C)
-        {
-          value += 0.5 * q[K + k - 1];
-        }
-        if (k + 1 < K && K < C)
-        {
-          value += 0.5 * q[K + k];
-        }
-        content[k] = static_cast<float>(value);
-      }
-      if (bias)
-      {
-        // The residual of the pure classes only: in a mixed class the fraction follows the intensity and would
-        // absorb the field.
-        double pureWeight = 0.0, pureMean = 0.0, pureSpread = 0.0;
-        for (unsigned int k = 0; k < K; ++k)
-        {
-          pureWeight += q[k];
-          pureMean += q[k] * m_Tissues.Mean[k];
-          pureSpread += q[k] * m_Tissues.Variance[k];
-        }
-        const double m = pureWeight > 0.0 ? pureMean / pureWeight : 0.0;
-        w.Expected[i] = static_cast<float>(m);
-        w.Weight[i] = pureWeight > 0.0 ? static_cast<float>(pureWeight * m * m * pureWeight / pureSpread) : 0.0f;
-      }
-      if (final)
-      {
-        float *      out = m_Fractions.data() + i * K;
-        unsigned int best = 0;
-        for (unsigned int k = 0; k < K; ++k)
-        {
-          out[k] = static_cast<float>(fraction[k]);
-          sums[3 * K + C + 1 + k] += out[k];
-          best = out[k] > out[best] ? k : best;
-        }
-        m_Labels[i] = static_cast<std::uint8_t>(best + 1);
-      }
+      case 2:
+        SweepVoxels<2>(data, begin, end, sums);
+        break;
+      case 3:
+        SweepVoxels<3>(data, begin, end, sums);
+        break;
+      case 4:
+        SweepVoxels<4>(data, begin, end, sums);
+        break;
+      default:
+        SweepVoxels<0>(data, begin, end, sums);
     }
   });
   double energy = 0.0;
@@ -526,7 +777,18 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
   const auto n = static_cast<double>(w.N);
   for (unsigned int c = 0; c < C; ++c)
   {
-    m_Proportions[c] = std::max(totals[3 * K + c] / n, 1e-12);
+    // Calibrated, over-relaxed: pi_c <- pi_c (Q_c / R_c)^3, Q_c the sum of the posteriors of class c, R_c that
+    // of its prior (pi and the field without the intensity). At the fixed point Q_c = R_c: the prior predicts as
+    // many voxels of each class as the data put there. Taking pi_c = Q_c / N instead counts the field twice
+    // (the field already favours pure classes inside a tissue): the mixed classes then shrink at every
+    // iteration and die out, and the fractions follow the hard labels (grey matter 14 % short at 9 % noise).
+    // With beta 0 the fixed point is the maximum-likelihood one; the exponent 3 (over-relaxation) reaches it in
+    // fewer iterations (9 % noise phantom, 10 iterations: grey matter volume +2.1 % with exponent 2, +1.6 % with 3).
+    const double ratio = totals[3 * K + c] / std::max(totals[4 * K + C + 1 + c], 1e-300);
+    // The step is capped at a factor of 2 per iteration: early on, when the field is still forming, Q / R can be
+    // far from 1 and an uncapped step oscillates.
+    w.Prior[c] = std::max(w.Prior[c] * std::min(2.0, std::max(0.5, ratio * ratio * ratio)), 1e-12);
+    m_Proportions[c] = totals[3 * K + c] / n;
   }
   double pooled = 0.0;
   double pooledWeight = 0.0;
@@ -541,6 +803,16 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
       pooled += weight * m_Tissues.Variance[k];
       pooledWeight += weight;
     }
+  }
+  if (CommonVariance && K < C)
+  {
+    double mixedWeight = 0.0;
+    for (unsigned int c = K; c < C; ++c)
+    {
+      mixedWeight += totals[3 * K + c];
+    }
+    pooled += totals[4 * K + 2 * C + 1];
+    pooledWeight += mixedWeight;
   }
   if (CommonVariance && pooledWeight > 0.0)
   {
@@ -566,7 +838,7 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
       }
       m_Tissues.Mean[k] = initial.Mean[k];
       m_Tissues.Variance[k] = std::max(initial.Variance[k], floor);
-      m_Proportions[k] = std::max(m_Proportions[k], 1.0 / C);
+      w.Prior[k] = std::max(w.Prior[k], 1.0 / C);
     }
   }
   // Means must ascend for the mixed classes: where a re-seed could not restore the order, keep the initial means.
@@ -576,11 +848,11 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
     m_Tissues.Mean = initial.Mean;
   }
   double proportionTotal = 0.0;
-  for (const double p : m_Proportions)
+  for (const double p : w.Prior)
   {
     proportionTotal += p;
   }
-  for (double & p : m_Proportions)
+  for (double & p : w.Prior)
   {
     p /= proportionTotal;
   }
@@ -589,57 +861,28 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
 void
 PartialVolumeTissueModel::FitBiasField(Workspace & w, const std::vector<float> & values)
 {
-  // Monomials of total degree <= BiasFieldDegree in the coordinates that vary.
-  std::vector<unsigned int> dimensions;
-  for (unsigned int d = 0; d < 3; ++d)
-  {
-    for (const auto & c : w.Coordinates)
-    {
-      if (c[d] != w.Coordinates[0][d])
-      {
-        dimensions.push_back(d);
-        break;
-      }
-    }
-  }
-  std::vector<std::array<unsigned int, 3>> powers;
-  const unsigned int                       D = BiasFieldDegree;
-  for (unsigned int a = 0; a <= D; ++a)
-  {
-    for (unsigned int b = 0; a + b <= D; ++b)
-    {
-      for (unsigned int c = 0; a + b + c <= D; ++c)
-      {
-        const std::array<unsigned int, 3> p{ { a, b, c } };
-        bool                              used = true;
-        for (unsigned int d = 0; d < 3; ++d)
-        {
-          used = used && (p[d] == 0 || std::find(dimensions.begin(), dimensions.end(), d) != dimensions.end());
-        }
-        if (used)
-        {
-          powers.push_back(p);
-        }
-      }
-    }
-  }
+  const unsigned int                             D = BiasFieldDegree;
+  const std::vector<std::array<unsigned int, 3>> powers = MonomialPowers(w.Coordinates, D);
   const std::size_t P = powers.size();
-  auto              basis = [&](std::size_t i, double * phi) {
+  const unsigned int D1 = D + 1;
+  // The monomials of voxel i from the powers of its coordinates.
+  auto basis = [&](std::size_t i, double * phi) {
+    double power[3][8];
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      power[d][0] = 1.0;
+      for (unsigned int e = 1; e < D1; ++e)
+      {
+        power[d][e] = power[d][e - 1] * w.Coordinates[i][d];
+      }
+    }
     for (std::size_t p = 0; p < P; ++p)
     {
-      double value = 1.0;
-      for (unsigned int d = 0; d < 3; ++d)
-      {
-        for (unsigned int e = 0; e < powers[p][d]; ++e)
-        {
-          value *= w.Coordinates[i][d];
-        }
-      }
-      phi[p] = value;
+      phi[p] = power[0][powers[p][0]] * power[1][powers[p][1]] * power[2][powers[p][2]];
     }
   };
-  // Weighted least squares on a fixed subsample (at most about 2^18 voxels): normal equations per block.
-  const std::size_t   step = std::max<std::size_t>(1, w.N >> 18);
+  // Weighted least squares on a fixed subsample (at most about 2^16 voxels): normal equations per block.
+  const std::size_t   step = std::max<std::size_t>(1, w.N >> 16);
   const std::size_t   stride = P * P + P;
   std::vector<double> blockNormal(w.Blocks * stride, 0.0);
   w.Parallel([&](std::size_t block) {
@@ -678,50 +921,70 @@ PartialVolumeTissueModel::FitBiasField(Workspace & w, const std::vector<float> &
   {
     return; // singular: keep the previous field
   }
-  // The field at every voxel, then its mean removed (block sums in order) and the corrected range.
-  std::vector<double> blockMean(w.Blocks * 3, 0.0);
+  // The polynomial at every voxel, as one of x whose coefficients change only from row to row; the mean of its
+  // logarithm over the subsample (block sums in order) is removed.
+  std::vector<double> blockLog(w.Blocks, 0.0);
   w.Parallel([&](std::size_t block) {
-    std::vector<double> phi(P);
+    std::vector<double> row(D1, 0.0);
+    float               rowY = std::numeric_limits<float>::quiet_NaN();
+    float               rowZ = rowY;
     const std::size_t   end = std::min(w.N, (block + 1) * BlockSize);
-    double              total = 0.0;
     for (std::size_t i = block * BlockSize; i < end; ++i)
     {
-      basis(i, phi.data());
-      double value = 0.0;
-      for (std::size_t p = 0; p < P; ++p)
+      const auto & c = w.Coordinates[i];
+      if (!(c[1] == rowY && c[2] == rowZ))
       {
-        value += coefficients[p] * phi[p];
+        rowY = c[1];
+        rowZ = c[2];
+        std::fill(row.begin(), row.end(), 0.0);
+        for (std::size_t p = 0; p < P; ++p)
+        {
+          row[powers[p][0]] += coefficients[p] * std::pow(static_cast<double>(rowY), powers[p][1]) *
+                               std::pow(static_cast<double>(rowZ), powers[p][2]);
+        }
       }
-      w.LogBias[i] = static_cast<float>(std::log(std::max(value, 0.1)));
-      total += w.LogBias[i];
+      double value = row[D];
+      for (unsigned int e = D; e-- > 0;)
+      {
+        value = value * c[0] + row[e];
+      }
+      w.Field[i] = static_cast<float>(std::max(value, 0.1));
+      if (i % step == 0)
+      {
+        blockLog[block] += std::log(static_cast<double>(w.Field[i]));
+      }
     }
-    blockMean[block] = total;
   });
-  double mean = 0.0;
-  for (std::size_t block = 0; block < w.Blocks; ++block)
+  double logSum = 0.0;
+  for (const double v : blockLog)
   {
-    mean += blockMean[block];
+    logSum += v;
   }
-  mean /= static_cast<double>(w.N);
-  double low = std::numeric_limits<double>::infinity();
-  double high = -low;
-  for (std::size_t i = 0; i < w.N; ++i)
-  {
-    w.LogBias[i] = static_cast<float>(w.LogBias[i] - mean);
-    const double z = values[i] * std::exp(-static_cast<double>(w.LogBias[i]));
-    low = std::min(low, z);
-    high = std::max(high, z);
-  }
-  w.ZLow = low;
-  w.ZHigh = high;
+  w.FieldScale = std::exp(-logSum / static_cast<double>((w.N + step - 1) / step));
+  std::vector<float> blockRange(w.Blocks * 2);
+  w.Parallel([&](std::size_t block) {
+    float             low = std::numeric_limits<float>::max();
+    float             high = std::numeric_limits<float>::lowest();
+    const std::size_t end = std::min(w.N, (block + 1) * BlockSize);
+    const auto        scale = static_cast<float>(w.FieldScale);
+    for (std::size_t i = block * BlockSize; i < end; ++i)
+    {
+      w.Z[i] = values[i] / (w.Field[i] * scale);
+      low = std::min(low, w.Z[i]);
+      high = std::max(high, w.Z[i]);
+    }
+    blockRange[2 * block] = low;
+    blockRange[2 * block + 1] = high;
+  });
+  w.ZLow = *std::min_element(blockRange.begin(), blockRange.end());
+  w.ZHigh = *std::max_element(blockRange.begin(), blockRange.end());
 }
 
 void
-PartialVolumeTissueModel::Finish(Workspace & w, const std::vector<float> & values)
+PartialVolumeTissueModel::Finish(Workspace & w)
 {
-  Sweep(w, values, true);
   const unsigned int K = w.K;
-  m_Posteriors = w.Current;
+  m_Posteriors.assign(w.Previous.begin(), w.Previous.begin() + static_cast<std::ptrdiff_t>(w.N * K)); // the last sweep's
   m_FractionSums.assign(K, 0.0);
   for (std::size_t block = 0; block < w.Blocks; ++block)
   {
@@ -730,10 +993,10 @@ PartialVolumeTissueModel::Finish(Workspace & w, const std::vector<float> & value
       m_FractionSums[k] += w.BlockSums[block * w.Stride + 3 * K + w.C + 1 + k];
     }
   }
-  m_BiasField.resize(w.N);
-  for (std::size_t i = 0; i < w.N; ++i)
+  m_BiasField.assign(w.N, 1.0f);
+  for (std::size_t i = 0; i < w.Field.size(); ++i)
   {
-    m_BiasField[i] = std::exp(w.LogBias[i]);
+    m_BiasField[i] = static_cast<float>(w.Field[i] * w.FieldScale);
   }
 }
 
@@ -765,6 +1028,8 @@ PartialVolumeTissueModel::Print(std::ostream & os) const
   };
   os << "PartialVolume: " << (PartialVolume ? "On" : "Off") << "\nMRFWeight: " << MRFWeight
      << "\nEstimateBiasField: " << (EstimateBiasField ? "On" : "Off") << "\nBiasFieldDegree: " << BiasFieldDegree
+     << "\nBiasFieldDelay: " << BiasFieldDelay << "\nBiasFieldRegularization: " << BiasFieldRegularization
+     << "\nProgress: " << (Progress ? "set" : "none")
      << "\nMaximumNumberOfIterations: " << MaximumNumberOfIterations
      << "\nConvergenceThreshold: " << ConvergenceThreshold << "\nCommonVariance: " << (CommonVariance ? "On" : "Off")
      << "\nVarianceFloor: " << VarianceFloor << "\nNegligibleProportion: " << NegligibleProportion

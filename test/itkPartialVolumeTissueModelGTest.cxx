@@ -26,6 +26,7 @@
 #include <cstring>
 #include <numeric>
 #include <sstream>
+#include <stdexcept>
 
 namespace
 {
@@ -172,7 +173,8 @@ TEST(PartialVolumeTissueModel, NoEmptyClassAtNinePercentNoiseWithBias)
       {
         truth += phantom.Fraction[i * 3 + k];
       }
-      EXPECT_NEAR(model.GetFractionSums()[k] / truth, 1.0, partialVolume ? 0.05 : 0.15) << "tissue " << k + 1;
+      // Within 2 % (measured: 0.6 %); 15 % and 5 % before the proportions were calibrated.
+      EXPECT_NEAR(model.GetFractionSums()[k] / truth, 1.0, 0.02) << "tissue " << k + 1;
     }
   }
 }
@@ -209,6 +211,15 @@ TEST(PartialVolumeTissueModel, BitIdenticalForAnyNumberOfThreads)
     EXPECT_EQ(models[0].GetTissues().Mean, models[m].GetTissues().Mean);
     EXPECT_EQ(models[0].GetFractionSums(), models[m].GetFractionSums());
   }
+  // 2-D (8 neighbours): a 30 x 30 x 30 phantom's voxels taken as one 30 x 900 slice, several blocks.
+  std::vector<PartialVolumeTissueModel> slices(2);
+  for (unsigned int m = 0; m < 2; ++m)
+  {
+    slices[m].NumberOfWorkUnits = threads[2 * m];
+    slices[m].Fit(values, index, { 30, 900, 1 }, RoughStart());
+  }
+  EXPECT_EQ(0, std::memcmp(slices[0].GetFractions().data(), slices[1].GetFractions().data(),
+                           values.size() * 3 * sizeof(float)));
 }
 
 TEST(PartialVolumeTissueModel, ReseedsAndReportsAClassWithoutVoxels)
@@ -232,6 +243,29 @@ TEST(PartialVolumeTissueModel, ReseedsAndReportsAClassWithoutVoxels)
   std::ostringstream os;
   model.Print(os);
   EXPECT_NE(os.str().find("Reseeded: [2"), std::string::npos) << os.str();
+}
+
+TEST(PartialVolumeTissueModel, ReportsProgressAndStopsWhenTheCallbackThrows)
+{
+  const auto               phantom = MakePartialVolumePhantom(16, 3.0, 0.0, 7);
+  PartialVolumeTissueModel model;
+  model.MaximumNumberOfIterations = 6;
+  model.ConvergenceThreshold = 0.0;
+  std::vector<double> reported;
+  model.Progress = [&reported](double done) { reported.push_back(done); };
+  model.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+  // One call per iteration but the last (whose sweep gives the outputs), and 1 at the end.
+  EXPECT_EQ(reported, (std::vector<double>{ 1.0 / 6, 2.0 / 6, 3.0 / 6, 4.0 / 6, 5.0 / 6, 1.0 }));
+  unsigned int calls = 0;
+  model.Progress = [&calls](double) {
+    if (++calls == 2)
+    {
+      throw std::runtime_error("aborted");
+    }
+  };
+  EXPECT_THROW(model.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart()),
+               std::runtime_error);
+  EXPECT_EQ(calls, 2u);
 }
 
 TEST(PartialVolumeTissueModel, ErrorsNameTheValues)

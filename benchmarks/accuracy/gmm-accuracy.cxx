@@ -27,11 +27,13 @@
 // with another HMRF implementation at the same number of iterations. Its mixture initialisation is the same as the
 // other common-variance rows': as many EM updates as the common-variance GMM row took to converge (convergence
 // threshold 0 would otherwise also run the EM initialisation to its MaximumNumberOfIterations).
-// Every row also gives "volumes" (voxels of labels 1..3). With FRACTIONS_DIRECTORY, further rows run the
+// Every row also gives "volumes" (voxels of labels 1..3). With FRACTIONS_DIRECTORY, a row after the exact
+// K-means runs it on the image divided by the bias field estimated inside the EM ("exact K-means + bias field"), and further rows run the
 // bias field estimated inside the EM (GMM + MRF + bias field) and the partial-volume model (weight PVE_BETA)
 // without and with it; their rows give "fraction_sums" and their fraction maps are written to
 // FRACTIONS_DIRECTORY/<row number>.nii.gz (a 3-component image) for the script to compare with the truth.
 #include "itkGaussianMixtureSegmentationImageFilter.h"
+#include "itkDivideImageFilter.h"
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 #include "itkKMeansSegmentationImageFilter.h"
@@ -48,6 +50,7 @@ namespace
 {
 using ImageType = itk::Image<float, 3>;
 using LabelImageType = itk::Image<unsigned char, 3>;
+using MixtureFieldType = itk::Image<float, 3>;
 
 template <typename TImage>
 typename TImage::Pointer
@@ -145,6 +148,27 @@ main(int argc, char * argv[])
     kmeans->SetNumberOfClasses(3);
     const Timing kmeansSeconds = TimedUpdate(kmeans.GetPointer());
     Report("exact K-means", kmeans->GetOutput(), truth, kmeansSeconds, 0);
+    if (argc == 8)
+    {
+      // The exact K-means of the image divided by the bias field estimated inside the EM of a Gaussian mixture
+      // (common variance, no prior): the bias correction recommended for K-means on noisy scans.
+      auto field = itk::GaussianMixtureSegmentationImageFilter<ImageType>::New();
+      field->SetInput(image);
+      field->SetMaskImage(truth);
+      field->SetNumberOfClasses(3);
+      field->SetUseCommonVariance(true);
+      field->SetEstimateBiasField(true);
+      field->SetMaximumNumberOfMRFIterations(iterations);
+      auto divide = itk::DivideImageFilter<ImageType, MixtureFieldType, ImageType>::New();
+      divide->SetInput1(image);
+      divide->SetInput2(field->GetBiasFieldOutput());
+      auto corrected = itk::KMeansSegmentationImageFilter<ImageType>::New();
+      corrected->SetInput(divide->GetOutput());
+      corrected->SetMaskImage(truth);
+      corrected->SetNumberOfClasses(3);
+      const Timing seconds = TimedUpdate(corrected.GetPointer()); // the whole pipeline: field, division, K-means
+      Report("exact K-means + bias field", corrected->GetOutput(), truth, seconds, 0);
+    }
 
     using MixtureType = itk::GaussianMixtureSegmentationImageFilter<ImageType>;
     unsigned int commonVarianceEMIterations = 0;

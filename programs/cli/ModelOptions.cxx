@@ -152,8 +152,9 @@ AddModelOptions(CLI::App & app, Options & options)
       impliesMixture();
     },
     "Estimate a smooth multiplicative bias field (polynomial of degree 3 in log) inside the EM, alternating with "
-    "the tissue parameters (as FSL FAST); implies --model gmm; works with or without --mrf and --pve. Prefer it "
-    "to --n4 on noisy scans");
+    "the tissue parameters (as FSL FAST); implies --model gmm; works with or without --mrf and --pve. With "
+    "--model kmeans the exact K-means runs on the image divided by the field of a Gaussian mixture (common "
+    "variance) of the same K. Prefer it to --n4 on noisy scans");
   app.add_option("--bias-field-output", model.BiasFieldOutput,
                  "Write the bias field estimated by --bias-field (1 outside the mask)");
   app.add_option_function<unsigned int>(
@@ -219,10 +220,14 @@ AddModelOptions(CLI::App & app, Options & options)
       throw CLI::ValidationError(gmm ? "--model" : "-k", std::string(gmm ? "--model gmm" : "-k auto") +
                                                            " works on one scalar INPUT, not on several channels");
     }
-    if ((!m.PartialVolumePrefix.empty() || m.BiasField) && !gmm)
+    if (!m.PartialVolumePrefix.empty() && !gmm)
     {
-      throw CLI::ValidationError(m.BiasField ? "--bias-field" : "--pve",
-                                 "the tissue model needs --model gmm, not --model kmeans");
+      throw CLI::ValidationError("--pve", "the tissue model needs --model gmm, not --model kmeans");
+    }
+    if (m.BiasField && !gmm && (m.AutomaticNumberOfClasses || options.Inputs.size() > 1))
+    {
+      throw CLI::ValidationError("--bias-field", "--model kmeans --bias-field needs one scalar INPUT and a "
+                                                 "number of classes (-k K, not -k auto)");
     }
     if (!m.BiasFieldOutput.empty() && !m.BiasField)
     {

@@ -28,7 +28,11 @@
 #include "itkGaussianMixtureSegmentationImageFilter.h"
 #include "itkImageRegionConstIterator.h"
 
+#include <algorithm>
+#include <limits>
 #include <memory>
+#include <stdexcept>
+#include <type_traits>
 
 namespace kmeans_cli
 {
@@ -80,6 +84,63 @@ WriteFractionMaps(const TFractionImage * fractions, const Options & options)
   return maps;
 }
 
+/** --model kmeans --bias-field: divides \a image (read as float) in place by the bias field that a Gaussian
+ * mixture of the same K (common variance, no prior) estimates inside its EM, recorded in report["preprocessing"]
+ * and written to --bias-field-output. Measured on a brain-like phantom with 9 % noise and a 20 % bias field: the
+ * exact K-means's Dice CSF / GM / WM from 0.987 / 0.710 / 0.922 to 0.990 / 0.761 / 0.941 (README, accuracy). */
+template <typename TPixel, unsigned int VDimension>
+void
+CorrectBiasForKMeans(const Options &                               options,
+                     itk::Image<TPixel, VDimension> *              image,
+                     const itk::Image<unsigned char, VDimension> * mask,
+                     Report &                                      report)
+{
+  if constexpr (!std::is_same_v<TPixel, float>)
+  {
+    throw std::logic_error("the K-means bias correction needs the image read as float");
+  }
+  else
+  {
+    using FilterType = itk::GaussianMixtureSegmentationImageFilter<itk::Image<float, VDimension>,
+                                                                   itk::Image<unsigned char, VDimension>,
+                                                                   itk::Image<unsigned char, VDimension>>;
+    Stopwatch time;
+    auto      filter = FilterType::New();
+    filter->SetInput(image);
+    ProgramProgress(options).Observe(filter, "Bias field", "bias field of a Gaussian mixture for the K-means");
+    filter->SetNumberOfClasses(options.NumberOfClasses);
+    SetScalarFilterOptions(*filter, mask, options);
+    filter->SetUseCommonVariance(true);
+    filter->SetEstimateBiasField(true);
+    UpdateSegmentationFilter(*filter, options);
+    const auto *             field = filter->GetBiasFieldOutput();
+    const itk::SizeValueType n = image->GetBufferedRegion().GetNumberOfPixels();
+    float                    low = std::numeric_limits<float>::max();
+    float                    high = std::numeric_limits<float>::lowest();
+    for (itk::SizeValueType i = 0; i < n; ++i)
+    {
+      const float b = field->GetBufferPointer()[i];
+      image->GetBufferPointer()[i] /= b;
+      low = std::min(low, b);
+      high = std::max(high, b);
+    }
+    if (!options.Model.BiasFieldOutput.empty())
+    {
+      WriteImageAtomically(field, options.Model.BiasFieldOutput);
+      report["bias_field"] = { { "path", options.Model.BiasFieldOutput } };
+    }
+    if (!report.Json().contains("preprocessing"))
+    {
+      report["preprocessing"] = ReportJson::array();
+    }
+    report["preprocessing"].push_back({ { "step", "bias_field" },
+                                        { "model", "Gaussian mixture, common variance, inside the EM" },
+                                        { "number_of_classes", options.NumberOfClasses },
+                                        { "bias_range", { low, high } },
+                                        { "seconds", time.Seconds() } });
+  }
+}
+
 /** The Gaussian mixture of cli/ModelOptions.h on an image read and preprocessed by SegmentImage.
  *
  * With --model gmm (or --mrf) this segments, writes the label map (and --posteriors, the Slicer segmentation,
@@ -100,6 +161,10 @@ SegmentWithModel(Options &                                     options,
 
   const ModelOptions & model = options.Model;
   const bool           gmm = UsesGaussianMixture(options);
+  if (!gmm && model.BiasField)
+  {
+    CorrectBiasForKMeans<TPixel, VDimension>(options, image, mask, report);
+  }
   if (!gmm && !model.AutomaticNumberOfClasses)
   {
     return false;

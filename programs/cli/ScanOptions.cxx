@@ -18,6 +18,7 @@
 #include "cli/ScanOptions.h"
 
 #include "cli/DicomSeries.h"
+#include "cli/ModelOptions.h"
 #include "cli/Options.h"
 #include "cli/SlicerCLIDescription.h"
 
@@ -142,6 +143,8 @@ HandleEarlyRequests(int argc, const char * const * argv, std::ostream & out, std
 bool
 NeedsFloatInput(const Options & options)
 {
-  return options.Scan.Preprocessing.N4 || options.Scan.Preprocessing.Denoise;
+  // --model kmeans --bias-field divides the image by the field (cli/ModelSegment.hxx).
+  return options.Scan.Preprocessing.N4 || options.Scan.Preprocessing.Denoise ||
+         (options.Model.BiasField && !UsesGaussianMixture(options));
 }
 } // namespace kmeans_cli

@@ -64,7 +64,8 @@ AddScanOptions(CLI::App & app, Options & options);
 std::optional<int>
 HandleEarlyRequests(int argc, const char * const * argv, std::ostream & out, std::ostream & err);
 
-/** True when the options ask for anything that needs the image as float voxels (preprocessing). */
+/** True when the options ask for anything that needs the image as float voxels (preprocessing, the K-means
+ * bias correction). */
 bool
 NeedsFloatInput(const Options & options);
 } // namespace kmeans_cli

@@ -114,7 +114,8 @@ KMeansSegmentSlicerParameters()
       "", "output", "vector", "", "", "", "", {}, false },
     { "Model", "boolean", "biasField", "bias-field", "", -1, "Bias field inside the EM",
       "Estimate a smooth multiplicative bias field inside the EM, alternating with the tissue parameters (as FSL "
-      "FAST); implies the gmm model; prefer it to N4 on noisy scans",
+      "FAST); with the kmeans model, the K-means runs on the image divided by that field; prefer it to N4 on "
+      "noisy scans",
       "false", "", "", "", "", "", "", {}, false },
     { "Model", "image", "biasFieldVolume", "bias-field-output", "", -1, "Bias field",
       "Optional image of the bias field estimated inside the EM (1 outside the mask)", "", "output", "scalar", "",

@@ -466,6 +466,38 @@ TEST_F(ModelProgramTest, PartialVolumeMapsAreWrittenAtomicallyAndTheReportSumsTh
               2, "--pve");
 }
 
+TEST_F(ModelProgramTest, KMeansWithBiasFieldCorrectsAStrongField)
+{
+  // Slabs of 100 / 200 / 300 along x times a field from 0.7 to 1.3 along y: the first two classes overlap in
+  // intensity, so the plain K-means mislabels many voxels; divided by the field estimated inside the EM, few.
+  ImageType::Pointer      image;
+  LabelImageType::Pointer truth;
+  MakePhantom({ 100.0, 200.0, 300.0 }, 6.0, image, truth);
+  itk::ImageRegionIteratorWithIndex<ImageType> it(image, image->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it)
+  {
+    it.Set(static_cast<float>(it.Get() * (0.7 + 0.6 * it.GetIndex()[1] / 35.0)));
+  }
+  WriteTestImage(image.GetPointer(), Path("biased.nii.gz"));
+  const auto plain = Segment({ Path("biased.nii.gz"), "--nonzero", "-k", "3", "-o", Path("plain.nii.gz"), "-q" });
+  ASSERT_EQ(plain.Status, 0) << plain.Err;
+  const auto result = Segment({ Path("biased.nii.gz"), "--nonzero", "-k", "3", "--model", "kmeans", "--bias-field",
+                                "--bias-field-output", Path("field.nii.gz").string(), "-o", Path("corrected.nii.gz"),
+                                "--report", Path("corrected.json"), "-q" });
+  ASSERT_EQ(result.Status, 0) << result.Err;
+  const std::size_t before = WrongVoxels("plain.nii.gz", truth);
+  const std::size_t after = WrongVoxels("corrected.nii.gz", truth);
+  EXPECT_GT(before, 2000u);
+  EXPECT_LT(after, 100u) << "plain K-means: " << before << " wrong voxels";
+  const auto report = ReadReport("corrected.json");
+  EXPECT_EQ(report["model"]["name"], "kmeans");
+  EXPECT_EQ(report["preprocessing"].back()["step"], "bias_field");
+  EXPECT_EQ(report["bias_field"]["path"], Path("field.nii.gz").string());
+  ExpectSameGeometry(ReadTestImage<ImageType>(Path("field.nii.gz")), image);
+  ExpectError({ Path("biased.nii.gz"), "-k", "auto", "--model", "kmeans", "--bias-field", "-o", Path("x.nii.gz") },
+              2, "--bias-field");
+}
+
 TEST_F(ModelProgramTest, ANegligibleClassIsReportedWithAWarning)
 {
   // Two tissues and five bright voxels, three classes: the third class holds 5 of 27000 voxels, which the report

@@ -58,15 +58,16 @@ def parse_args(argv):
     sel.add_argument("--mask-desc", default="", help="use <entities>_desc-<LABEL>_mask beside each _T1w")
     sel.add_argument("--mask-dir", default="", help="look for those masks in this BIDS-like tree too")
     model = p.add_argument_group("segmentation (kmeans-segment options)")
-    model.add_argument("--model", choices=("kmeans", "gmm", "gmm+mrf"), default="kmeans")
+    model.add_argument("--model", choices=("kmeans", "gmm", "gmm+mrf", "pve"), default="kmeans",
+                       help="pve: the partial-volume model (--pve), whose tissue fractions are the probseg maps")
     model.add_argument("-k", type=int, default=3, help="number of classes (default 3: CSF, GM, WM)")
     model.add_argument("--n4", action="store_true", help="N4 bias-field correction first")
-    model.add_argument("--mrf-beta", type=float, default=0.6, help="Potts prior weight of gmm+mrf (0.6)")
+    model.add_argument("--mrf-beta", type=float, default=0.6, help="Potts prior weight of gmm+mrf and pve (0.6)")
     model.add_argument("--foreground", choices=("nonzero", "auto", "all"), default="nonzero",
                        help="voxels to classify without a mask (default nonzero: skull-stripped scans)")
     model.add_argument("--no-preview", action="store_true", help="no preview pictures (faster)")
     model.add_argument("--no-probseg", action="store_true",
-                       help="no probability maps with gmm / gmm+mrf (they are the largest output)")
+                       help="no probability maps with gmm / gmm+mrf / pve (they are the largest output)")
     model.add_argument("--threads-per-scan", type=int, default=1)
     args, extra = p.parse_known_args(argv)
     if extra and extra[0] == "--":

@@ -10,12 +10,14 @@ import gzip
 import os
 import struct
 
-BYTES_PER_VOXEL = {"kmeans": 6, "gmm": 26, "gmm+mrf": 40}
+# pve: not measured; counted from its buffers (intensities, grid indices, 6 neighbours, 2 x 3 contents, field,
+# fractions and posteriors in the model and in the outputs), about 160 bytes per voxel.
+BYTES_PER_VOXEL = {"kmeans": 6, "gmm": 26, "gmm+mrf": 40, "pve": 160}
 N4_BYTES_PER_VOXEL = 24
 PREVIEW_BYTES_PER_VOXEL = 64
 BASE_MB = 200
 # Minutes per million voxels on one core (with margin), for Slurm's --time.
-MINUTES_PER_MVOXEL = {"kmeans": 0.2, "gmm": 0.5, "gmm+mrf": 2.0}
+MINUTES_PER_MVOXEL = {"kmeans": 0.2, "gmm": 0.5, "gmm+mrf": 2.0, "pve": 3.0}
 N4_MINUTES_PER_MVOXEL = 3.0
 
 

@@ -5,7 +5,7 @@
 
 Writes, in the current directory (the derivative dataset): `sub-*/[ses-*/]anat/<id>_dseg.nii.gz`, `_dseg.tsv`,
 `_dseg.json` (the kmeans-segment report with BIDS `Sources`), `_label-<L>_probseg.nii.gz` + `.json` when the
-model gives posteriors, `sub-*/figures/<id>_dseg.png` (the preview), a thumbnail for the cohort page and the status
+model gives posteriors (with model "pve": the tissue fractions of the partial-volume model, as FSL FAST's pve maps), `sub-*/figures/<id>_dseg.png` (the preview), a thumbnail for the cohort page and the status
 record. A scan kmeans-segment refuses (exit status 1: bad input) is recorded as failed with its one-line error and
 this step succeeds, so the cohort goes on and the failure is listed; any other failure (a signal, a usage error)
 fails the step. Outputs are built in a temporary folder (work/tmp, on the same file system) and renamed into
@@ -24,7 +24,7 @@ import time
 
 from . import classes, scans
 
-MODELS = ("kmeans", "gmm", "gmm+mrf")
+MODELS = ("kmeans", "gmm", "gmm+mrf", "pve")
 DEFAULTS = {"model": "kmeans", "k": 3, "n4": False, "foreground": "nonzero", "mrf_beta": 0.6, "preview": True,
             "threads": 1, "tissues": True, "probseg": True, "kmeans_segment": "kmeans-segment", "extra_args": []}
 
@@ -44,7 +44,10 @@ def segment_command(options, inputs, mask, work):
         cmd += ["--auto-mask"]
     if o["model"] != "kmeans":
         cmd += ["--model", "gmm", "--common-variance"]
-    if o["model"] != "kmeans" and o["probseg"]:
+    if o["model"] == "pve":
+        # The partial-volume model: its tissue fractions (work/pve_pve_<label>.nii.gz) are the probseg maps.
+        cmd += ["--pve", os.path.join(work, "pve"), "--mrf", str(o["mrf_beta"])]
+    elif o["model"] != "kmeans" and o["probseg"]:
         # Uncompressed in the temporary folder: it is read once and split into the compressed probseg maps.
         cmd += ["--posteriors", os.path.join(work, "posteriors.nii")]
     if o["model"] == "gmm+mrf":
@@ -186,6 +189,17 @@ def place_outputs(scan, options, work, source_refs):
         for name in split_posteriors(os.path.join(work, "posteriors.nii"), work, scan["id"], labels):
             sidecar = name.replace(".nii.gz", ".json")
             write_json(os.path.join(work, sidecar), {"Sources": source_refs, "model": o["model"]})
+            staged[f"{anat}/{name}"] = os.path.join(work, name)
+            staged[f"{anat}/{sidecar}"] = os.path.join(work, sidecar)
+    if o["model"] == "pve" and o["probseg"]:
+        for index, label in enumerate(labels):
+            name = f"{scan['id']}_label-{label}_probseg.nii.gz"
+            os.replace(os.path.join(work, f"pve_pve_{index + 1}.nii.gz"), os.path.join(work, name))
+            sidecar = name.replace(".nii.gz", ".json")
+            write_json(os.path.join(work, sidecar), {
+                "Sources": source_refs, "model": o["model"],
+                "Description": f"fraction of the voxel's volume taken by {label} (partial-volume model, 0 to 1, "
+                               "the classes summing to 1 inside the mask)"})
             staged[f"{anat}/{name}"] = os.path.join(work, name)
             staged[f"{anat}/{sidecar}"] = os.path.join(work, sidecar)
     if os.path.isfile(os.path.join(work, "preview.png")):

@@ -105,7 +105,7 @@ def column_descriptions(labels):
                  "status": {"Description": "ok, or failed (the scan was refused)", "Levels": {
                      "ok": "segmented", "failed": "kmeans-segment refused the scan; see error"}},
                  "error": {"Description": "kmeans-segment's one-line error for a failed scan"},
-                 "model": {"Description": "segmentation model: kmeans, gmm or gmm+mrf"},
+                 "model": {"Description": "segmentation model: kmeans, gmm, gmm+mrf or pve"},
                  "k": {"Description": "number of classes"},
                  "total_ml": {"Description": "volume of all classes", "Units": "mL"},
                  "outlier": {"Description": f"class fractions with robust z-score beyond {OUTLIER_Z}"},

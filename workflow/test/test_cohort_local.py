@@ -160,8 +160,10 @@ def test_report_page_in_headless_chromium(cohort):
     assert failed_row > 1000  # the failed scan's highlighted table row and card
 
 
-def test_image_list_with_gaussian_mixture_gives_probability_maps():
-    root = cs.fresh_dir("list-gmm")
+@pytest.mark.parametrize("model", ["gmm", "pve"])
+def test_image_list_with_gaussian_mixture_gives_probability_maps(model):
+    # pve: the partial-volume model's tissue fractions are the probseg maps (also adding up to 1).
+    root = cs.fresh_dir("list-" + model)
     names = []
     for i, name in enumerate(("scan_001.nii.gz", "scan-002.nii")):
         image, _ = phantoms.phantom_image((32, 36, 32), seed=20 + i)
@@ -170,21 +172,23 @@ def test_image_list_with_gaussian_mixture_gives_probability_maps():
     with open(os.path.join(root, "scans.txt"), "w") as handle:
         handle.write("\n".join(names) + "\n")
     out = os.path.join(root, "out")
-    status, log = cs.run_cohort(os.path.join(root, "scans.txt"), out, "--cores", "2", "--model", "gmm",
+    status, log = cs.run_cohort(os.path.join(root, "scans.txt"), out, "--cores", "2", "--model", model,
                                 "--no-preview")
     assert status == 0, log
     assert naming.validate_derivatives(out) == []
     rows = rows_by_id(out)
     assert sorted(rows) == ["sub-scan001", "sub-scan002"]
-    assert all(row["model"] == "gmm" and row["status"] == "ok" for row in rows.values())
+    assert all(row["model"] == model and row["status"] == "ok" for row in rows.values())
     anat = os.path.join(out, "sub-scan001", "anat")
     maps = [nibabel.load(os.path.join(anat, f"sub-scan001_label-{c}_probseg.nii.gz")) for c in ("CSF", "GM", "WM")]
     labels = numpy.asanyarray(nibabel.load(os.path.join(anat, "sub-scan001_dseg.nii.gz")).dataobj)
     stack = numpy.stack([numpy.asanyarray(m.dataobj) for m in maps])
     numpy.testing.assert_allclose(stack.sum(axis=0)[labels > 0], 1.0, atol=1e-4)
     assert numpy.all(stack.argmax(axis=0)[labels > 0] + 1 == labels[labels > 0])
-    assert cs.read_json(os.path.join(anat, "sub-scan001_label-GM_probseg.json"))["Sources"] == [
-        os.path.join(root, "images", "scan_001.nii.gz")]
+    sidecar = cs.read_json(os.path.join(anat, "sub-scan001_label-GM_probseg.json"))
+    assert sidecar["Sources"] == [os.path.join(root, "images", "scan_001.nii.gz")]
+    assert sidecar["model"] == model
+    assert ("partial-volume" in sidecar.get("Description", "")) == (model == "pve")
 
 
 @pytest.mark.parametrize("args,status,message", [

@@ -18,6 +18,7 @@
 #ifndef itkGaussianMixtureSegmentationImageFilter_h
 #define itkGaussianMixtureSegmentationImageFilter_h
 
+#include "itkGaussianMixtureOnLevels.h"
 #include "itkImageToImageFilter.h"
 #include "itkIntensityLevelHistogram.h"
 #include "itkKMeansSegmentationMacros.h"
@@ -31,57 +32,6 @@
 
 namespace itk
 {
-namespace GaussianMixtureDetail
-{
-/** Parameters of a one-dimensional Gaussian mixture (means measured from a common origin). */
-struct Mixture
-{
-  std::vector<double> Mean;
-  std::vector<double> Variance;
-  std::vector<double> Proportion;
-};
-
-/** Result of expectation-maximisation on histogram levels. */
-struct FitResult
-{
-  double       LogLikelihood{ 0.0 };
-  unsigned int Iterations{ 0 };
-};
-
-/** Mixture initialised from a K-means partition of the levels: means, variances SS/count (at least
- * varianceFloor; pooled when commonVariance) and proportions count/N. */
-inline Mixture
-MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
-                     std::uint64_t                                   numberOfSamples,
-                     double                                          varianceFloor,
-                     bool                                            commonVariance);
-
-/** Replaces every class variance by the proportion-weighted mean of the variances (at least varianceFloor). */
-inline void
-PoolVariances(Mixture & mixture, double varianceFloor);
-
-/** Log-likelihood of the levels (each level stands for Count samples at its mean); when posteriors is not
- * null it receives the per-level class posteriors, level-major (levels.size() x K). */
-inline double
-LevelLogLikelihood(const std::vector<OptimalScalarKMeans::Level> & levels,
-                   const Mixture &                                 mixture,
-                   std::vector<double> *                           posteriors);
-
-/** Expectation-maximisation on the levels until the relative change of the log-likelihood is at most
- * convergenceThreshold or maximumNumberOfIterations parameter updates were made. */
-inline FitResult
-FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
-            Mixture &                                       mixture,
-            double                                          varianceFloor,
-            bool                                            commonVariance,
-            unsigned int                                    maximumNumberOfIterations,
-            double                                          convergenceThreshold);
-
-/** Reorders the classes by ascending mean; returns the permutation (new index -> old index). */
-inline std::vector<unsigned int>
-SortByMean(Mixture & mixture);
-} // namespace GaussianMixtureDetail
-
 /** \class GaussianMixtureSegmentationImageFilter
  * \brief Gaussian mixture segmentation of a scalar image, optionally with a Potts Markov random field prior,
  * with per-class posterior probabilities and automatic choice of the number of classes.
@@ -356,17 +306,24 @@ protected:
   GenerateData() override;
 
 private:
-  /** HMRF-EM with mean field over the voxels that take part. histogram and binToLevel give each voxel's level;
-   * levelPosteriors (levels x K) are the mixture's posteriors of each level, the initial posteriors. Writes the
-   * labels (output 0) and posteriors ("Posteriors") of every voxel, in ascending order of mean, and leaves the
-   * re-estimated mixture in mixture. */
+  /** HMRF-EM with mean field (PottsMeanField) over the voxels that take part. histogram and binToLevel give each
+   * voxel's level; levelPosteriors (levels x K) are the mixture's posteriors of each level, the initial posteriors;
+   * shift is the mean of the samples (levels' coordinates). Writes the labels (output 0) and posteriors
+   * ("Posteriors") of every voxel, in ascending order of mean, and leaves the re-estimated mixture in mixture. */
   void
-  FitMarkovRandomField(const HistogramType &                           histogram,
-                       const std::vector<std::int32_t> &               binToLevel,
-                       const std::vector<OptimalScalarKMeans::Level> & levels,
-                       const std::vector<double> &                     levelPosteriors,
-                       GaussianMixtureDetail::Mixture &                mixture,
-                       double                                          varianceFloor);
+  FitMarkovRandomField(const HistogramType &             histogram,
+                       const std::vector<std::int32_t> & binToLevel,
+                       const std::vector<double> &       levelPosteriors,
+                       GaussianMixtureOnLevels::Mixture & mixture,
+                       double                            varianceFloor,
+                       double                            shift);
+
+  /** Labels and posteriors of every voxel from those of its histogram level (the mixture without prior). */
+  void
+  LabelByLevel(const HistogramType &             histogram,
+               const std::vector<std::int32_t> & binToLevel,
+               const std::vector<double> &       levelPosteriors,
+               unsigned int                      numberOfClasses);
 
   /** Fits PartialVolumeTissueModel (with the filter's settings, or only the collapse guard when guardOnly) to
    * the voxels taking part and writes outputs 0 to 3 and the class parameters. */

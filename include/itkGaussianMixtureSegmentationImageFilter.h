@@ -21,6 +21,7 @@
 #include "itkGaussianMixtureOnLevels.h"
 #include "itkImageToImageFilter.h"
 #include "itkIntensityLevelHistogram.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 #include "itkOptimalScalarKMeans.h"
 #include "itkPartialVolumeTissueModel.h"
@@ -113,27 +114,14 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT GaussianMixtureSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(GaussianMixtureSegmentationImageFilter);
+  itkKMeansSegmentationObjectMacro(GaussianMixtureSegmentationImageFilter, ImageToImageFilter<TInputImage, TOutputImage>);
 
-  using Self = GaussianMixtureSegmentationImageFilter;
-  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
+  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage);
 
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(GaussianMixtureSegmentationImageFilter);
-
-  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
-
-  using InputImageType = TInputImage;
-  using OutputImageType = TOutputImage;
-  using MaskImageType = TMaskImage;
   using PosteriorImageType = VectorImage<float, ImageDimension>;
   using FractionImageType = VectorImage<float, ImageDimension>;
   using BiasFieldImageType = Image<float, ImageDimension>;
   using InputPixelType = typename TInputImage::PixelType;
-  using OutputPixelType = typename TOutputImage::PixelType;
-  using MaskPixelType = typename TMaskImage::PixelType;
   using RegionType = typename TInputImage::RegionType;
   using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
   using ValueArrayType = std::vector<double>;
@@ -141,9 +129,6 @@ public:
 
   static_assert(std::is_arithmetic<InputPixelType>::value,
                 "GaussianMixtureSegmentationImageFilter needs a scalar input");
-  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
-  itkConceptMacro(SameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
-  itkConceptMacro(MaskSameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
 
   /** Number of classes K (default 3); ignored when AutomaticNumberOfClasses is on. */
   itkSetMacro(NumberOfClasses, unsigned int);
@@ -156,17 +141,8 @@ public:
   itkSetMacro(MaximumNumberOfClasses, unsigned int);
   itkGetConstMacro(MaximumNumberOfClasses, unsigned int);
 
-  /** Optional mask: only voxels where the mask is non-zero are classified; the others get label 0. */
-  itkSetInputMacro(MaskImage, MaskImageType);
-  itkGetInputMacro(MaskImage, MaskImageType);
-
-  /** When UseForegroundThreshold is on, only voxels with intensity strictly above ForegroundThreshold are
-   * classified. Off by default. */
-  itkSetMacro(UseForegroundThreshold, bool);
-  itkGetConstMacro(UseForegroundThreshold, bool);
-  itkBooleanMacro(UseForegroundThreshold);
-  itkSetMacro(ForegroundThreshold, double);
-  itkGetConstMacro(ForegroundThreshold, double);
+  /** Foreground threshold (see itkKMeansForegroundThresholdMacro): UseForegroundThreshold, ForegroundThreshold. */
+  itkKMeansForegroundThresholdMacro();
 
   /** Largest number of EM updates of the mixture without prior (default 200). */
   itkSetMacro(MaximumNumberOfIterations, unsigned int);
@@ -287,20 +263,14 @@ protected:
   void
   PrintSelf(std::ostream & os, Indent indent) const override;
 
+  itkKMeansMaskGeometryCheckMacro();
+  itkKMeansWholeImageRegionsMacro();
+
   void
   VerifyPreconditions() const override;
 
   void
-  VerifyInputInformation() const override;
-
-  void
   GenerateOutputInformation() override;
-
-  void
-  GenerateInputRequestedRegion() override;
-
-  void
-  EnlargeOutputRequestedRegion(DataObject * output) override;
 
   void
   GenerateData() override;

@@ -103,22 +103,12 @@ void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
-  const auto         maximumLabel = static_cast<unsigned long long>(NumericTraits<OutputPixelType>::max());
-  const char *       name = m_AutomaticNumberOfClasses ? "MaximumNumberOfClasses" : "NumberOfClasses";
-  const unsigned int classes = m_AutomaticNumberOfClasses ? m_MaximumNumberOfClasses : m_NumberOfClasses;
-  if (classes < 1)
-  {
-    itkExceptionMacro(<< name << " is " << classes << "; it must be at least 1");
-  }
-  if (classes > maximumLabel)
-  {
-    itkExceptionMacro(<< name << " is " << classes << ", more than the output pixel type holds (" << maximumLabel
-                      << ")");
-  }
-  if (m_UseForegroundThreshold && !std::isfinite(m_ForegroundThreshold))
-  {
-    itkExceptionMacro(<< "ForegroundThreshold is " << m_ForegroundThreshold << "; it must be finite");
-  }
+  KMeansSegmentationDetail::VerifyScalarSettings<OutputPixelType>(
+    this,
+    m_AutomaticNumberOfClasses ? "MaximumNumberOfClasses" : "NumberOfClasses",
+    m_AutomaticNumberOfClasses ? m_MaximumNumberOfClasses : m_NumberOfClasses,
+    m_UseForegroundThreshold,
+    m_ForegroundThreshold);
   if (!(m_ConvergenceThreshold >= 0.0) || !std::isfinite(m_ConvergenceThreshold))
   {
     itkExceptionMacro(<< "ConvergenceThreshold is " << m_ConvergenceThreshold
@@ -127,18 +117,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::V
   if (!(m_MRFWeight >= 0.0) || !std::isfinite(m_MRFWeight))
   {
     itkExceptionMacro(<< "MRFWeight is " << m_MRFWeight << "; it must be finite and not negative");
-  }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInputInformation() const
-{
-  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
-  if (!mismatch.empty())
-  {
-    itkExceptionMacro(<< mismatch);
   }
 }
 
@@ -158,31 +136,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
     fractions->SetNumberOfComponentsPerPixel(m_AutomaticNumberOfClasses ? m_MaximumNumberOfClasses
                                                                         : m_NumberOfClasses);
   }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateInputRequestedRegion()
-{
-  Superclass::GenerateInputRequestedRegion();
-  // Mixture parameters are global and the prior couples neighbours: the whole input (and mask) is needed.
-  if (auto * input = const_cast<TInputImage *>(this->GetInput()))
-  {
-    input->SetRequestedRegionToLargestPossibleRegion();
-  }
-  if (auto * mask = const_cast<TMaskImage *>(this->GetMaskImage()))
-  {
-    mask->SetRequestedRegionToLargestPossibleRegion();
-  }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::EnlargeOutputRequestedRegion(
-  DataObject * output)
-{
-  Superclass::EnlargeOutputRequestedRegion(output);
-  output->SetRequestedRegionToLargestPossibleRegion();
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -582,19 +535,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
                                                                                          Indent         indent) const
 {
   Superclass::PrintSelf(os, indent);
-  auto printArray = [&os, indent](const char * name, const auto & values) {
-    os << indent << name << ": [";
-    for (std::size_t i = 0; i < values.size(); ++i)
-    {
-      os << (i ? ", " : "") << values[i];
-    }
-    os << "]" << std::endl;
-  };
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
   os << indent << "AutomaticNumberOfClasses: " << (m_AutomaticNumberOfClasses ? "On" : "Off") << std::endl;
   os << indent << "MaximumNumberOfClasses: " << m_MaximumNumberOfClasses << std::endl;
-  os << indent << "UseForegroundThreshold: " << (m_UseForegroundThreshold ? "On" : "Off") << std::endl;
-  os << indent << "ForegroundThreshold: " << m_ForegroundThreshold << std::endl;
+  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "MaximumNumberOfIterations: " << m_MaximumNumberOfIterations << std::endl;
   os << indent << "ConvergenceThreshold: " << m_ConvergenceThreshold << std::endl;
   os << indent << "UseCommonVariance: " << (m_UseCommonVariance ? "On" : "Off") << std::endl;
@@ -604,15 +548,15 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
   os << indent << "EstimateBiasField: " << (m_EstimateBiasField ? "On" : "Off") << std::endl;
   os << indent << "BiasFieldDegree: " << m_BiasFieldDegree << std::endl;
   os << indent << "NegligibleProportion: " << m_NegligibleProportion << std::endl;
-  printArray("ClassMeans", m_ClassMeans);
-  printArray("ClassVariances", m_ClassVariances);
-  printArray("ClassProportions", m_ClassProportions);
-  printArray("InitialClassMeans", m_InitialClassMeans);
-  printArray("InitialClassVariances", m_InitialClassVariances);
-  printArray("FractionSums", m_FractionSums);
-  printArray("ReseededClasses", m_ReseededClasses);
-  printArray("NegligibleClasses", m_NegligibleClasses);
-  printArray("BayesianInformationCriterionForEachK", m_BayesianInformationCriterionForEachK);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassMeans", m_ClassMeans);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassVariances", m_ClassVariances);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassProportions", m_ClassProportions);
+  KMeansSegmentationDetail::PrintArray(os, indent, "InitialClassMeans", m_InitialClassMeans);
+  KMeansSegmentationDetail::PrintArray(os, indent, "InitialClassVariances", m_InitialClassVariances);
+  KMeansSegmentationDetail::PrintArray(os, indent, "FractionSums", m_FractionSums);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ReseededClasses", m_ReseededClasses);
+  KMeansSegmentationDetail::PrintArray(os, indent, "NegligibleClasses", m_NegligibleClasses);
+  KMeansSegmentationDetail::PrintArray(os, indent, "BayesianInformationCriterionForEachK", m_BayesianInformationCriterionForEachK);
   os << indent << "NumberOfClassesUsed: " << m_NumberOfClassesUsed << std::endl;
   os << indent << "LogLikelihood: " << m_LogLikelihood << std::endl;
   os << indent << "NumberOfIterations: " << m_NumberOfIterations << std::endl;

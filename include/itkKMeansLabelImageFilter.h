@@ -20,6 +20,7 @@
 
 #include "itkImageToImageFilter.h"
 #include "itkKMeansIntensityModel.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 #include "itkTotalProgressReporter.h"
 
@@ -43,14 +44,6 @@ LabelRegion(const TInputImage *                          input,
             const IntensityBinning &                     binning,
             TotalProgressReporter &                      progress);
 
-/** Why mask cannot go with input (size, start index, origin, spacing, direction), or "" when it can (or when
- * either is missing). The one mask check of every scalar filter of the module. */
-template <typename TInputImage, typename TMaskImage>
-std::string
-DescribeMaskMismatch(const TInputImage * input,
-                     const TMaskImage *  mask,
-                     double              coordinateTolerance,
-                     double              directionTolerance);
 } // namespace KMeansSegmentationDetail
 
 /** \class KMeansLabelImageFilter
@@ -78,27 +71,14 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT KMeansLabelImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(KMeansLabelImageFilter);
+  itkKMeansSegmentationObjectMacro(KMeansLabelImageFilter, ImageToImageFilter<TInputImage, TOutputImage>);
 
-  using Self = KMeansLabelImageFilter;
-  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
+  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage);
 
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(KMeansLabelImageFilter);
-
-  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
-
-  using InputImageType = TInputImage;
-  using OutputImageType = TOutputImage;
-  using MaskImageType = TMaskImage;
   using InputPixelType = typename TInputImage::PixelType;
-  using OutputPixelType = typename TOutputImage::PixelType;
   using OutputRegionType = typename TOutputImage::RegionType;
 
   static_assert(std::is_arithmetic<InputPixelType>::value, "KMeansLabelImageFilter needs a scalar input");
-  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
 
   /** The solved model to label with (required). */
   void
@@ -113,10 +93,6 @@ public:
     return m_Model;
   }
 
-  /** Optional mask: voxels where it is zero get label 0. */
-  itkSetInputMacro(MaskImage, MaskImageType);
-  itkGetInputMacro(MaskImage, MaskImageType);
-
 protected:
   KMeansLabelImageFilter();
   ~KMeansLabelImageFilter() override = default;
@@ -124,11 +100,10 @@ protected:
   void
   PrintSelf(std::ostream & os, Indent indent) const override;
 
-  void
-  VerifyPreconditions() const override;
+  itkKMeansMaskGeometryCheckMacro();
 
   void
-  VerifyInputInformation() const override;
+  VerifyPreconditions() const override;
 
   void
   BeforeThreadedGenerateData() override;

@@ -21,6 +21,7 @@
 #include "itkImageSink.h"
 #include "itkIntensityLevelHistogram.h"
 #include "itkKMeansIntensityModel.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 
 #include <mutex>
@@ -56,15 +57,7 @@ template <typename TInputImage, typename TMaskImage = Image<unsigned char, TInpu
 class ITK_TEMPLATE_EXPORT KMeansSegmentationEstimator : public ImageSink<TInputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(KMeansSegmentationEstimator);
-
-  using Self = KMeansSegmentationEstimator;
-  using Superclass = ImageSink<TInputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
-
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(KMeansSegmentationEstimator);
+  itkKMeansSegmentationObjectMacro(KMeansSegmentationEstimator, ImageSink<TInputImage>);
 
   using InputImageType = TInputImage;
   using MaskImageType = TMaskImage;
@@ -84,11 +77,7 @@ public:
   itkGetInputMacro(MaskImage, MaskImageType);
 
   /** Only voxels strictly above ForegroundThreshold take part when UseForegroundThreshold is on (default off). */
-  itkSetMacro(UseForegroundThreshold, bool);
-  itkGetConstMacro(UseForegroundThreshold, bool);
-  itkBooleanMacro(UseForegroundThreshold);
-  itkSetMacro(ForegroundThreshold, double);
-  itkGetConstMacro(ForegroundThreshold, double);
+  itkKMeansForegroundThresholdMacro();
 
   /** Run the passes over the pieces (one or two, see the class documentation) and solve. */
   void
@@ -115,16 +104,15 @@ protected:
   ~KMeansSegmentationEstimator() override = default;
 
   void
-  PrintSelf(std::ostream & os, Indent indent) const override;
+  BeforeStreamedGenerateData() override;
 
   void
   VerifyPreconditions() const override;
 
-  void
-  VerifyInputInformation() const override;
+  itkKMeansMaskGeometryCheckMacro();
 
   void
-  BeforeStreamedGenerateData() override;
+  PrintSelf(std::ostream & os, Indent indent) const override;
 
   void
   ThreadedStreamedGenerateData(const InputImageRegionType & region) override;

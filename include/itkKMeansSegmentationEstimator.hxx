@@ -35,25 +35,11 @@ void
 KMeansSegmentationEstimator<TInputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
-  if (m_UseForegroundThreshold && !std::isfinite(m_ForegroundThreshold))
-  {
-    itkExceptionMacro(<< "ForegroundThreshold is " << m_ForegroundThreshold << "; it must be finite");
-  }
+  KMeansSegmentationDetail::ThrowIfNotEmpty(
+    this, KMeansSegmentationDetail::DescribeBadForegroundThreshold(m_UseForegroundThreshold, m_ForegroundThreshold));
   if (this->GetNumberOfStreamDivisions() < 1)
   {
     itkExceptionMacro(<< "NumberOfStreamDivisions is 0; it must be at least 1");
-  }
-}
-
-template <typename TInputImage, typename TMaskImage>
-void
-KMeansSegmentationEstimator<TInputImage, TMaskImage>::VerifyInputInformation() const
-{
-  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
-  if (!mismatch.empty())
-  {
-    itkExceptionMacro(<< mismatch);
   }
 }
 
@@ -150,8 +136,7 @@ KMeansSegmentationEstimator<TInputImage, TMaskImage>::PrintSelf(std::ostream & o
 {
   Superclass::PrintSelf(os, indent);
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
-  os << indent << "UseForegroundThreshold: " << (m_UseForegroundThreshold ? "On" : "Off") << std::endl;
-  os << indent << "ForegroundThreshold: " << m_ForegroundThreshold << std::endl;
+  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "NumberOfPieces: " << m_NumberOfPieces << std::endl;
   os << indent << "NumberOfPasses: " << m_NumberOfPasses << std::endl;
   os << indent << "Pass: " << (m_Pass == Pass::Range ? "range" : "count") << std::endl;

@@ -105,7 +105,14 @@ namespace itk
  * re-seeds a vanishing class from the exact K-means; GetReseededClasses() lists them, and
  * GetNegligibleClasses() the classes (0-based) still holding less than that share, for callers to warn.
  *
- * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram, PartialVolumeTissueModel
+ * Memory and streaming: this filter requests its whole input and produces its whole output. The mixture without
+ * prior (MRFWeight 0, PartialVolume and EstimateBiasField off) depends on the image only through its histogram:
+ * KMeansSegmentationEstimator with GaussianMixture on estimates it from a streamed input and KMeansLabelImageFilter
+ * labels any requested region, with the same labels as this filter (not the posteriors). The MRF, the posteriors
+ * and the tissue model need the whole image in memory.
+ *
+ * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram, PartialVolumeTissueModel,
+ * GaussianMixtureOnLevels, PottsMeanField, KMeansSegmentationEstimator
  * \ingroup KMeansSegmentation
  */
 template <typename TInputImage,

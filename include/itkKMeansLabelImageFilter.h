@@ -57,8 +57,9 @@ LabelRegion(const TInputImage *                          input,
  * (mask zero, non-finite, at or below the model's foreground threshold) get label 0; the others label
  * 1..K, in ascending order of class mean, from the bin of their intensity (IntensityBinning::Bin()).
  *
- * The model comes from KMeansSegmentationEstimator (a streamed fit), KMeansSegmentationImageFilter::GetModel()
- * or a saved model; it must have been fitted on images of the input's pixel type, since the bins are those of
+ * The model (exact K-means, or the Gaussian mixture without MRF: KMeansIntensityModel::FitMixture(), labels of
+ * GaussianMixtureSegmentationImageFilter without MRF) comes from KMeansSegmentationEstimator (a streamed fit),
+ * KMeansSegmentationImageFilter::GetModel() or a saved model; it must have been fitted on images of the input's pixel type, since the bins are those of
  * that type. Labeling the image the model was fitted on reproduces KMeansSegmentationImageFilter's labels bit
  * for bit, for any stream division and number of threads.
  *

@@ -75,6 +75,14 @@ UsesGaussianMixture(const Options & options)
   return options.Model.Name == "gmm";
 }
 
+bool
+IsHistogramMixture(const Options & options)
+{
+  const ModelOptions & m = options.Model;
+  return UsesGaussianMixture(options) && !(m.MRFWeight && *m.MRFWeight > 0.0) && m.PartialVolumePrefix.empty() &&
+         !m.BiasField && m.Posteriors.empty() && !m.AutomaticNumberOfClasses;
+}
+
 /** The model options that cannot go together, checked once the command line is parsed (CLI::ValidationError). */
 static void
 CheckModelOptionCombinations(const Options & options)

@@ -121,9 +121,7 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT GaussianMixtureSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  itkKMeansSegmentationObjectMacro(GaussianMixtureSegmentationImageFilter, ImageToImageFilter<TInputImage, TOutputImage>);
-
-  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage);
+  itkKMeansSegmentationFilterMacro(GaussianMixtureSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
   using PosteriorImageType = VectorImage<float, ImageDimension>;
   using FractionImageType = VectorImage<float, ImageDimension>;
@@ -268,13 +266,12 @@ protected:
   MakeOutput(const ProcessObject::DataObjectIdentifierType & name) override;
 
   void
-  PrintSelf(std::ostream & os, Indent indent) const override;
+  VerifyPreconditions() const override;
 
-  itkKMeansMaskGeometryCheckMacro();
-  itkKMeansWholeImageRegionsMacro();
+  itkKMeansWholeImageFilterMacro();
 
   void
-  VerifyPreconditions() const override;
+  PrintSelf(std::ostream & os, Indent indent) const override;
 
   void
   GenerateOutputInformation() override;

@@ -72,9 +72,7 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT KMeansLabelImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  itkKMeansSegmentationObjectMacro(KMeansLabelImageFilter, ImageToImageFilter<TInputImage, TOutputImage>);
-
-  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage);
+  itkKMeansSegmentationFilterMacro(KMeansLabelImageFilter, TInputImage, TOutputImage, TMaskImage);
 
   using InputPixelType = typename TInputImage::PixelType;
   using OutputRegionType = typename TOutputImage::RegionType;

@@ -81,9 +81,7 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT KMeansSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  itkKMeansSegmentationObjectMacro(KMeansSegmentationImageFilter, ImageToImageFilter<TInputImage, TOutputImage>);
-
-  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage);
+  itkKMeansSegmentationFilterMacro(KMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
   using InputPixelType = typename TInputImage::PixelType;
   using OutputRegionType = typename TOutputImage::RegionType;
@@ -160,8 +158,7 @@ protected:
   void
   PrintSelf(std::ostream & os, Indent indent) const override;
 
-  itkKMeansMaskGeometryCheckMacro();
-  itkKMeansWholeImageRegionsMacro();
+  itkKMeansWholeImageFilterMacro();
 
   void
   VerifyPreconditions() const override;

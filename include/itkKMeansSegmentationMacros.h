@@ -57,6 +57,13 @@
   itkSetInputMacro(MaskImage, MaskImageType);                                                                          \
   itkGetInputMacro(MaskImage, MaskImageType)
 
+/** The preamble of a filter from TInputImage to a label image TOutputImage with an optional mask TMaskImage
+ * (superclass ImageToImageFilter<TInputImage, TOutputImage>): itkKMeansSegmentationObjectMacro and
+ * itkKMeansSegmentationImageTypesMacro. */
+#define itkKMeansSegmentationFilterMacro(thisClass, TInputImage, TOutputImage, TMaskImage)                            \
+  itkKMeansSegmentationObjectMacro(thisClass, ImageToImageFilter<TInputImage, TOutputImage>);                          \
+  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage)
+
 /** UseForegroundThreshold (default off) and ForegroundThreshold: when on, only voxels with intensity strictly
  * above the threshold take part (skull-stripped scans mark background with 0: threshold 0). */
 #define itkKMeansForegroundThresholdMacro()                                                                           \
@@ -85,5 +92,10 @@
     output->SetRequestedRegionToLargestPossibleRegion();                                                               \
   }                                                                                                                    \
   ITK_MACROEND_NOOP_STATEMENT
+
+/** A filter that needs its whole image: the mask geometry check and the whole-image requests. */
+#define itkKMeansWholeImageFilterMacro()                                                                              \
+  itkKMeansMaskGeometryCheckMacro();                                                                                   \
+  itkKMeansWholeImageRegionsMacro()
 
 #endif

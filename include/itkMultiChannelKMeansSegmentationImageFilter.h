@@ -92,9 +92,7 @@ class ITK_TEMPLATE_EXPORT MultiChannelKMeansSegmentationImageFilter
   : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  itkKMeansSegmentationObjectMacro(MultiChannelKMeansSegmentationImageFilter, ImageToImageFilter<TInputImage, TOutputImage>);
-
-  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage);
+  itkKMeansSegmentationFilterMacro(MultiChannelKMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
   using ComponentType = typename TInputImage::InternalPixelType;
   using ChannelImageType = Image<ComponentType, ImageDimension>;

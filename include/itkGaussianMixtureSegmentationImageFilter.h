@@ -18,8 +18,10 @@
 #ifndef itkGaussianMixtureSegmentationImageFilter_h
 #define itkGaussianMixtureSegmentationImageFilter_h
 
+#include "itkGaussianMixtureOnLevels.h"
 #include "itkImageToImageFilter.h"
 #include "itkIntensityLevelHistogram.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 #include "itkOptimalScalarKMeans.h"
 #include "itkPartialVolumeTissueModel.h"
@@ -31,57 +33,6 @@
 
 namespace itk
 {
-namespace GaussianMixtureDetail
-{
-/** Parameters of a one-dimensional Gaussian mixture (means measured from a common origin). */
-struct Mixture
-{
-  std::vector<double> Mean;
-  std::vector<double> Variance;
-  std::vector<double> Proportion;
-};
-
-/** Result of expectation-maximisation on histogram levels. */
-struct FitResult
-{
-  double       LogLikelihood{ 0.0 };
-  unsigned int Iterations{ 0 };
-};
-
-/** Mixture initialised from a K-means partition of the levels: means, variances SS/count (at least
- * varianceFloor; pooled when commonVariance) and proportions count/N. */
-inline Mixture
-MixtureFromPartition(const std::vector<OptimalScalarKMeans::Class> & classes,
-                     std::uint64_t                                   numberOfSamples,
-                     double                                          varianceFloor,
-                     bool                                            commonVariance);
-
-/** Replaces every class variance by the proportion-weighted mean of the variances (at least varianceFloor). */
-inline void
-PoolVariances(Mixture & mixture, double varianceFloor);
-
-/** Log-likelihood of the levels (each level stands for Count samples at its mean); when posteriors is not
- * null it receives the per-level class posteriors, level-major (levels.size() x K). */
-inline double
-LevelLogLikelihood(const std::vector<OptimalScalarKMeans::Level> & levels,
-                   const Mixture &                                 mixture,
-                   std::vector<double> *                           posteriors);
-
-/** Expectation-maximisation on the levels until the relative change of the log-likelihood is at most
- * convergenceThreshold or maximumNumberOfIterations parameter updates were made. */
-inline FitResult
-FitOnLevels(const std::vector<OptimalScalarKMeans::Level> & levels,
-            Mixture &                                       mixture,
-            double                                          varianceFloor,
-            bool                                            commonVariance,
-            unsigned int                                    maximumNumberOfIterations,
-            double                                          convergenceThreshold);
-
-/** Reorders the classes by ascending mean; returns the permutation (new index -> old index). */
-inline std::vector<unsigned int>
-SortByMean(Mixture & mixture);
-} // namespace GaussianMixtureDetail
-
 /** \class GaussianMixtureSegmentationImageFilter
  * \brief Gaussian mixture segmentation of a scalar image, optionally with a Potts Markov random field prior,
  * with per-class posterior probabilities and automatic choice of the number of classes.
@@ -154,7 +105,14 @@ SortByMean(Mixture & mixture);
  * re-seeds a vanishing class from the exact K-means; GetReseededClasses() lists them, and
  * GetNegligibleClasses() the classes (0-based) still holding less than that share, for callers to warn.
  *
- * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram, PartialVolumeTissueModel
+ * Memory and streaming: this filter requests its whole input and produces its whole output. The mixture without
+ * prior (MRFWeight 0, PartialVolume and EstimateBiasField off) depends on the image only through its histogram:
+ * KMeansSegmentationEstimator with GaussianMixture on estimates it from a streamed input and KMeansLabelImageFilter
+ * labels any requested region, with the same labels as this filter (not the posteriors). The MRF, the posteriors
+ * and the tissue model need the whole image in memory.
+ *
+ * \sa KMeansSegmentationImageFilter, OptimalScalarKMeans, IntensityLevelHistogram, PartialVolumeTissueModel,
+ * GaussianMixtureOnLevels, PottsMeanField, KMeansSegmentationEstimator
  * \ingroup KMeansSegmentation
  */
 template <typename TInputImage,
@@ -163,27 +121,12 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT GaussianMixtureSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(GaussianMixtureSegmentationImageFilter);
+  itkKMeansSegmentationFilterMacro(GaussianMixtureSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
-  using Self = GaussianMixtureSegmentationImageFilter;
-  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
-
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(GaussianMixtureSegmentationImageFilter);
-
-  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
-
-  using InputImageType = TInputImage;
-  using OutputImageType = TOutputImage;
-  using MaskImageType = TMaskImage;
   using PosteriorImageType = VectorImage<float, ImageDimension>;
   using FractionImageType = VectorImage<float, ImageDimension>;
   using BiasFieldImageType = Image<float, ImageDimension>;
   using InputPixelType = typename TInputImage::PixelType;
-  using OutputPixelType = typename TOutputImage::PixelType;
-  using MaskPixelType = typename TMaskImage::PixelType;
   using RegionType = typename TInputImage::RegionType;
   using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
   using ValueArrayType = std::vector<double>;
@@ -191,9 +134,6 @@ public:
 
   static_assert(std::is_arithmetic<InputPixelType>::value,
                 "GaussianMixtureSegmentationImageFilter needs a scalar input");
-  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
-  itkConceptMacro(SameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
-  itkConceptMacro(MaskSameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
 
   /** Number of classes K (default 3); ignored when AutomaticNumberOfClasses is on. */
   itkSetMacro(NumberOfClasses, unsigned int);
@@ -206,17 +146,8 @@ public:
   itkSetMacro(MaximumNumberOfClasses, unsigned int);
   itkGetConstMacro(MaximumNumberOfClasses, unsigned int);
 
-  /** Optional mask: only voxels where the mask is non-zero are classified; the others get label 0. */
-  itkSetInputMacro(MaskImage, MaskImageType);
-  itkGetInputMacro(MaskImage, MaskImageType);
-
-  /** When UseForegroundThreshold is on, only voxels with intensity strictly above ForegroundThreshold are
-   * classified. Off by default. */
-  itkSetMacro(UseForegroundThreshold, bool);
-  itkGetConstMacro(UseForegroundThreshold, bool);
-  itkBooleanMacro(UseForegroundThreshold);
-  itkSetMacro(ForegroundThreshold, double);
-  itkGetConstMacro(ForegroundThreshold, double);
+  /** Foreground threshold (see itkKMeansForegroundThresholdMacro): UseForegroundThreshold, ForegroundThreshold. */
+  itkKMeansForegroundThresholdMacro();
 
   /** Largest number of EM updates of the mixture without prior (default 200). */
   itkSetMacro(MaximumNumberOfIterations, unsigned int);
@@ -335,38 +266,38 @@ protected:
   MakeOutput(const ProcessObject::DataObjectIdentifierType & name) override;
 
   void
-  PrintSelf(std::ostream & os, Indent indent) const override;
-
-  void
   VerifyPreconditions() const override;
 
+  itkKMeansWholeImageFilterMacro();
+
   void
-  VerifyInputInformation() const override;
+  PrintSelf(std::ostream & os, Indent indent) const override;
 
   void
   GenerateOutputInformation() override;
 
   void
-  GenerateInputRequestedRegion() override;
-
-  void
-  EnlargeOutputRequestedRegion(DataObject * output) override;
-
-  void
   GenerateData() override;
 
 private:
-  /** HMRF-EM with mean field over the voxels that take part. histogram and binToLevel give each voxel's level;
-   * levelPosteriors (levels x K) are the mixture's posteriors of each level, the initial posteriors. Writes the
-   * labels (output 0) and posteriors ("Posteriors") of every voxel, in ascending order of mean, and leaves the
-   * re-estimated mixture in mixture. */
+  /** HMRF-EM with mean field (PottsMeanField) over the voxels that take part. histogram and binToLevel give each
+   * voxel's level; levelPosteriors (levels x K) are the mixture's posteriors of each level, the initial posteriors;
+   * shift is the mean of the samples (levels' coordinates). Writes the labels (output 0) and posteriors
+   * ("Posteriors") of every voxel, in ascending order of mean, and leaves the re-estimated mixture in mixture. */
   void
-  FitMarkovRandomField(const HistogramType &                           histogram,
-                       const std::vector<std::int32_t> &               binToLevel,
-                       const std::vector<OptimalScalarKMeans::Level> & levels,
-                       const std::vector<double> &                     levelPosteriors,
-                       GaussianMixtureDetail::Mixture &                mixture,
-                       double                                          varianceFloor);
+  FitMarkovRandomField(const HistogramType &             histogram,
+                       const std::vector<std::int32_t> & binToLevel,
+                       const std::vector<double> &       levelPosteriors,
+                       GaussianMixtureOnLevels::Mixture & mixture,
+                       double                            varianceFloor,
+                       double                            shift);
+
+  /** Labels and posteriors of every voxel from those of its histogram level (the mixture without prior). */
+  void
+  LabelByLevel(const HistogramType &             histogram,
+               const std::vector<std::int32_t> & binToLevel,
+               const std::vector<double> &       levelPosteriors,
+               unsigned int                      numberOfClasses);
 
   /** Fits PartialVolumeTissueModel (with the filter's settings, or only the collapse guard when guardOnly) to
    * the voxels taking part and writes outputs 0 to 3 and the class parameters. */

@@ -19,6 +19,7 @@
 #define itkKMeansIntensityModel_h
 
 #include "KMeansSegmentationExport.h"
+#include "itkGaussianMixtureOnLevels.h"
 #include "itkOptimalScalarKMeans.h"
 
 #include <algorithm>
@@ -233,12 +234,20 @@ public:
 };
 
 /** \class KMeansIntensityModel
- * \brief What an exact scalar K-means fit found: the classes (means, counts, sums of squares, thresholds) and
- * the intensity look-up (the bins and the first bin of each class), which label any image of the same pixel
- * type without fitting again (KMeansLabelImageFilter).
+ * \brief What a fit of an intensity model on a histogram found: the classes (means, counts, sums of squares,
+ * thresholds) and the intensity look-up (the bins and the label of each), which label any image of the same
+ * pixel type without fitting again (KMeansLabelImageFilter).
  *
- * Fit() solves OptimalScalarKMeans over the levels of a histogram; it is the estimation step of
- * KMeansSegmentationImageFilter and KMeansSegmentationEstimator alike, so both give the same model.
+ * Two models are fitted on histograms alone, so that they can be estimated from a streamed image:
+ * - "kmeans": Fit() solves OptimalScalarKMeans over the levels of a histogram; it is the estimation step of
+ *   KMeansSegmentationImageFilter and KMeansSegmentationEstimator alike, so both give the same model. Each class
+ *   is a run of bins (ClassFirstBins).
+ * - "gmm": FitMixture() fits the Gaussian mixture without Markov random field (GaussianMixtureOnLevels) as
+ *   GaussianMixtureSegmentationImageFilter does without MRFWeight, PartialVolume and EstimateBiasField; every
+ *   occupied bin is labelled with the class of largest posterior of its level, as that filter labels its voxels,
+ *   and every empty bin with the class of largest density at its first intensity (BinLabels). ClassVariances,
+ *   ClassProportions, LogLikelihood and the BIC of each K are the mixture's; ClassSumsOfSquares are variance
+ *   times count and Thresholds the midpoints of the means (the labels need not be runs of bins).
  * \sa KMeansSegmentationEstimator, KMeansLabelImageFilter
  * \ingroup KMeansSegmentation
  */
@@ -250,10 +259,21 @@ public:
   static KMeansIntensityModel
   Fit(const IntensityHistogramCounts & histogram, unsigned int numberOfClasses);
 
+  /** The Gaussian mixture without prior fitted on the histogram (see the class description); throws
+   * std::invalid_argument (no sample, K of 0 or more than the occupied bins) with the filters' messages. */
+  static KMeansIntensityModel
+  FitMixture(const IntensityHistogramCounts & histogram, const GaussianMixtureOnLevels::Parameters & parameters);
+
   /** Check a model read from a file: K >= 1, the arrays sized K (thresholds K-1), class first bins strictly
    * ascending from 0 inside the bins. Throws std::invalid_argument naming the offending field. */
   void
   Validate() const;
+
+private:
+  void
+  ValidateMixture() const;
+
+public:
 
   /** Label (1..K) of every bin; label 0 for the bins at or below the foreground threshold when bins are exact
    * single values (so 8- and 16-bit labeling needs no per-voxel threshold test). */
@@ -262,7 +282,11 @@ public:
   MakeLookUpTable() const
   {
     std::vector<TLabel> table(Binning.GetNumberOfBins(), TLabel{});
-    for (std::size_t k = 0; k < ClassFirstBins.size(); ++k)
+    for (std::size_t b = 0; b < BinLabels.size() && b < table.size(); ++b)
+    {
+      table[b] = static_cast<TLabel>(BinLabels[b]);
+    }
+    for (std::size_t k = 0; BinLabels.empty() && k < ClassFirstBins.size(); ++k)
     {
       const std::size_t last = k + 1 < ClassFirstBins.size() ? ClassFirstBins[k + 1] : table.size();
       std::fill(table.begin() + ClassFirstBins[k], table.begin() + last, static_cast<TLabel>(k + 1));
@@ -279,6 +303,8 @@ public:
     return table;
   }
 
+  /** "kmeans" or "gmm". */
+  std::string                ModelName{ "kmeans" };
   std::string                PixelType;
   IntensityBinning           Binning;
   unsigned int               NumberOfClasses{ 0 };
@@ -291,6 +317,16 @@ public:
   double                     WithinClassSumOfSquares{ 0.0 };
   double                     OptimalityGap{ 0.0 };
   std::uint64_t              NumberOfClassifiedPixels{ 0 };
+  /** "gmm" only: the mixture's variances and proportions, the exact K-means it started from, its log-likelihood,
+   * EM updates, BIC of each K (-k auto) and the label of every bin. */
+  std::vector<double>        ClassVariances;
+  std::vector<double>        ClassProportions;
+  std::vector<double>        InitialClassMeans;
+  std::vector<double>        InitialClassVariances;
+  std::vector<double>        BayesianInformationCriterionForEachK;
+  double                     LogLikelihood{ 0.0 };
+  unsigned int               NumberOfIterations{ 0 };
+  std::vector<std::uint32_t> BinLabels;
 };
 } // namespace itk
 

@@ -20,6 +20,7 @@
 
 #include "itkImageToImageFilter.h"
 #include "itkKMeansIntensityModel.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 #include "itkTotalProgressReporter.h"
 
@@ -43,14 +44,6 @@ LabelRegion(const TInputImage *                          input,
             const IntensityBinning &                     binning,
             TotalProgressReporter &                      progress);
 
-/** Why mask cannot go with input (size, start index, origin, spacing, direction), or "" when it can (or when
- * either is missing). The one mask check of every scalar filter of the module. */
-template <typename TInputImage, typename TMaskImage>
-std::string
-DescribeMaskMismatch(const TInputImage * input,
-                     const TMaskImage *  mask,
-                     double              coordinateTolerance,
-                     double              directionTolerance);
 } // namespace KMeansSegmentationDetail
 
 /** \class KMeansLabelImageFilter
@@ -64,8 +57,9 @@ DescribeMaskMismatch(const TInputImage * input,
  * (mask zero, non-finite, at or below the model's foreground threshold) get label 0; the others label
  * 1..K, in ascending order of class mean, from the bin of their intensity (IntensityBinning::Bin()).
  *
- * The model comes from KMeansSegmentationEstimator (a streamed fit), KMeansSegmentationImageFilter::GetModel()
- * or a saved model; it must have been fitted on images of the input's pixel type, since the bins are those of
+ * The model (exact K-means, or the Gaussian mixture without MRF: KMeansIntensityModel::FitMixture(), labels of
+ * GaussianMixtureSegmentationImageFilter without MRF) comes from KMeansSegmentationEstimator (a streamed fit),
+ * KMeansSegmentationImageFilter::GetModel() or a saved model; it must have been fitted on images of the input's pixel type, since the bins are those of
  * that type. Labeling the image the model was fitted on reproduces KMeansSegmentationImageFilter's labels bit
  * for bit, for any stream division and number of threads.
  *
@@ -78,27 +72,12 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT KMeansLabelImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(KMeansLabelImageFilter);
+  itkKMeansSegmentationFilterMacro(KMeansLabelImageFilter, TInputImage, TOutputImage, TMaskImage);
 
-  using Self = KMeansLabelImageFilter;
-  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
-
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(KMeansLabelImageFilter);
-
-  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
-
-  using InputImageType = TInputImage;
-  using OutputImageType = TOutputImage;
-  using MaskImageType = TMaskImage;
   using InputPixelType = typename TInputImage::PixelType;
-  using OutputPixelType = typename TOutputImage::PixelType;
   using OutputRegionType = typename TOutputImage::RegionType;
 
   static_assert(std::is_arithmetic<InputPixelType>::value, "KMeansLabelImageFilter needs a scalar input");
-  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
 
   /** The solved model to label with (required). */
   void
@@ -113,10 +92,6 @@ public:
     return m_Model;
   }
 
-  /** Optional mask: voxels where it is zero get label 0. */
-  itkSetInputMacro(MaskImage, MaskImageType);
-  itkGetInputMacro(MaskImage, MaskImageType);
-
 protected:
   KMeansLabelImageFilter();
   ~KMeansLabelImageFilter() override = default;
@@ -124,11 +99,10 @@ protected:
   void
   PrintSelf(std::ostream & os, Indent indent) const override;
 
-  void
-  VerifyPreconditions() const override;
+  itkKMeansMaskGeometryCheckMacro();
 
   void
-  VerifyInputInformation() const override;
+  VerifyPreconditions() const override;
 
   void
   BeforeThreadedGenerateData() override;

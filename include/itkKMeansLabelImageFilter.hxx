@@ -92,54 +92,6 @@ LabelRegion(const TInputImage *                       input,
   }
 }
 
-template <typename TInputImage, typename TMaskImage>
-std::string
-DescribeMaskMismatch(const TInputImage * input,
-                     const TMaskImage *  mask,
-                     double              coordinateTolerance,
-                     double              directionTolerance)
-{
-  std::ostringstream message;
-  if (input == nullptr || mask == nullptr)
-  {
-    return message.str();
-  }
-  const auto &       inputRegion = input->GetLargestPossibleRegion();
-  const auto &       maskRegion = mask->GetLargestPossibleRegion();
-  if (inputRegion.GetSize() != maskRegion.GetSize())
-  {
-    message << "mask size " << maskRegion.GetSize() << " differs from input size " << inputRegion.GetSize();
-    return message.str();
-  }
-  if (inputRegion.GetIndex() != maskRegion.GetIndex())
-  {
-    message << "mask start index " << maskRegion.GetIndex() << " differs from input start index "
-            << inputRegion.GetIndex();
-    return message.str();
-  }
-  const double tolerance = coordinateTolerance * input->GetSpacing()[0];
-  for (unsigned int d = 0; d < TInputImage::ImageDimension; ++d)
-  {
-    if (std::abs(input->GetOrigin()[d] - mask->GetOrigin()[d]) > tolerance ||
-        std::abs(input->GetSpacing()[d] - mask->GetSpacing()[d]) > tolerance)
-    {
-      message << "mask geometry (origin " << mask->GetOrigin() << ", spacing " << mask->GetSpacing()
-              << ") differs from input geometry (origin " << input->GetOrigin() << ", spacing "
-              << input->GetSpacing() << ")";
-      return message.str();
-    }
-    for (unsigned int e = 0; e < TInputImage::ImageDimension; ++e)
-    {
-      if (std::abs(input->GetDirection()[d][e] - mask->GetDirection()[d][e]) > directionTolerance)
-      {
-        message << "mask direction differs from input direction at row " << d << ", column " << e << " ("
-                << mask->GetDirection()[d][e] << " vs " << input->GetDirection()[d][e] << ")";
-        return message.str();
-      }
-    }
-  }
-  return message.str();
-}
 } // namespace KMeansSegmentationDetail
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -187,18 +139,6 @@ KMeansLabelImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditio
       itkExceptionMacro(<< "the model's bins (" << b.GetNumberOfBins() << " from " << b.GetOrigin()
                         << ") are not one per " << pixelType << " value");
     }
-  }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-KMeansLabelImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInputInformation() const
-{
-  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
-  if (!mismatch.empty())
-  {
-    itkExceptionMacro(<< mismatch);
   }
 }
 

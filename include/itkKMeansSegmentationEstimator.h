@@ -21,6 +21,7 @@
 #include "itkImageSink.h"
 #include "itkIntensityLevelHistogram.h"
 #include "itkKMeansIntensityModel.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 
 #include <mutex>
@@ -43,11 +44,16 @@ namespace itk
  * With NumberOfClasses 0 only the histogram is accumulated (GetHistogram()), for example to save it and merge it
  * with those of other images (IntensityHistogramCounts::Merge()).
  *
- * Which models stream: exact scalar K-means (this class and KMeansLabelImageFilter). The Gaussian mixture
- * without MRF fits its level EM on the same histogram, so its estimation could take this histogram too, but
- * GaussianMixtureSegmentationImageFilter reads its whole input (and labels voxel-wise); with the Potts MRF it
- * needs the whole image, its posteriors and labels in memory (about 4 + 8 K bytes per voxel for float input),
- * as does multi-channel K-means (Lloyd's iterations revisit every voxel of every channel).
+ * Which models stream: those fitted on the histogram alone. Exact scalar K-means (the default) and, with
+ * GaussianMixture on, the Gaussian mixture without Markov random field (GaussianMixtureOnLevels, with
+ * GetGaussianMixtureParameters(): common variance, iterations, convergence, -k auto by BIC), whose model
+ * (KMeansIntensityModel::FitMixture()) labels every bin by the class of largest posterior of its level: with
+ * KMeansLabelImageFilter its labels are bit-identical to GaussianMixtureSegmentationImageFilter's (MRFWeight 0,
+ * no tissue model) for any number of pieces and threads. A fit in which a class ends below 0.1 % of the voxels is
+ * refused, since that filter then re-fits voxel-wise (its collapse guard). The Potts MRF, the posterior maps, the
+ * partial-volume model and the bias field need the whole image, its posteriors and labels in memory (about 4 + 8 K
+ * bytes per voxel for float input), as does multi-channel K-means (Lloyd's iterations revisit every voxel of
+ * every channel).
  *
  * \sa KMeansLabelImageFilter, KMeansSegmentationImageFilter, IntensityLevelHistogram, ImageSink
  * \ingroup KMeansSegmentation
@@ -56,15 +62,7 @@ template <typename TInputImage, typename TMaskImage = Image<unsigned char, TInpu
 class ITK_TEMPLATE_EXPORT KMeansSegmentationEstimator : public ImageSink<TInputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(KMeansSegmentationEstimator);
-
-  using Self = KMeansSegmentationEstimator;
-  using Superclass = ImageSink<TInputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
-
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(KMeansSegmentationEstimator);
+  itkKMeansSegmentationObjectMacro(KMeansSegmentationEstimator, ImageSink<TInputImage>);
 
   using InputImageType = TInputImage;
   using MaskImageType = TMaskImage;
@@ -84,15 +82,28 @@ public:
   itkGetInputMacro(MaskImage, MaskImageType);
 
   /** Only voxels strictly above ForegroundThreshold take part when UseForegroundThreshold is on (default off). */
-  itkSetMacro(UseForegroundThreshold, bool);
-  itkGetConstMacro(UseForegroundThreshold, bool);
-  itkBooleanMacro(UseForegroundThreshold);
-  itkSetMacro(ForegroundThreshold, double);
-  itkGetConstMacro(ForegroundThreshold, double);
+  itkKMeansForegroundThresholdMacro();
 
   /** Run the passes over the pieces (one or two, see the class documentation) and solve. */
   void
   Update() override;
+
+  /** Fit the Gaussian mixture without prior instead of the exact K-means (default off); its parameters, of which
+   * NumberOfClasses is replaced by this estimator's unless AutomaticNumberOfClasses is on. */
+  itkSetMacro(GaussianMixture, bool);
+  itkGetConstMacro(GaussianMixture, bool);
+  itkBooleanMacro(GaussianMixture);
+  void
+  SetGaussianMixtureParameters(const GaussianMixtureOnLevels::Parameters & parameters)
+  {
+    m_GaussianMixtureParameters = parameters;
+    this->Modified();
+  }
+  const GaussianMixtureOnLevels::Parameters &
+  GetGaussianMixtureParameters() const
+  {
+    return m_GaussianMixtureParameters;
+  }
 
   /** The accumulated histogram (valid after Update()). */
   const HistogramType &
@@ -115,16 +126,15 @@ protected:
   ~KMeansSegmentationEstimator() override = default;
 
   void
-  PrintSelf(std::ostream & os, Indent indent) const override;
+  BeforeStreamedGenerateData() override;
 
   void
   VerifyPreconditions() const override;
 
-  void
-  VerifyInputInformation() const override;
+  itkKMeansMaskGeometryCheckMacro();
 
   void
-  BeforeStreamedGenerateData() override;
+  PrintSelf(std::ostream & os, Indent indent) const override;
 
   void
   ThreadedStreamedGenerateData(const InputImageRegionType & region) override;
@@ -144,6 +154,9 @@ private:
   double       m_ForegroundThreshold{ 0.0 };
   unsigned int m_NumberOfPieces{ 0 };
   unsigned int m_NumberOfPasses{ 0 };
+  bool         m_GaussianMixture{ false };
+
+  GaussianMixtureOnLevels::Parameters m_GaussianMixtureParameters;
 
   Pass                     m_Pass{ Pass::Count };
   std::mutex               m_Mutex;

@@ -35,25 +35,11 @@ void
 KMeansSegmentationEstimator<TInputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
-  if (m_UseForegroundThreshold && !std::isfinite(m_ForegroundThreshold))
-  {
-    itkExceptionMacro(<< "ForegroundThreshold is " << m_ForegroundThreshold << "; it must be finite");
-  }
+  KMeansSegmentationDetail::ThrowIfNotEmpty(
+    this, KMeansSegmentationDetail::DescribeBadForegroundThreshold(m_UseForegroundThreshold, m_ForegroundThreshold));
   if (this->GetNumberOfStreamDivisions() < 1)
   {
     itkExceptionMacro(<< "NumberOfStreamDivisions is 0; it must be at least 1");
-  }
-}
-
-template <typename TInputImage, typename TMaskImage>
-void
-KMeansSegmentationEstimator<TInputImage, TMaskImage>::VerifyInputInformation() const
-{
-  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
-  if (!mismatch.empty())
-  {
-    itkExceptionMacro(<< mismatch);
   }
 }
 
@@ -136,11 +122,27 @@ KMeansSegmentationEstimator<TInputImage, TMaskImage>::AfterStreamedGenerateData(
   }
   try
   {
-    m_Model = KMeansIntensityModel::Fit(m_Histogram.GetCounts(), m_NumberOfClasses);
+    if (!m_GaussianMixture)
+    {
+      m_Model = KMeansIntensityModel::Fit(m_Histogram.GetCounts(), m_NumberOfClasses);
+      return;
+    }
+    GaussianMixtureOnLevels::Parameters parameters = m_GaussianMixtureParameters;
+    parameters.NumberOfClasses = m_NumberOfClasses;
+    m_Model = KMeansIntensityModel::FitMixture(m_Histogram.GetCounts(), parameters);
   }
   catch (const std::invalid_argument & error)
   {
     itkExceptionMacro(<< error.what());
+  }
+  for (std::size_t k = 0; k < m_Model.ClassProportions.size(); ++k)
+  {
+    if (m_Model.ClassProportions[k] < 1e-3)
+    {
+      itkExceptionMacro(<< "Gaussian mixture class " << k + 1 << " holds " << m_Model.ClassProportions[k]
+                        << " of the voxels (less than 0.001): re-fitting a collapsed class needs the whole image "
+                           "(GaussianMixtureSegmentationImageFilter)");
+    }
   }
 }
 
@@ -150,8 +152,14 @@ KMeansSegmentationEstimator<TInputImage, TMaskImage>::PrintSelf(std::ostream & o
 {
   Superclass::PrintSelf(os, indent);
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
-  os << indent << "UseForegroundThreshold: " << (m_UseForegroundThreshold ? "On" : "Off") << std::endl;
-  os << indent << "ForegroundThreshold: " << m_ForegroundThreshold << std::endl;
+  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
+  os << indent << "GaussianMixture: " << (m_GaussianMixture ? "On" : "Off") << std::endl;
+  os << indent << "GaussianMixtureParameters: AutomaticNumberOfClasses "
+     << (m_GaussianMixtureParameters.AutomaticNumberOfClasses ? "On" : "Off") << ", MaximumNumberOfClasses "
+     << m_GaussianMixtureParameters.MaximumNumberOfClasses << ", MaximumNumberOfIterations "
+     << m_GaussianMixtureParameters.MaximumNumberOfIterations << ", ConvergenceThreshold "
+     << m_GaussianMixtureParameters.ConvergenceThreshold << ", CommonVariance "
+     << (m_GaussianMixtureParameters.CommonVariance ? "On" : "Off") << std::endl;
   os << indent << "NumberOfPieces: " << m_NumberOfPieces << std::endl;
   os << indent << "NumberOfPasses: " << m_NumberOfPasses << std::endl;
   os << indent << "Pass: " << (m_Pass == Pass::Range ? "range" : "count") << std::endl;

@@ -21,6 +21,7 @@
 #include "itkImageToImageFilter.h"
 #include "itkIntensityLevelHistogram.h"
 #include "itkKMeansLabelImageFilter.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 
 #include <type_traits>
@@ -80,51 +81,22 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT KMeansSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(KMeansSegmentationImageFilter);
+  itkKMeansSegmentationFilterMacro(KMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
-  using Self = KMeansSegmentationImageFilter;
-  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
-
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(KMeansSegmentationImageFilter);
-
-  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
-
-  using InputImageType = TInputImage;
-  using OutputImageType = TOutputImage;
-  using MaskImageType = TMaskImage;
   using InputPixelType = typename TInputImage::PixelType;
-  using OutputPixelType = typename TOutputImage::PixelType;
-  using MaskPixelType = typename TMaskImage::PixelType;
   using OutputRegionType = typename TOutputImage::RegionType;
   using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
   using ValueArrayType = std::vector<double>;
   using CountArrayType = std::vector<std::uint64_t>;
 
   static_assert(std::is_arithmetic<InputPixelType>::value, "KMeansSegmentationImageFilter needs a scalar input");
-  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
-  itkConceptMacro(SameDimension,
-                  (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
-  itkConceptMacro(MaskSameDimension,
-                  (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
 
   /** Number of classes K (default 3). Labels are 1..K. */
   itkSetMacro(NumberOfClasses, unsigned int);
   itkGetConstMacro(NumberOfClasses, unsigned int);
 
-  /** Optional mask: only voxels where the mask is non-zero are classified; the others get label 0. */
-  itkSetInputMacro(MaskImage, MaskImageType);
-  itkGetInputMacro(MaskImage, MaskImageType);
-
-  /** When UseForegroundThreshold is on, only voxels with intensity strictly above ForegroundThreshold are
-   * classified (skull-stripped scans mark background with 0: threshold 0). Off by default. */
-  itkSetMacro(UseForegroundThreshold, bool);
-  itkGetConstMacro(UseForegroundThreshold, bool);
-  itkBooleanMacro(UseForegroundThreshold);
-  itkSetMacro(ForegroundThreshold, double);
-  itkGetConstMacro(ForegroundThreshold, double);
+  /** Foreground threshold (see itkKMeansForegroundThresholdMacro): UseForegroundThreshold, ForegroundThreshold. */
+  itkKMeansForegroundThresholdMacro();
 
   /** Results, valid after Update(). Means and thresholds in input intensity units; index k is label k+1. */
   const ValueArrayType &
@@ -186,17 +158,10 @@ protected:
   void
   PrintSelf(std::ostream & os, Indent indent) const override;
 
+  itkKMeansWholeImageFilterMacro();
+
   void
   VerifyPreconditions() const override;
-
-  void
-  VerifyInputInformation() const override;
-
-  void
-  GenerateInputRequestedRegion() override;
-
-  void
-  EnlargeOutputRequestedRegion(DataObject * output) override;
 
   void
   GenerateData() override;

@@ -39,57 +39,8 @@ void
 KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
-  if (m_NumberOfClasses < 1)
-  {
-    itkExceptionMacro(<< "NumberOfClasses is " << m_NumberOfClasses << "; it must be at least 1");
-  }
-  const auto maximumLabel = static_cast<unsigned long long>(NumericTraits<OutputPixelType>::max());
-  if (m_NumberOfClasses > maximumLabel)
-  {
-    itkExceptionMacro(<< "NumberOfClasses is " << m_NumberOfClasses << ", more than the output pixel type holds ("
-                      << maximumLabel << ")");
-  }
-  if (m_UseForegroundThreshold && !std::isfinite(m_ForegroundThreshold))
-  {
-    itkExceptionMacro(<< "ForegroundThreshold is " << m_ForegroundThreshold << "; it must be finite");
-  }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInputInformation() const
-{
-  const std::string mismatch = KMeansSegmentationDetail::DescribeMaskMismatch(
-    this->GetInput(), this->GetMaskImage(), this->GetCoordinateTolerance(), this->GetDirectionTolerance());
-  if (!mismatch.empty())
-  {
-    itkExceptionMacro(<< mismatch);
-  }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateInputRequestedRegion()
-{
-  Superclass::GenerateInputRequestedRegion();
-  // Class statistics are global: the whole input (and mask) is needed.
-  if (auto * input = const_cast<TInputImage *>(this->GetInput()))
-  {
-    input->SetRequestedRegionToLargestPossibleRegion();
-  }
-  if (auto * mask = const_cast<TMaskImage *>(this->GetMaskImage()))
-  {
-    mask->SetRequestedRegionToLargestPossibleRegion();
-  }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::EnlargeOutputRequestedRegion(
-  DataObject * output)
-{
-  Superclass::EnlargeOutputRequestedRegion(output);
-  output->SetRequestedRegionToLargestPossibleRegion();
+  KMeansSegmentationDetail::VerifyScalarSettings<OutputPixelType>(
+    this, "NumberOfClasses", m_NumberOfClasses, m_UseForegroundThreshold, m_ForegroundThreshold);
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -145,23 +96,14 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::PrintSelf(
                                                                                 Indent         indent) const
 {
   Superclass::PrintSelf(os, indent);
-  auto printArray = [&os, indent](const char * name, const auto & values) {
-    os << indent << name << ": [";
-    for (std::size_t i = 0; i < values.size(); ++i)
-    {
-      os << (i ? ", " : "") << values[i];
-    }
-    os << "]" << std::endl;
-  };
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
-  os << indent << "UseForegroundThreshold: " << (m_UseForegroundThreshold ? "On" : "Off") << std::endl;
-  os << indent << "ForegroundThreshold: " << m_ForegroundThreshold << std::endl;
-  printArray("ClassMeans", m_Model.ClassMeans);
-  printArray("ClassCounts", m_Model.ClassCounts);
-  printArray("ClassSumsOfSquares", m_Model.ClassSumsOfSquares);
-  printArray("Thresholds", m_Model.Thresholds);
-  printArray("WithinClassSumOfSquaresForEachK", m_Model.WithinClassSumOfSquaresForEachK);
-  printArray("ClassFirstBins", m_Model.ClassFirstBins);
+  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassMeans", m_Model.ClassMeans);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassCounts", m_Model.ClassCounts);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassSumsOfSquares", m_Model.ClassSumsOfSquares);
+  KMeansSegmentationDetail::PrintArray(os, indent, "Thresholds", m_Model.Thresholds);
+  KMeansSegmentationDetail::PrintArray(os, indent, "WithinClassSumOfSquaresForEachK", m_Model.WithinClassSumOfSquaresForEachK);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassFirstBins", m_Model.ClassFirstBins);
   os << indent << "WithinClassSumOfSquares: " << m_Model.WithinClassSumOfSquares << std::endl;
   os << indent << "OptimalityGap: " << m_Model.OptimalityGap << std::endl;
   os << indent << "NumberOfClassifiedPixels: " << m_Model.NumberOfClassifiedPixels << std::endl;

@@ -28,4 +28,74 @@
     ITK_MACROEND_NOOP_STATEMENT
 #endif
 
+/** The module's process objects are declared with these macros, so that what they share is written once (see
+ * also itkKMeansSegmentationFilterSupport.h for the checks behind them). */
+
+/** ITK's preamble of a class: no copy or move, Self, Superclass (the remaining arguments), Pointer, ConstPointer,
+ * New() and GetNameOfClass(). */
+#define itkKMeansSegmentationObjectMacro(thisClass, ...)                                                              \
+  ITK_DISALLOW_COPY_AND_MOVE(thisClass);                                                                              \
+  using Self = thisClass;                                                                                              \
+  using Superclass = __VA_ARGS__;                                                                                      \
+  using Pointer = SmartPointer<Self>;                                                                                  \
+  using ConstPointer = SmartPointer<const Self>;                                                                       \
+  itkNewMacro(Self);                                                                                                   \
+  itkOverrideGetNameOfClassMacro(thisClass)
+
+/** The image types of a filter from an input to a label image with an optional mask, their dimension checks, and
+ * the mask input "MaskImage" (SetMaskImage(), GetMaskImage()): only voxels where the mask is non-zero take part. */
+#define itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage)                                  \
+  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;                                          \
+  using InputImageType = TInputImage;                                                                                  \
+  using OutputImageType = TOutputImage;                                                                                \
+  using MaskImageType = TMaskImage;                                                                                    \
+  using OutputPixelType = typename TOutputImage::PixelType;                                                            \
+  using MaskPixelType = typename TMaskImage::PixelType;                                                                \
+  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));                                             \
+  itkConceptMacro(SameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>)); \
+  itkConceptMacro(MaskSameDimension, (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>)); \
+  itkSetInputMacro(MaskImage, MaskImageType);                                                                          \
+  itkGetInputMacro(MaskImage, MaskImageType)
+
+/** The preamble of a filter from TInputImage to a label image TOutputImage with an optional mask TMaskImage
+ * (superclass ImageToImageFilter<TInputImage, TOutputImage>): itkKMeansSegmentationObjectMacro and
+ * itkKMeansSegmentationImageTypesMacro. */
+#define itkKMeansSegmentationFilterMacro(thisClass, TInputImage, TOutputImage, TMaskImage)                            \
+  itkKMeansSegmentationObjectMacro(thisClass, ImageToImageFilter<TInputImage, TOutputImage>);                          \
+  itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage)
+
+/** UseForegroundThreshold (default off) and ForegroundThreshold: when on, only voxels with intensity strictly
+ * above the threshold take part (skull-stripped scans mark background with 0: threshold 0). */
+#define itkKMeansForegroundThresholdMacro()                                                                           \
+  itkSetMacro(UseForegroundThreshold, bool);                                                                           \
+  itkGetConstMacro(UseForegroundThreshold, bool);                                                                      \
+  itkBooleanMacro(UseForegroundThreshold);                                                                             \
+  itkSetMacro(ForegroundThreshold, double);                                                                            \
+  itkGetConstMacro(ForegroundThreshold, double)
+
+/** VerifyInputInformation(): the mask must have the input's size, start index and physical space. */
+#define itkKMeansMaskGeometryCheckMacro()                                                                             \
+  void VerifyInputInformation() const override { KMeansSegmentationDetail::VerifyMaskGeometry(this); }                 \
+  ITK_MACROEND_NOOP_STATEMENT
+
+/** A filter whose result depends on every voxel: it requests its whole input and mask and produces its whole
+ * output. */
+#define itkKMeansWholeImageRegionsMacro()                                                                             \
+  void GenerateInputRequestedRegion() override                                                                         \
+  {                                                                                                                    \
+    Superclass::GenerateInputRequestedRegion();                                                                        \
+    KMeansSegmentationDetail::RequestLargestPossibleRegions(this);                                                     \
+  }                                                                                                                    \
+  void EnlargeOutputRequestedRegion(DataObject * output) override                                                      \
+  {                                                                                                                    \
+    Superclass::EnlargeOutputRequestedRegion(output);                                                                  \
+    output->SetRequestedRegionToLargestPossibleRegion();                                                               \
+  }                                                                                                                    \
+  ITK_MACROEND_NOOP_STATEMENT
+
+/** A filter that needs its whole image: the mask geometry check and the whole-image requests. */
+#define itkKMeansWholeImageFilterMacro()                                                                              \
+  itkKMeansMaskGeometryCheckMacro();                                                                                   \
+  itkKMeansWholeImageRegionsMacro()
+
 #endif

@@ -20,6 +20,7 @@
 
 #include "itkImage.h"
 #include "itkImageToImageFilter.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
 #include "itkVectorImage.h"
 
@@ -91,24 +92,9 @@ class ITK_TEMPLATE_EXPORT MultiChannelKMeansSegmentationImageFilter
   : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  ITK_DISALLOW_COPY_AND_MOVE(MultiChannelKMeansSegmentationImageFilter);
+  itkKMeansSegmentationFilterMacro(MultiChannelKMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
-  using Self = MultiChannelKMeansSegmentationImageFilter;
-  using Superclass = ImageToImageFilter<TInputImage, TOutputImage>;
-  using Pointer = SmartPointer<Self>;
-  using ConstPointer = SmartPointer<const Self>;
-
-  itkNewMacro(Self);
-  itkOverrideGetNameOfClassMacro(MultiChannelKMeansSegmentationImageFilter);
-
-  static constexpr unsigned int ImageDimension = TInputImage::ImageDimension;
-
-  using InputImageType = TInputImage;
-  using OutputImageType = TOutputImage;
-  using MaskImageType = TMaskImage;
   using ComponentType = typename TInputImage::InternalPixelType;
-  using OutputPixelType = typename TOutputImage::PixelType;
-  using MaskPixelType = typename TMaskImage::PixelType;
   using ChannelImageType = Image<ComponentType, ImageDimension>;
   using MeanVectorType = std::vector<double>;
   using MeanVectorArrayType = std::vector<MeanVectorType>;
@@ -119,11 +105,6 @@ public:
                 "MultiChannelKMeansSegmentationImageFilter needs an itk::VectorImage input");
   static_assert(std::is_arithmetic<ComponentType>::value,
                 "MultiChannelKMeansSegmentationImageFilter needs scalar channel components");
-  itkConceptMacro(OutputIsInteger, (Concept::IsInteger<OutputPixelType>));
-  itkConceptMacro(SameDimension,
-                  (Concept::SameDimension<TInputImage::ImageDimension, TOutputImage::ImageDimension>));
-  itkConceptMacro(MaskSameDimension,
-                  (Concept::SameDimension<TInputImage::ImageDimension, TMaskImage::ImageDimension>));
 
   /** Number of classes K (default 3). Labels are 1..K. */
   itkSetMacro(NumberOfClasses, unsigned int);
@@ -163,10 +144,6 @@ public:
    * (default 2^13 = 8192; all voxels when there are fewer). */
   itkSetMacro(MaximumSampleSize, SizeValueType);
   itkGetConstMacro(MaximumSampleSize, SizeValueType);
-
-  /** Optional mask: only voxels where the mask is non-zero are classified; the others get label 0. */
-  itkSetInputMacro(MaskImage, MaskImageType);
-  itkGetInputMacro(MaskImage, MaskImageType);
 
   /** Compose scalar channel images of one geometry into a vector image (component i is channels[i]). Throws
    * an ExceptionObject naming both geometries (size, start index, origin, spacing, direction) when a channel
@@ -229,17 +206,13 @@ protected:
   void
   PrintSelf(std::ostream & os, Indent indent) const override;
 
+  itkKMeansWholeImageRegionsMacro();
+
   void
   VerifyPreconditions() const override;
 
   void
   VerifyInputInformation() const override;
-
-  void
-  GenerateInputRequestedRegion() override;
-
-  void
-  EnlargeOutputRequestedRegion(DataObject * output) override;
 
   void
   GenerateData() override;

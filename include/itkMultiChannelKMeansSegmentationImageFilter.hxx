@@ -242,16 +242,8 @@ void
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
-  if (m_NumberOfClasses < 1)
-  {
-    itkExceptionMacro(<< "NumberOfClasses is " << m_NumberOfClasses << "; it must be at least 1");
-  }
-  const auto maximumLabel = static_cast<unsigned long long>(NumericTraits<OutputPixelType>::max());
-  if (m_NumberOfClasses > maximumLabel)
-  {
-    itkExceptionMacro(<< "NumberOfClasses is " << m_NumberOfClasses << ", more than the output pixel type holds ("
-                      << maximumLabel << ")");
-  }
+  KMeansSegmentationDetail::ThrowIfNotEmpty(
+    this, KMeansSegmentationDetail::DescribeBadNumberOfClasses<OutputPixelType>("NumberOfClasses", m_NumberOfClasses));
   MultiChannelKMeans::Parameters parameters;
   parameters.NumberOfClasses = m_NumberOfClasses;
   parameters.NumberOfRestarts = m_NumberOfRestarts;
@@ -286,31 +278,6 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     itkExceptionMacro(<< "mask geometry (" << DescribeGeometry(mask) << ") differs from input geometry ("
                       << DescribeGeometry(input) << ")");
   }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateInputRequestedRegion()
-{
-  Superclass::GenerateInputRequestedRegion();
-  // Class statistics are global: the whole input (and mask) is needed.
-  if (auto * input = const_cast<TInputImage *>(this->GetInput()))
-  {
-    input->SetRequestedRegionToLargestPossibleRegion();
-  }
-  if (auto * mask = const_cast<TMaskImage *>(this->GetMaskImage()))
-  {
-    mask->SetRequestedRegionToLargestPossibleRegion();
-  }
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-void
-MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::EnlargeOutputRequestedRegion(
-  DataObject * output)
-{
-  Superclass::EnlargeOutputRequestedRegion(output);
-  output->SetRequestedRegionToLargestPossibleRegion();
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -412,14 +379,6 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
                                                                                             Indent indent) const
 {
   Superclass::PrintSelf(os, indent);
-  auto printArray = [&os, indent](const char * name, const auto & values) {
-    os << indent << name << ": [";
-    for (std::size_t i = 0; i < values.size(); ++i)
-    {
-      os << (i ? ", " : "") << values[i];
-    }
-    os << "]" << std::endl;
-  };
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
   os << indent << "Seed: " << m_Seed << std::endl;
   os << indent << "NumberOfRestarts: " << m_NumberOfRestarts << std::endl;
@@ -430,18 +389,18 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   os << indent << "MaximumSampleSize: " << m_MaximumSampleSize << std::endl;
   os << indent << "NumberOfChannels: " << m_NumberOfChannels << std::endl;
   os << indent << "NumberOfVoxels: " << m_NumberOfVoxels << std::endl;
-  printArray("ChannelWeights", m_ChannelWeights);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ChannelWeights", m_ChannelWeights);
   os << indent << "ClassMeans: [";
   for (std::size_t k = 0; k < m_ClassMeans.size(); ++k)
   {
     os << (k ? ", " : "") << MultiChannelKMeansDetail::Join(m_ClassMeans[k], static_cast<unsigned int>(m_ClassMeans[k].size()));
   }
   os << "]" << std::endl;
-  printArray("ClassCounts", m_ClassCounts);
-  printArray("ClassSumsOfSquares", m_ClassSumsOfSquares);
-  printArray("RestartWithinClassSumsOfSquares", m_RestartWithinClassSumsOfSquares);
-  printArray("ChannelMeans", m_ChannelMeans);
-  printArray("ChannelStandardDeviations", m_ChannelStandardDeviations);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassCounts", m_ClassCounts);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ClassSumsOfSquares", m_ClassSumsOfSquares);
+  KMeansSegmentationDetail::PrintArray(os, indent, "RestartWithinClassSumsOfSquares", m_RestartWithinClassSumsOfSquares);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ChannelMeans", m_ChannelMeans);
+  KMeansSegmentationDetail::PrintArray(os, indent, "ChannelStandardDeviations", m_ChannelStandardDeviations);
   os << indent << "WithinClassSumOfSquares: " << m_WithinClassSumOfSquares << std::endl;
   os << indent << "NumberOfIterations: " << m_NumberOfIterations << std::endl;
   os << indent << "NumberOfClassifiedPixels: " << m_NumberOfClassifiedPixels << std::endl;

@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "itkKMeansIntensityModel.h"
 
+#include "itkMath.h"
+
 #include <sstream>
 #include <stdexcept>
 
@@ -312,6 +314,101 @@ KMeansIntensityModel::Fit(const IntensityHistogramCounts & histogram, unsigned i
   return model;
 }
 
+namespace
+{
+/** Label of every bin: the class of largest density (proportion times normal density) at the bin's first
+ * intensity, measured from the origin (ties to the lower label). */
+std::vector<std::uint32_t>
+LabelsOfBins(const IntensityBinning & binning, const GaussianMixtureOnLevels::Mixture & mixture)
+{
+  const std::size_t   k = mixture.Mean.size();
+  std::vector<double> logNormaliser(k);
+  for (std::size_t c = 0; c < k; ++c)
+  {
+    logNormaliser[c] = std::log(mixture.Proportion[c]) - 0.5 * std::log(2.0 * Math::pi * mixture.Variance[c]);
+  }
+  std::vector<std::uint32_t> labels(binning.GetNumberOfBins(), 1);
+  for (std::size_t b = 0; b < labels.size(); ++b)
+  {
+    const double value = static_cast<double>(b) * binning.GetBinWidth();
+    double       best = -std::numeric_limits<double>::infinity();
+    for (std::size_t c = 0; c < k; ++c)
+    {
+      const double d = value - mixture.Mean[c];
+      const double energy = logNormaliser[c] - 0.5 * d * d / mixture.Variance[c];
+      if (energy > best)
+      {
+        best = energy;
+        labels[b] = static_cast<std::uint32_t>(c + 1);
+      }
+    }
+  }
+  return labels;
+}
+} // namespace
+
+KMeansIntensityModel
+KMeansIntensityModel::FitMixture(const IntensityHistogramCounts &            histogram,
+                                 const GaussianMixtureOnLevels::Parameters & parameters)
+{
+  std::vector<OptimalScalarKMeans::Level> levels;
+  std::vector<std::size_t>                levelBins;
+  histogram.MakeLevels(levels, levelBins);
+  if (levels.empty())
+  {
+    throw std::invalid_argument("no voxel to classify");
+  }
+  GaussianMixtureOnLevels fitter;
+  fitter.SetParameters(parameters);
+  fitter.Fit(levels, histogram.Binning.GetBinWidth());
+  const auto &       fit = fitter.GetResult();
+  const auto &       mixture = fit.Model;
+  const unsigned int k = static_cast<unsigned int>(mixture.Mean.size());
+
+  KMeansIntensityModel model;
+  model.ModelName = "gmm";
+  model.PixelType = histogram.PixelType;
+  model.Binning = histogram.Binning;
+  model.NumberOfClasses = k;
+  model.ClassVariances = mixture.Variance;
+  model.ClassProportions = mixture.Proportion;
+  model.LogLikelihood = fit.LogLikelihood;
+  model.NumberOfIterations = fit.NumberOfIterations;
+  model.BayesianInformationCriterionForEachK = fit.BayesianInformationCriterionForEachK;
+  model.NumberOfClassifiedPixels = fit.NumberOfSamples;
+  const double origin = histogram.Binning.GetOrigin();
+  for (unsigned int c = 0; c < k; ++c)
+  {
+    model.ClassMeans.push_back(origin + mixture.Mean[c]);
+    model.InitialClassMeans.push_back(origin + fit.InitialMeans[c]);
+  }
+  model.InitialClassVariances = fit.InitialVariances;
+
+  // Labels of the occupied bins: the class of largest posterior of their level (ties to the lower label), as the
+  // whole-image filter labels its voxels; of the other bins: that of the bin's first intensity.
+  std::vector<double> posteriors;
+  GaussianMixtureOnLevels::LevelLogLikelihood(levels, mixture, &posteriors);
+  model.BinLabels = LabelsOfBins(model.Binning, mixture);
+  model.ClassCounts.assign(k, 0);
+  model.ClassSumsOfSquares.assign(k, 0.0);
+  for (std::size_t l = 0; l < levels.size(); ++l)
+  {
+    const double * p = posteriors.data() + l * k;
+    const auto     label = static_cast<std::uint32_t>(std::max_element(p, p + k) - p + 1);
+    model.BinLabels[levelBins[l]] = label;
+    model.ClassCounts[label - 1] += levels[l].Count;
+  }
+  for (unsigned int c = 0; c < k; ++c)
+  {
+    model.ClassSumsOfSquares[c] = model.ClassVariances[c] * static_cast<double>(model.ClassCounts[c]);
+  }
+  for (std::size_t c = 0; c + 1 < k; ++c)
+  {
+    model.Thresholds.push_back(0.5 * (model.ClassMeans[c] + model.ClassMeans[c + 1]));
+  }
+  return model;
+}
+
 void
 KMeansIntensityModel::Validate() const
 {
@@ -320,6 +417,15 @@ KMeansIntensityModel::Validate() const
   if (k < 1)
   {
     fail("the number of classes must be at least 1");
+  }
+  if (ModelName == "gmm")
+  {
+    ValidateMixture();
+    return;
+  }
+  if (ModelName != "kmeans")
+  {
+    fail("the model is \"" + ModelName + "\"; it must be \"kmeans\" or \"gmm\"");
   }
   if (ClassMeans.size() != k || ClassCounts.size() != k || ClassSumsOfSquares.size() != k ||
       ClassFirstBins.size() != k || Thresholds.size() != k - 1)
@@ -337,6 +443,43 @@ KMeansIntensityModel::Validate() const
     if (!std::isfinite(ClassMeans[i]) || (i > 0 && !(ClassMeans[i] > ClassMeans[i - 1])))
     {
       fail("class means must be finite and ascending");
+    }
+  }
+}
+
+void
+KMeansIntensityModel::ValidateMixture() const
+{
+  const std::size_t k = NumberOfClasses;
+  auto              fail = [](const std::string & why) { throw std::invalid_argument(why); };
+  if (k < 1)
+  {
+    fail("the number of classes must be at least 1");
+  }
+  if (ClassMeans.size() != k || ClassVariances.size() != k || ClassProportions.size() != k)
+  {
+    fail("class means, variances and proportions must have " + std::to_string(k) + " entries");
+  }
+  if (BinLabels.size() != Binning.GetNumberOfBins())
+  {
+    fail("bin labels must have " + std::to_string(Binning.GetNumberOfBins()) + " entries, one per bin");
+  }
+  for (std::size_t i = 0; i < k; ++i)
+  {
+    if (!std::isfinite(ClassMeans[i]) || (i > 0 && !(ClassMeans[i] >= ClassMeans[i - 1])))
+    {
+      fail("class means must be finite and ascending");
+    }
+    if (!(ClassVariances[i] > 0.0) || !std::isfinite(ClassVariances[i]))
+    {
+      fail("class variances must be finite and positive");
+    }
+  }
+  for (const auto label : BinLabels)
+  {
+    if (label < 1 || label > k)
+    {
+      fail("bin labels must lie in 1.." + std::to_string(k));
     }
   }
 }

@@ -24,6 +24,7 @@
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkKMeansSegmentationEstimator.h"
 #include "itkKMeansSegmentationImageFilter.h"
+#include "itkGaussianMixtureSegmentationImageFilter.h"
 #include "itkStreamingImageFilter.h"
 
 #include <gtest/gtest.h>
@@ -121,6 +122,52 @@ struct Variant
   double ThresholdValue;
 };
 
+/** An estimator of image in `divisions` pieces on `threads` threads, with the variant's mask and threshold. */
+template <typename TImage, typename TMask>
+typename itk::KMeansSegmentationEstimator<TImage>::Pointer
+MakeEstimator(const TImage * image, const TMask * mask, const Variant & variant, unsigned int divisions,
+              unsigned int threads)
+{
+  auto estimator = itk::KMeansSegmentationEstimator<TImage>::New();
+  estimator->SetInput(image);
+  estimator->SetNumberOfClasses(3);
+  estimator->SetNumberOfStreamDivisions(divisions);
+  estimator->SetNumberOfWorkUnits(threads);
+  if (variant.Mask)
+  {
+    estimator->SetMaskImage(mask);
+  }
+  estimator->SetUseForegroundThreshold(variant.Threshold);
+  estimator->SetForegroundThreshold(variant.ThresholdValue);
+  return estimator;
+}
+
+/** The labels of image by model, streamed in `divisions` pieces on `threads` threads. */
+template <typename TImage, typename TLabel, typename TMask>
+typename TLabel::Pointer
+LabelStreamed(const TImage *                     image,
+              const TMask *                      mask,
+              const itk::KMeansIntensityModel & model,
+              unsigned int                       divisions,
+              unsigned int                       threads)
+{
+  auto labeler = itk::KMeansLabelImageFilter<TImage, TLabel>::New();
+  labeler->SetInput(image);
+  labeler->SetModel(model);
+  labeler->SetNumberOfWorkUnits(threads);
+  if (mask != nullptr)
+  {
+    labeler->SetMaskImage(mask);
+  }
+  auto streamer = itk::StreamingImageFilter<TLabel, TLabel>::New();
+  streamer->SetInput(labeler->GetOutput());
+  streamer->SetNumberOfStreamDivisions(divisions);
+  streamer->Update();
+  typename TLabel::Pointer labels = streamer->GetOutput();
+  labels->DisconnectPipeline();
+  return labels;
+}
+
 /** Whole-image filter vs estimator + label filter, both streamed in `divisions` pieces, on `threads`. */
 template <typename TPixel, unsigned int VDimension>
 void
@@ -147,40 +194,110 @@ CheckStreamedEqualsWhole(unsigned int size, bool integerValued, const Variant & 
     for (const unsigned int threads : { 1u, 2u })
     {
       SCOPED_TRACE("divisions " + std::to_string(divisions) + ", threads " + std::to_string(threads));
-      auto estimator = itk::KMeansSegmentationEstimator<ImageType>::New();
-      estimator->SetInput(image);
-      estimator->SetNumberOfClasses(3);
-      estimator->SetNumberOfStreamDivisions(divisions);
-      estimator->SetNumberOfWorkUnits(threads);
-      if (variant.Mask)
-      {
-        estimator->SetMaskImage(mask);
-      }
-      estimator->SetUseForegroundThreshold(variant.Threshold);
-      estimator->SetForegroundThreshold(variant.ThresholdValue);
+      auto estimator = MakeEstimator(image.GetPointer(), mask.GetPointer(), variant, divisions, threads);
       estimator->Update();
       EXPECT_LE(estimator->GetNumberOfPieces(), divisions);
       EXPECT_EQ(estimator->GetNumberOfPieces() > 1, divisions > 1);
       EXPECT_EQ(estimator->GetNumberOfPasses(), (std::is_integral_v<TPixel> && sizeof(TPixel) <= 2) ? 1u : 2u);
       ExpectSameModel(estimator->GetModel(), whole->GetModel());
 
-      auto labeler = itk::KMeansLabelImageFilter<ImageType, LabelType>::New();
-      labeler->SetInput(image);
-      labeler->SetModel(estimator->GetModel());
-      labeler->SetNumberOfWorkUnits(threads);
-      if (variant.Mask)
-      {
-        labeler->SetMaskImage(mask);
-      }
-      auto streamer = itk::StreamingImageFilter<LabelType, LabelType>::New();
-      streamer->SetInput(labeler->GetOutput());
-      streamer->SetNumberOfStreamDivisions(divisions);
-      streamer->Update();
-      EXPECT_EQ(CountDifferences(streamer->GetOutput(), whole->GetOutput(), image->GetLargestPossibleRegion()), 0u);
+      const auto labels = LabelStreamed<ImageType, LabelType>(
+        image.GetPointer(), variant.Mask ? mask.GetPointer() : nullptr, estimator->GetModel(), divisions, threads);
+      EXPECT_EQ(CountDifferences(labels.GetPointer(), whole->GetOutput(), image->GetLargestPossibleRegion()), 0u);
+    }
+  }
+}
+
+/** GaussianMixtureSegmentationImageFilter (no MRF) on the whole image vs the estimator's Gaussian mixture and the
+ * label filter, both streamed in 1, 3 and 7 pieces on one and two threads. */
+template <typename TPixel, unsigned int VDimension>
+void
+CheckStreamedMixtureEqualsWhole(unsigned int size, bool integerValued, const Variant & variant, bool automatic)
+{
+  using ImageType = itk::Image<TPixel, VDimension>;
+  using LabelType = itk::Image<unsigned char, VDimension>;
+  const auto image = MakePhantom<TPixel, VDimension>(size, integerValued);
+  const auto mask = MakeMask<VDimension>(size);
+
+  auto whole = itk::GaussianMixtureSegmentationImageFilter<ImageType, LabelType>::New();
+  whole->SetInput(image);
+  whole->SetNumberOfClasses(3);
+  whole->SetAutomaticNumberOfClasses(automatic);
+  whole->SetMaximumNumberOfClasses(4);
+  whole->SetUseCommonVariance(true);
+  if (variant.Mask)
+  {
+    whole->SetMaskImage(mask);
+  }
+  whole->SetUseForegroundThreshold(variant.Threshold);
+  whole->SetForegroundThreshold(variant.ThresholdValue);
+  whole->Update();
+  ASSERT_TRUE(whole->GetReseededClasses().empty());
+
+  itk::GaussianMixtureOnLevels::Parameters parameters;
+  parameters.AutomaticNumberOfClasses = automatic;
+  parameters.MaximumNumberOfClasses = 4;
+  parameters.CommonVariance = true;
+  for (const unsigned int divisions : { 1u, 3u, 7u })
+  {
+    for (const unsigned int threads : { 1u, 2u })
+    {
+      SCOPED_TRACE("divisions " + std::to_string(divisions) + ", threads " + std::to_string(threads));
+      auto estimator = MakeEstimator(image.GetPointer(), mask.GetPointer(), variant, divisions, threads);
+      estimator->GaussianMixtureOn();
+      estimator->SetGaussianMixtureParameters(parameters);
+      estimator->Update();
+      EXPECT_EQ(estimator->GetNumberOfPieces() > 1, divisions > 1);
+      const auto & model = estimator->GetModel();
+      EXPECT_EQ(model.ModelName, "gmm");
+      EXPECT_EQ(model.ClassMeans, whole->GetClassMeans());
+      EXPECT_EQ(model.ClassVariances, whole->GetClassVariances());
+      EXPECT_EQ(model.ClassProportions, whole->GetClassProportions());
+      EXPECT_EQ(model.LogLikelihood, whole->GetLogLikelihood());
+      EXPECT_EQ(model.BayesianInformationCriterionForEachK, whole->GetBayesianInformationCriterionForEachK());
+      EXPECT_EQ(model.NumberOfClassifiedPixels, whole->GetNumberOfClassifiedPixels());
+
+      const auto labels = LabelStreamed<ImageType, LabelType>(
+        image.GetPointer(), variant.Mask ? mask.GetPointer() : nullptr, model, divisions, threads);
+      EXPECT_EQ(CountDifferences(labels.GetPointer(), whole->GetOutput(), image->GetLargestPossibleRegion()), 0u);
     }
   }
 }
 } // namespace
+
+TEST(KMeansSegmentationStreaming, GaussianMixtureMatchesWholeImageFor1To7Pieces)
+{
+  CheckStreamedMixtureEqualsWhole<short, 2>(96, true, Variant{ true, true, 400 }, false);
+  CheckStreamedMixtureEqualsWhole<short, 3>(24, true, Variant{ false, true, 0 }, false);
+  CheckStreamedMixtureEqualsWhole<float, 3>(24, false, Variant{ true, true, 0 }, false);
+  CheckStreamedMixtureEqualsWhole<short, 2>(96, true, Variant{ false, true, 0 }, true);
+}
+
+TEST(KMeansSegmentationStreaming, GaussianMixtureModelIsValidAndRefusesBadLabels)
+{
+  using ImageType = itk::Image<short, 2>;
+  auto estimator = itk::KMeansSegmentationEstimator<ImageType>::New();
+  estimator->SetInput(MakePhantom<short, 2>(64, true));
+  estimator->SetNumberOfClasses(3);
+  estimator->GaussianMixtureOn();
+  estimator->UseForegroundThresholdOn();
+  estimator->Update();
+  itk::KMeansIntensityModel model = estimator->GetModel();
+  EXPECT_NO_THROW(model.Validate());
+  EXPECT_EQ(model.BinLabels.size(), model.Binning.GetNumberOfBins());
+  model.BinLabels[5] = 4;
+  try
+  {
+    model.Validate();
+    FAIL() << "no exception";
+  }
+  catch (const std::invalid_argument & error)
+  {
+    EXPECT_EQ(std::string(error.what()), "bin labels must lie in 1..3");
+  }
+  model.ModelName = "fcm";
+  EXPECT_THROW(model.Validate(), std::invalid_argument);
+}
 
 TEST(KMeansSegmentationStreaming, Short2DAndMaskAndThresholdMatchWholeImage)
 {

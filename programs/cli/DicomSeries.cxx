@@ -391,6 +391,63 @@ SelectDicomSeries(const std::string & directory, const std::vector<DicomSeriesIn
                          FormatDicomSeriesList(series));
 }
 
+/** The spacing of the sorted slices (the median distance between neighbours along the normal), after checking that
+ * no two slices share a position, none is missing, the spacing is even and the stack is not sheared; the largest
+ * deviation from the median goes to maxDeviation. */
+static double
+SliceSpacingOf(const std::string &           directory,
+               const DicomSeriesInfo &       series,
+               const std::vector<size_t> &   order,
+               const std::vector<double> &   along,
+               const std::array<double, 3> & normal,
+               double &                      maxDeviation)
+{
+  std::vector<double> gaps;
+  for (size_t k = 0; k + 1 < order.size(); ++k)
+  {
+    gaps.push_back(along[order[k + 1]] - along[order[k]]);
+  }
+  std::vector<double> sortedGaps = gaps;
+  std::nth_element(sortedGaps.begin(), sortedGaps.begin() + sortedGaps.size() / 2, sortedGaps.end());
+  const double median = sortedGaps[sortedGaps.size() / 2];
+  const double tolerance = std::max(0.01 * median, 1e-3);
+  for (size_t k = 0; k < gaps.size(); ++k)
+  {
+    const DicomSliceHeader & a = series.Slices[order[k]];
+    const DicomSliceHeader & b = series.Slices[order[k + 1]];
+    if (gaps[k] < 1e-3)
+    {
+      throw DicomSeriesError(directory + ": two slices at the same position (" + BaseName(a.FileName) + ", " +
+                             BaseName(b.FileName) + "): several volumes in one series are not supported");
+    }
+    if (median < 1e-3)
+    {
+      throw DicomSeriesError(directory + ": most slices share a position: several volumes in one series");
+    }
+    const double deviation = std::abs(gaps[k] - median);
+    maxDeviation = std::max(maxDeviation, deviation);
+    if (deviation > tolerance)
+    {
+      const bool missing = gaps[k] > 1.5 * median;
+      throw DicomSeriesError(directory + ": " + (missing ? "missing slice(s)" : "unevenly spaced slices") +
+                             " between " + BaseName(a.FileName) + " and " + BaseName(b.FileName) + " (distance " +
+                             Millimetres(gaps[k]) + ", spacing elsewhere " + Millimetres(median) + ")");
+    }
+    std::array<double, 3> step;
+    for (unsigned int i = 0; i < 3; ++i)
+    {
+      step[i] = b.ImagePositionPatient[i] - a.ImagePositionPatient[i] - gaps[k] * normal[i];
+    }
+    if (std::sqrt(Dot(step, step)) > tolerance)
+    {
+      throw DicomSeriesError(directory + ": slices " + BaseName(a.FileName) + " and " + BaseName(b.FileName) +
+                             " are shifted in-plane by " + Millimetres(std::sqrt(Dot(step, step))) +
+                             " (sheared stack, e.g. gantry tilt): not supported");
+    }
+  }
+  return median;
+}
+
 DicomSeriesReadInfo
 CheckDicomSeries(const std::string & directory, const DicomSeriesInfo & series)
 {
@@ -499,50 +556,7 @@ CheckDicomSeries(const std::string & directory, const DicomSeriesInfo & series)
     info.SliceSpacing = first.SliceThickness > 0.0 ? first.SliceThickness : 1.0;
     return info;
   }
-  std::vector<double> gaps;
-  for (size_t k = 0; k + 1 < order.size(); ++k)
-  {
-    gaps.push_back(along[order[k + 1]] - along[order[k]]);
-  }
-  std::vector<double> sortedGaps = gaps;
-  std::nth_element(sortedGaps.begin(), sortedGaps.begin() + sortedGaps.size() / 2, sortedGaps.end());
-  const double median = sortedGaps[sortedGaps.size() / 2];
-  const double tolerance = std::max(0.01 * median, 1e-3);
-  for (size_t k = 0; k < gaps.size(); ++k)
-  {
-    const DicomSliceHeader & a = series.Slices[order[k]];
-    const DicomSliceHeader & b = series.Slices[order[k + 1]];
-    if (gaps[k] < 1e-3)
-    {
-      throw DicomSeriesError(directory + ": two slices at the same position (" + BaseName(a.FileName) + ", " +
-                             BaseName(b.FileName) + "): several volumes in one series are not supported");
-    }
-    if (median < 1e-3)
-    {
-      throw DicomSeriesError(directory + ": most slices share a position: several volumes in one series");
-    }
-    const double deviation = std::abs(gaps[k] - median);
-    info.MaxSpacingDeviation = std::max(info.MaxSpacingDeviation, deviation);
-    if (deviation > tolerance)
-    {
-      const bool missing = gaps[k] > 1.5 * median;
-      throw DicomSeriesError(directory + ": " + (missing ? "missing slice(s)" : "unevenly spaced slices") +
-                             " between " + BaseName(a.FileName) + " and " + BaseName(b.FileName) + " (distance " +
-                             Millimetres(gaps[k]) + ", spacing elsewhere " + Millimetres(median) + ")");
-    }
-    std::array<double, 3> step;
-    for (unsigned int i = 0; i < 3; ++i)
-    {
-      step[i] = b.ImagePositionPatient[i] - a.ImagePositionPatient[i] - gaps[k] * normal[i];
-    }
-    if (std::sqrt(Dot(step, step)) > tolerance)
-    {
-      throw DicomSeriesError(directory + ": slices " + BaseName(a.FileName) + " and " + BaseName(b.FileName) +
-                             " are shifted in-plane by " + Millimetres(std::sqrt(Dot(step, step))) +
-                             " (sheared stack, e.g. gantry tilt): not supported");
-    }
-  }
-  info.SliceSpacing = median;
+  info.SliceSpacing = SliceSpacingOf(directory, series, order, along, normal, info.MaxSpacingDeviation);
   return info;
 }
 

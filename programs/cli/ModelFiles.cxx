@@ -109,11 +109,13 @@ WriteModelFile(const itk::KMeansIntensityModel & model, const std::string & path
   ReportJson variances = ReportJson::array();
   for (std::size_t k = 0; k < model.ClassMeans.size(); ++k)
   {
-    variances.push_back(model.ClassCounts[k] ? model.ClassSumsOfSquares[k] / model.ClassCounts[k] : 0.0);
+    variances.push_back(model.ModelName == "gmm"   ? model.ClassVariances[k]
+                        : model.ClassCounts[k] ? model.ClassSumsOfSquares[k] / model.ClassCounts[k]
+                                               : 0.0);
   }
   ReportJson document = { { "format", ModelFormat },
                           { "version", 1 },
-                          { "model", "kmeans" },
+                          { "model", model.ModelName },
                           { "pixel_type", model.PixelType },
                           { "number_of_classes", model.NumberOfClasses },
                           { "foreground_threshold", ThresholdToJson(model.Binning) },
@@ -128,6 +130,14 @@ WriteModelFile(const itk::KMeansIntensityModel & model, const std::string & path
                           { "classified_voxels", model.NumberOfClassifiedPixels },
                           { "intensity_lookup", BinningToJson(model.Binning) } };
   document["intensity_lookup"]["class_first_bins"] = model.ClassFirstBins;
+  if (model.ModelName == "gmm")
+  {
+    // The mixture's parameters and the label of every bin (classes need not be runs of bins).
+    document["class_proportions"] = model.ClassProportions;
+    document["log_likelihood"] = model.LogLikelihood;
+    document["iterations"] = model.NumberOfIterations;
+    document["intensity_lookup"]["bin_labels"] = model.BinLabels;
+  }
   WriteTextFileAtomically(path, document.dump(2) + "\n");
 }
 
@@ -150,6 +160,15 @@ ReadModelFile(const std::string & path, const std::string & pixelType, unsigned 
     m.WithinClassSumOfSquaresForEachK = document.at("within_class_sum_of_squares_for_each_k").get<std::vector<double>>();
     m.OptimalityGap = document.at("optimality_gap").get<double>();
     m.NumberOfClassifiedPixels = document.at("classified_voxels").get<std::uint64_t>();
+    m.ModelName = document.at("model").get<std::string>();
+    if (m.ModelName == "gmm")
+    {
+      m.ClassVariances = document.at("class_variances").get<std::vector<double>>();
+      m.ClassProportions = document.at("class_proportions").get<std::vector<double>>();
+      m.LogLikelihood = document.at("log_likelihood").get<double>();
+      m.NumberOfIterations = document.at("iterations").get<unsigned int>();
+      m.BinLabels = lookup.at("bin_labels").get<std::vector<std::uint32_t>>();
+    }
     m.Validate();
     return m;
   });

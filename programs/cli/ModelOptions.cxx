@@ -75,6 +75,76 @@ UsesGaussianMixture(const Options & options)
   return options.Model.Name == "gmm";
 }
 
+bool
+IsHistogramMixture(const Options & options)
+{
+  const ModelOptions & m = options.Model;
+  return UsesGaussianMixture(options) && !(m.MRFWeight && *m.MRFWeight > 0.0) && m.PartialVolumePrefix.empty() &&
+         !m.BiasField && m.Posteriors.empty() && !m.AutomaticNumberOfClasses;
+}
+
+/** The model options that cannot go together, checked once the command line is parsed (CLI::ValidationError). */
+static void
+CheckModelOptionCombinations(const Options & options)
+{
+  const ModelOptions & m = options.Model;
+  const bool           gmm = UsesGaussianMixture(options);
+  if (m.MRFWeight && *m.MRFWeight > 0.0 && !gmm)
+  {
+    throw CLI::ValidationError("--mrf", "the Markov random field prior needs --model gmm, not --model kmeans");
+  }
+  if ((m.CommonVarianceGiven || m.PerClassVariance) && !gmm)
+  {
+    throw CLI::ValidationError(m.CommonVarianceGiven ? "--common-variance" : "--per-class-variance",
+                               "the variance model needs --model gmm");
+  }
+  if (!m.Posteriors.empty() && !gmm)
+  {
+    throw CLI::ValidationError("--posteriors", "posterior probabilities need --model gmm (K-means assigns "
+                                               "each voxel to one class)");
+  }
+  if (!m.Posteriors.empty() && !IsVectorImagePath(m.Posteriors))
+  {
+    throw CLI::ValidationError("--posteriors", "'" + m.Posteriors +
+                                                 "' must end in .nrrd, .nhdr, .nii or .nii.gz (a vector image)");
+  }
+  if (m.MaximumNumberOfClassesGiven && !m.AutomaticNumberOfClasses)
+  {
+    throw CLI::ValidationError("--max-k", "--max-k needs -k auto");
+  }
+  if (!m.Posteriors.empty() && !options.Scan.OutputDirectory.empty())
+  {
+    throw CLI::ValidationError("--posteriors", "a batch (--output-dir) names its outputs itself: no --posteriors");
+  }
+  if ((gmm || m.AutomaticNumberOfClasses) && options.Inputs.size() > 1 && options.Scan.OutputDirectory.empty())
+  {
+    throw CLI::ValidationError(gmm ? "--model" : "-k", std::string(gmm ? "--model gmm" : "-k auto") +
+                                                         " works on one scalar INPUT, not on several channels");
+  }
+  if (!m.PartialVolumePrefix.empty() && !gmm)
+  {
+    throw CLI::ValidationError("--pve", "the tissue model needs --model gmm, not --model kmeans");
+  }
+  if (m.BiasField && !gmm && (m.AutomaticNumberOfClasses || options.Inputs.size() > 1))
+  {
+    throw CLI::ValidationError("--bias-field", "--model kmeans --bias-field needs one scalar INPUT and a "
+                                               "number of classes (-k K, not -k auto)");
+  }
+  if (!m.BiasFieldOutput.empty() && !m.BiasField)
+  {
+    throw CLI::ValidationError("--bias-field-output", "--bias-field-output needs --bias-field");
+  }
+  if ((!m.PartialVolumePrefix.empty() || !m.BiasFieldOutput.empty()) && !options.Scan.OutputDirectory.empty())
+  {
+    throw CLI::ValidationError("--pve", "a batch (--output-dir) names its outputs itself: no --pve or "
+                                        "--bias-field-output");
+  }
+  if (m.AutomaticNumberOfClasses && options.Scan.Tissues)
+  {
+    throw CLI::ValidationError("--tissues", "--tissues names three classes: use -k 3, not -k auto");
+  }
+}
+
 void
 AddModelOptions(CLI::App & app, Options & options)
 {
@@ -185,64 +255,7 @@ AddModelOptions(CLI::App & app, Options & options)
                          "1..--max-k");
   }
 
-  app.parse_complete_callback([&options]() {
-    const ModelOptions & m = options.Model;
-    const bool           gmm = UsesGaussianMixture(options);
-    if (m.MRFWeight && *m.MRFWeight > 0.0 && !gmm)
-    {
-      throw CLI::ValidationError("--mrf", "the Markov random field prior needs --model gmm, not --model kmeans");
-    }
-    if ((m.CommonVarianceGiven || m.PerClassVariance) && !gmm)
-    {
-      throw CLI::ValidationError(m.CommonVarianceGiven ? "--common-variance" : "--per-class-variance",
-                                 "the variance model needs --model gmm");
-    }
-    if (!m.Posteriors.empty() && !gmm)
-    {
-      throw CLI::ValidationError("--posteriors", "posterior probabilities need --model gmm (K-means assigns "
-                                                 "each voxel to one class)");
-    }
-    if (!m.Posteriors.empty() && !IsVectorImagePath(m.Posteriors))
-    {
-      throw CLI::ValidationError("--posteriors", "'" + m.Posteriors +
-                                                   "' must end in .nrrd, .nhdr, .nii or .nii.gz (a vector image)");
-    }
-    if (m.MaximumNumberOfClassesGiven && !m.AutomaticNumberOfClasses)
-    {
-      throw CLI::ValidationError("--max-k", "--max-k needs -k auto");
-    }
-    if (!m.Posteriors.empty() && !options.Scan.OutputDirectory.empty())
-    {
-      throw CLI::ValidationError("--posteriors", "a batch (--output-dir) names its outputs itself: no --posteriors");
-    }
-    if ((gmm || m.AutomaticNumberOfClasses) && options.Inputs.size() > 1 && options.Scan.OutputDirectory.empty())
-    {
-      throw CLI::ValidationError(gmm ? "--model" : "-k", std::string(gmm ? "--model gmm" : "-k auto") +
-                                                           " works on one scalar INPUT, not on several channels");
-    }
-    if (!m.PartialVolumePrefix.empty() && !gmm)
-    {
-      throw CLI::ValidationError("--pve", "the tissue model needs --model gmm, not --model kmeans");
-    }
-    if (m.BiasField && !gmm && (m.AutomaticNumberOfClasses || options.Inputs.size() > 1))
-    {
-      throw CLI::ValidationError("--bias-field", "--model kmeans --bias-field needs one scalar INPUT and a "
-                                                 "number of classes (-k K, not -k auto)");
-    }
-    if (!m.BiasFieldOutput.empty() && !m.BiasField)
-    {
-      throw CLI::ValidationError("--bias-field-output", "--bias-field-output needs --bias-field");
-    }
-    if ((!m.PartialVolumePrefix.empty() || !m.BiasFieldOutput.empty()) && !options.Scan.OutputDirectory.empty())
-    {
-      throw CLI::ValidationError("--pve", "a batch (--output-dir) names its outputs itself: no --pve or "
-                                          "--bias-field-output");
-    }
-    if (m.AutomaticNumberOfClasses && options.Scan.Tissues)
-    {
-      throw CLI::ValidationError("--tissues", "--tissues names three classes: use -k 3, not -k auto");
-    }
-  });
+  app.parse_complete_callback([&options]() { CheckModelOptionCombinations(options); });
 }
 
 void

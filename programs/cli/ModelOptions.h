@@ -88,6 +88,11 @@ PartialVolumeMapPath(const std::string & prefix, const std::string & output, uns
 bool
 UsesGaussianMixture(const Options & options);
 
+/** True for the Gaussian mixture fitted on the histogram alone (--model gmm without --mrf, --pve, --bias-field,
+ * --posteriors or -k auto): it streams, and its model can be saved, applied and fitted on merged histograms. */
+bool
+IsHistogramMixture(const Options & options);
+
 /** Check the model options against each other and the rest, before any work: one-line FileError or
  * std::invalid_argument messages naming the option. */
 void

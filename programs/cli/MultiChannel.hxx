@@ -27,6 +27,42 @@
 
 namespace kmeans_cli
 {
+/** The channels composed into the filter's vector image; channels of different geometry are a FileError naming
+ * the file. */
+template <typename TFilter, typename TChannelImage>
+typename TFilter::InputImageType::Pointer
+ComposeChannelImages(const std::vector<typename TChannelImage::Pointer> & images, const Options & options)
+{
+  std::vector<const TChannelImage *> pointers;
+  for (const auto & channel : images)
+  {
+    pointers.push_back(channel.GetPointer());
+  }
+  try
+  {
+    return TFilter::template ComposeChannels<TChannelImage>(pointers, options.Inputs);
+  }
+  catch (const itk::ExceptionObject & exception)
+  {
+    std::string       message = OneLine(exception);
+    const std::string prefix = "ITK ERROR: "; // ComposeChannels is static: no class name follows the prefix
+    if (message.compare(0, prefix.size(), prefix) == 0)
+    {
+      message.erase(0, prefix.size());
+    }
+    std::string file = options.Inputs.front();
+    for (std::size_t i = 1; i < options.Inputs.size(); ++i)
+    {
+      if (message.find("(" + options.Inputs[i] + ") geometry") != std::string::npos)
+      {
+        file = options.Inputs[i];
+        break;
+      }
+    }
+    throw FileError(file, "channels of different geometry: " + message);
+  }
+}
+
 template <unsigned int VDimension>
 void
 SegmentChannels(const Options & options, std::vector<ImageInfo> & channels, const ImageInfo * maskInfo, Report & report)
@@ -55,37 +91,7 @@ SegmentChannels(const Options & options, std::vector<ImageInfo> & channels, cons
     }
     inputs.push_back(description);
   }
-  typename VectorImageType::Pointer image;
-  {
-    std::vector<const ChannelImageType *> pointers;
-    for (const auto & channel : images)
-    {
-      pointers.push_back(channel.GetPointer());
-    }
-    try
-    {
-      image = FilterType::template ComposeChannels<ChannelImageType>(pointers, options.Inputs);
-    }
-    catch (const itk::ExceptionObject & exception)
-    {
-      std::string       message = OneLine(exception);
-      const std::string prefix = "ITK ERROR: "; // ComposeChannels is static: no class name follows the prefix
-      if (message.compare(0, prefix.size(), prefix) == 0)
-      {
-        message.erase(0, prefix.size());
-      }
-      std::string file = options.Inputs.front();
-      for (std::size_t i = 1; i < options.Inputs.size(); ++i)
-      {
-        if (message.find("(" + options.Inputs[i] + ") geometry") != std::string::npos)
-        {
-          file = options.Inputs[i];
-          break;
-        }
-      }
-      throw FileError(file, "channels of different geometry: " + message);
-    }
-  }
+  const typename VectorImageType::Pointer image = ComposeChannelImages<FilterType, ChannelImageType>(images, options);
   // The first channel alone is kept for the foreground threshold and the preview; the others are in `image`.
   const typename ChannelImageType::Pointer first = images.front();
   images.clear();

@@ -87,7 +87,8 @@ ObtainModel(const Options & options, TImage * image, TMask * mask, const StreamP
     const auto merged = MergeHistogramFiles(s.FitHistograms, pixelType);
     try
     {
-      model = itk::KMeansIntensityModel::Fit(merged, options.NumberOfClasses);
+      model = IsHistogramMixture(options) ? itk::KMeansIntensityModel::FitMixture(merged, MixtureParameters(options))
+                                          : itk::KMeansIntensityModel::Fit(merged, options.NumberOfClasses);
     }
     catch (const std::invalid_argument & error)
     {
@@ -104,7 +105,10 @@ ObtainModel(const Options & options, TImage * image, TMask * mask, const StreamP
   estimator->SetNumberOfStreamDivisions(plan.Pieces);
   estimator->SetNumberOfClasses(options.Output.empty() && s.SaveModel.empty() ? 0 : options.NumberOfClasses);
   SetScalarFilterOptions(*estimator, static_cast<TMask *>(nullptr), options);
-  ProgramProgress(options).Observe(estimator, "K-means", "K-means estimation");
+  estimator->SetGaussianMixture(IsHistogramMixture(options));
+  estimator->SetGaussianMixtureParameters(MixtureParameters(options));
+  ProgramProgress(options).Observe(estimator, IsHistogramMixture(options) ? "Gaussian mixture" : "K-means",
+                                   IsHistogramMixture(options) ? "Gaussian mixture estimation" : "K-means estimation");
   UpdateSegmentationFilter(*estimator, options);
   if (!s.SaveHistogram.empty())
   {
@@ -174,9 +178,16 @@ StreamSegmentImage(const Options & options, SegmentationInputs & inputs, Report 
     reader->UpdateOutputInformation();
     spacing->CopyInformation(reader->GetOutput());
     report.SetCellSize(spacing.GetPointer());
-    ReportKMeansModel(report, model, options.Threads);
-    report["within_class_sum_of_squares"] = model.WithinClassSumOfSquares;
-    report["within_class_sum_of_squares_for_each_k"] = model.WithinClassSumOfSquaresForEachK;
+    if (model.ModelName == "gmm")
+    {
+      ReportMixtureModel(report, model, options);
+    }
+    else
+    {
+      ReportKMeansModel(report, model, options.Threads);
+      report["within_class_sum_of_squares"] = model.WithinClassSumOfSquares;
+      report["within_class_sum_of_squares_for_each_k"] = model.WithinClassSumOfSquaresForEachK;
+    }
   }
   ReportMemory(report, plan, passes);
 }

@@ -164,10 +164,12 @@ CheckStreamingOptions(const Options & options)
     throw FileError(s.ApplyModel, "--apply-model labels with a saved model, --fit-histograms fits one: give one");
   }
   const bool modelFiles = s.NeedsPipeline() || !s.SaveModel.empty();
-  if (modelFiles && (UsesGaussianMixture(options) || options.Model.AutomaticNumberOfClasses))
+  if (modelFiles && ((UsesGaussianMixture(options) && !IsHistogramMixture(options)) ||
+                     options.Model.AutomaticNumberOfClasses))
   {
     throw FileError(options.Inputs.front(), "--save-model, --apply-model and histograms are for the exact K-means "
-                                            "model, not --model gmm, --mrf or -k auto");
+                                            "and the Gaussian mixture without --mrf, --pve, --bias-field, "
+                                            "--posteriors or -k auto");
   }
   if (modelFiles && options.Scan.Preprocessing.Any())
   {
@@ -290,7 +292,9 @@ PlanStreaming(const Options & options, const SegmentationInputs & inputs)
   const std::uint64_t perVoxel = pixelBytes + 1 + (inputs.HasMask ? 9 : 0);
   constexpr std::uint64_t reserve = programReserve;
   plan.WholeImage = voxels * perVoxel + reserve;
-  plan.Pipeline = options.Streaming.NeedsPipeline() || (options.Output.empty() && !options.Streaming.SaveModel.empty());
+  // The Gaussian mixture's model comes from the estimator: --save-model takes the two-stage pipeline.
+  plan.Pipeline = options.Streaming.NeedsPipeline() ||
+                  ((options.Output.empty() || IsHistogramMixture(options)) && !options.Streaming.SaveModel.empty());
   if (plan.Pipeline && IsDirectory(inputs.Input.Path))
   {
     throw FileError(inputs.Input.Path, "models and histograms need an image file, not a DICOM series directory: "
@@ -305,10 +309,12 @@ PlanStreaming(const Options & options, const SegmentationInputs & inputs)
                                       : "segmenting " + inputs.Input.Path + " in memory needs about " +
                                           FormatBytes(plan.WholeImage) + ", more than --max-memory " +
                                           FormatBytes(plan.Budget);
-  if (UsesGaussianMixture(options) || options.Model.AutomaticNumberOfClasses || options.Scan.Preprocessing.Any() ||
-      !options.Preview.empty() || !options.VtkDirectory.empty() || options.Show)
+  if ((UsesGaussianMixture(options) && !IsHistogramMixture(options)) || options.Model.AutomaticNumberOfClasses ||
+      options.Scan.Preprocessing.Any() || !options.Preview.empty() || !options.VtkDirectory.empty() || options.Show)
   {
-    throw FileError(inputs.Input.Path, need + "; only K-means without preprocessing, preview or -k auto streams");
+    throw FileError(inputs.Input.Path, need + "; only K-means and the Gaussian mixture without --mrf, --pve, "
+                                              "--bias-field or --posteriors stream, without preprocessing, preview "
+                                              "or -k auto");
   }
   for (const ImageInfo * info : { &inputs.Input, inputs.HasMask ? &inputs.Mask : nullptr })
   {
@@ -361,6 +367,46 @@ ReportKMeansModel(Report & report, const itk::KMeansIntensityModel & model, unsi
   }
   report["classes"] = classes;
   report["thresholds"] = model.Thresholds;
+}
+
+void
+ReportMixtureModel(Report & report, const itk::KMeansIntensityModel & model, const Options & options)
+{
+  report["model"] = { { "name", "gmm" },
+                      { "number_of_classes", model.NumberOfClasses },
+                      { "threads", options.Threads },
+                      { "variance", options.Model.PerClassVariance ? "per class" : "common" },
+                      { "mrf_weight", 0.0 },
+                      { "mrf", "none" },
+                      { "partial_volume", false },
+                      { "bias_field", "none" },
+                      { "iterations", model.NumberOfIterations },
+                      { "mrf_iterations", 0 },
+                      { "log_likelihood", model.LogLikelihood } };
+  report["classified_voxels"] = model.NumberOfClassifiedPixels;
+  ReportJson classes = ReportJson::array();
+  for (std::size_t k = 0; k < model.ClassMeans.size(); ++k)
+  {
+    ReportJson c = { { "label", k + 1 },
+                     { "mean", model.ClassMeans[k] },
+                     { "variance", model.ClassVariances[k] },
+                     { "proportion", model.ClassProportions[k] },
+                     { "voxels", model.ClassCounts[k] } };
+    report.AddClassSize(c, static_cast<double>(model.ClassCounts[k]));
+    classes.push_back(c);
+  }
+  report["classes"] = classes;
+}
+
+itk::GaussianMixtureOnLevels::Parameters
+MixtureParameters(const Options & options)
+{
+  itk::GaussianMixtureOnLevels::Parameters parameters; // the filter's defaults for iterations and convergence
+  parameters.NumberOfClasses = options.NumberOfClasses;
+  parameters.AutomaticNumberOfClasses = options.Model.AutomaticNumberOfClasses;
+  parameters.MaximumNumberOfClasses = options.Model.MaximumNumberOfClasses;
+  parameters.CommonVariance = !options.Model.PerClassVariance;
+  return parameters;
 }
 
 void

@@ -132,6 +132,14 @@ MergeHistogramFiles(const std::vector<std::string> & paths, const std::string & 
 void
 ReportKMeansModel(Report & report, const itk::KMeansIntensityModel & model, unsigned int threads);
 
+/** The report's "model", "classified_voxels" and "classes" of a Gaussian mixture fitted on the histogram. */
+void
+ReportMixtureModel(Report & report, const itk::KMeansIntensityModel & model, const Options & options);
+
+/** The parameters of the Gaussian mixture fitted on the histogram (--model gmm without a spatial prior). */
+itk::GaussianMixtureOnLevels::Parameters
+MixtureParameters(const Options & options);
+
 /** The "memory" entry: budget, whether the run streamed, pieces, passes, peak resident memory. */
 void
 ReportMemory(Report & report, const StreamPlan & plan, unsigned int passes);

@@ -187,3 +187,53 @@ def test_channels_that_do_not_fit_are_refused_before_reading(tmp_path):
     assert not out.exists()
     run(tmp_path / "ch0.mha", tmp_path / "ch1.mha", "-o", out, "-k", 3, "--max-memory", f"{48 * 2**20 + voxels * 21}")
     assert read_mha(out).shape == shape
+
+
+@pytest.mark.parametrize("scan", ["s3", "f3", "s2"])
+@pytest.mark.parametrize("variant", [["--mask"], ["--foreground-threshold", "400.5"]])
+def test_streamed_gaussian_mixture_equals_the_whole_image_run(scans, tmp_path, scan, variant):
+    options = [o for v in variant for o in ((v, scans[scan + "-mask"]) if v == "--mask" else (v,))]
+    run(scans[scan], "-o", tmp_path / "whole.mha", "-k", 3, "--model", "gmm", "--report", tmp_path / "whole.json",
+        *options)
+    whole = read_mha(tmp_path / "whole.mha")
+    whole_report = json.load(open(tmp_path / "whole.json"))
+    for pieces in (1, 3, 7):
+        out = tmp_path / f"streamed{pieces}.mha"
+        run(scans[scan], "-o", out, "-k", 3, "--model", "gmm", "--pieces", pieces, "--report", tmp_path / "s.json",
+            *options)
+        assert np.array_equal(read_mha(out), whole), f"{pieces} pieces"
+        report = json.load(open(tmp_path / "s.json"))
+        assert report["memory"]["streamed"] is True and report["memory"]["pieces"] == pieces
+        assert report["model"]["name"] == "gmm" and report["model"]["mrf"] == "none"
+        assert report["model"]["log_likelihood"] == whole_report["model"]["log_likelihood"]
+        assert report["classes"] == whole_report["classes"]
+
+
+def test_gaussian_mixture_model_saved_applied_and_fitted_on_merged_histograms(scans, tmp_path):
+    run(scans["s3"], "-o", tmp_path / "whole.mha", "-k", 3, "--model", "gmm", "--nonzero")
+    run(scans["s3"], "-o", tmp_path / "fitted.mha", "-k", 3, "--model", "gmm", "--nonzero", "--save-model",
+        tmp_path / "m.json")
+    model = json.load(open(tmp_path / "m.json"))
+    assert model["model"] == "gmm" and len(model["class_proportions"]) == 3
+    lookup = model["intensity_lookup"]
+    assert len(lookup["bin_labels"]) == lookup["number_of_bins"] and set(lookup["bin_labels"]) == {1, 2, 3}
+    assert np.array_equal(read_mha(tmp_path / "fitted.mha"), read_mha(tmp_path / "whole.mha"))
+    run(scans["s3"], "-o", tmp_path / "applied.mha", "-k", 3, "--nonzero", "--apply-model", tmp_path / "m.json",
+        "--pieces", 4)
+    assert np.array_equal(read_mha(tmp_path / "applied.mha"), read_mha(tmp_path / "whole.mha"))
+    volume = read_mha(scans["s3"])
+    histograms = []
+    for i, (a, b) in enumerate([(0, 13), (13, volume.shape[0])]):
+        write_mha(tmp_path / f"chunk{i}.mha", volume[a:b])
+        histograms.append(tmp_path / f"h{i}.json")
+        run(tmp_path / f"chunk{i}.mha", "-k", 3, "--nonzero", "--save-histogram", histograms[-1])
+    run(scans["s3"], "-o", tmp_path / "merged.mha", "-k", 3, "--model", "gmm", "--nonzero", "--fit-histograms",
+        *histograms)
+    assert np.array_equal(read_mha(tmp_path / "merged.mha"), read_mha(tmp_path / "whole.mha"))
+
+
+def test_gaussian_mixture_with_a_spatial_prior_does_not_stream(scans, tmp_path):
+    out = tmp_path / "labels.mha"
+    error = one_line_error(run(scans["s3"], "-o", out, "-k", 3, "--mrf", "0.6", "--pieces", 3, ok=False))
+    assert "only K-means and the Gaussian mixture without --mrf" in error
+    assert not out.exists()

@@ -257,10 +257,6 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   {
     itkExceptionMacro(<< error.what());
   }
-  if (this->GetInput()->GetNumberOfComponentsPerPixel() < 1)
-  {
-    itkExceptionMacro(<< "the input has no channel (0 components per pixel)");
-  }
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -269,6 +265,12 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
 {
   const TInputImage * input = this->GetInput();
   const TMaskImage *  mask = this->GetMaskImage();
+  // Checked here, not in VerifyPreconditions: an upstream filter (ComposeImageFilter) sets the number of
+  // components in its GenerateOutputInformation, which runs between the two.
+  if (input != nullptr && input->GetNumberOfComponentsPerPixel() < 1)
+  {
+    itkExceptionMacro(<< "the input has no channel (0 components per pixel)");
+  }
   if (input == nullptr || mask == nullptr)
   {
     return;

@@ -21,7 +21,10 @@ def compose(*channels):
     """A VectorImage from scalar itk.Images of one geometry, through NumPy (geometry of the first channel)."""
     arrays = [itk.array_view_from_image(c) for c in channels]
     vector = itk.image_from_array(np.stack(arrays, axis=-1), is_vector=True)
-    vector.CopyInformation(channels[0])
+    # Not CopyInformation: it would also copy the scalar image's one component per pixel.
+    vector.SetSpacing(channels[0].GetSpacing())
+    vector.SetOrigin(channels[0].GetOrigin())
+    vector.SetDirection(channels[0].GetDirection())
     return vector
 
 

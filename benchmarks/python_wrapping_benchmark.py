@@ -69,7 +69,7 @@ def main():
     cxx = {}
     for dtype, label_type in label_types.items():
         times = [cxx_filter(label_type)[0] for _ in range(args.repetitions)]
-        cxx[dtype] = min(times)
+        cxx[dtype] = (min(times), float(np.median(times)))
         print(f"{'C++ filter alone (Update()), ' + dtype.name + ' labels':72s} best {min(times) * 1e3:8.1f} ms  "
               f"median {float(np.median(times)) * 1e3:8.1f} ms")
     reference = itk.array_from_image(cxx_filter(label_types[np.dtype(np.uint8)])[1])
@@ -86,7 +86,9 @@ def main():
          lambda: itk.array_from_image(itk.k_means_segmentation_image_filter(
              itk.image_from_array(array), number_of_classes=k))),
         ("Python: NumPy array straight into the functional call",
-         lambda: np.asarray(itk.k_means_segmentation_image_filter(array, number_of_classes=k))),
+         # The result is ITK's NDArrayITKBase view, which keeps the label image alive. Not np.asarray() of it: in
+         # ITK 5.3 the plain view that makes points at the buffer but not at the image, which is then freed.
+         lambda: itk.k_means_segmentation_image_filter(array, number_of_classes=k)),
         ("Python: object API, New(image, NumberOfClasses=4), Update(), array_view_from_image",
          lambda: python_object(itk.image_view_from_array(array))),
     ]
@@ -104,10 +106,12 @@ def main():
             print(f"{name}: not available ({error})")
             continue
         assert np.array_equal(labels, reference), name
-        ratio = best / cxx[labels.dtype]
+        # Ratios of the medians (the target) and of the best times: one lucky run of either side moves the latter.
+        ratio = median / cxx[labels.dtype][1]
         first_route = first_route or best
         print(f"{name:72s} best {best * 1e3:8.1f} ms  median {median * 1e3:8.1f} ms  {labels.dtype.name} labels, "
-              f"ratio to C++ {ratio:.2f} (target <= 1.5: {'pass' if ratio <= 1.5 else 'FAIL'})")
+              f"ratio to C++ {ratio:.2f} median, {best / cxx[labels.dtype][0]:.2f} best "
+              f"(target <= 1.5: {'pass' if ratio <= 1.5 else 'FAIL'})")
 
     if not args.no_sklearn:
         from sklearn.cluster import KMeans

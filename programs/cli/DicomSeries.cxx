@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "cli/DicomSeries.h"
 
+#include "cli/DicomElementScan.h"
+
 #include "itkGDCMImageIO.h"
 #include "itkImageSeriesReader.h"
 
@@ -247,6 +249,8 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
   {
     return false;
   }
+  // Element lengths past the end of the file make GDCM allocate them or abort: refused here first (FileError).
+  ScanDicomElements(fileName);
   gdcm::Reader reader;
   reader.SetFileName(fileName.c_str());
   if (!reader.CanRead() || !reader.ReadUpToTag(PixelDataTag, { PixelDataTag }))

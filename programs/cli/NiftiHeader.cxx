@@ -220,6 +220,26 @@ CheckHeader(NiftiHeader & header)
     throw FileError(path, "invalid " + header.Format + " header: datatype " + std::to_string(header.Datatype) +
                             " (bitpix " + std::to_string(header.BitsPerPixel) + ") is not a pixel type NIfTI reads");
   }
+  // Byte counts below 2^62, so that DataOffset() + DataBytes() cannot wrap around (no file is that large).
+  constexpr double limit = 4611686018427387904.0; // 2^62
+  if (!(header.VoxOffset >= 0.0 && header.VoxOffset < limit))
+  {
+    throw FileError(path, "invalid " + header.Format + " header: vox_offset " + std::to_string(header.VoxOffset) +
+                            ", the pixel data offset must be from 0 to 2^62 bytes");
+  }
+  double      bytes = static_cast<double>(DatatypeBytes(header.Datatype));
+  std::string sizes;
+  for (const std::int64_t n : header.Size)
+  {
+    bytes *= static_cast<double>(n);
+    sizes += (sizes.empty() ? "" : " x ") + std::to_string(n);
+  }
+  if (bytes >= limit)
+  {
+    throw FileError(path, "invalid " + header.Format + " header: its dimensions " + sizes + " of " +
+                            std::to_string(DatatypeBytes(header.Datatype)) +
+                            "-byte voxels announce more than 2^62 bytes of pixel data");
+  }
 }
 } // namespace
 

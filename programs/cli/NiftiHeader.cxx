@@ -141,6 +141,48 @@ LocateFiles(const std::string & path, NiftiHeader & header)
   return false;
 }
 
+/** Refuses a non-finite value among the fields ITK's reader makes spacing, origin and direction of (ITK 5.2
+ * aborts in vnl_svd on one): pixdim[1..] (of type T) at \a pixdim, and where qform_code or sform_code (of type
+ * TCode, at \a codes) is set, the quaternion and its offsets or the srow rows from \a quaternion on. */
+template <typename T, typename TCode>
+void
+CheckGeometryFields(const std::string & bytes, bool swap, std::size_t pixdim, std::size_t codes, std::size_t quaternion,
+                    const NiftiHeader & header)
+{
+  std::vector<std::pair<std::string, double>> geometry;
+  const std::size_t dimensions = header.Size.empty() ? 0 : static_cast<std::size_t>(header.Size.front());
+  for (std::size_t d = 1; d <= std::clamp<std::size_t>(dimensions, 3, 7); ++d)
+  {
+    geometry.emplace_back("pixdim[" + std::to_string(d) + "]", Field<T>(bytes, pixdim + d * sizeof(T), swap));
+  }
+  const char * const names[] = { "quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z" };
+  const bool nifti = header.Format != "Analyze 7.5"; // Analyze has no qform and sform
+  if (nifti && Field<TCode>(bytes, codes, swap) > 0)
+  {
+    for (std::size_t i = 0; i < 6; ++i)
+    {
+      geometry.emplace_back(names[i], Field<T>(bytes, quaternion + i * sizeof(T), swap));
+    }
+  }
+  if (nifti && Field<TCode>(bytes, codes + sizeof(TCode), swap) > 0)
+  {
+    for (std::size_t i = 0; i < 12; ++i)
+    {
+      const std::string name = std::string("srow_") + "xyz"[i / 4] + "[" + std::to_string(i % 4) + "]";
+      geometry.emplace_back(name, Field<T>(bytes, quaternion + (6 + i) * sizeof(T), swap));
+    }
+  }
+  for (const auto & [name, value] : geometry)
+  {
+    if (!std::isfinite(value))
+    {
+      throw FileError(header.HeaderPath, "invalid " + header.Format + " header: " + name + " = " +
+                                           std::to_string(value) +
+                                           "; voxel spacing, origin and orientation must be finite numbers");
+    }
+  }
+}
+
 void
 ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 {
@@ -155,6 +197,7 @@ ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
   header.VoxOffset = static_cast<double>(Field<std::int64_t>(bytes, 168, swap));
   header.Slope = Field<double>(bytes, 176, swap);
   header.Intercept = Field<double>(bytes, 184, swap);
+  CheckGeometryFields<double, std::int32_t>(bytes, swap, 104, 344, 352, header);
 }
 
 void
@@ -172,6 +215,7 @@ ReadNifti1Fields(const std::string & bytes, bool swap, NiftiHeader & header)
   header.VoxOffset = Field<float>(bytes, 108, swap);
   header.Slope = Field<float>(bytes, 112, swap);
   header.Intercept = Field<float>(bytes, 116, swap);
+  CheckGeometryFields<float, std::int16_t>(bytes, swap, 76, 252, 256, header);
 }
 
 template <typename T>

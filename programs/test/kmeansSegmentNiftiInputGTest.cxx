@@ -256,6 +256,13 @@ TEST_F(NiftiInputTest, UncountableByteSizesAreRefusedWithExactlyOneLine)
                                    "of 2-byte voxels announce more than 2^62 bytes of pixel data");
 }
 
+TEST_F(NiftiInputTest, NonFiniteGeometryIsRefusedWithExactlyOneLine)
+{
+  ExpectRefused("srow-nan.nii", Corpus("srow-nan.nii") +
+                                  ": invalid NIfTI-1 header: srow_x[3] = nan; voxel spacing, origin and orientation "
+                                  "must be finite numbers");
+}
+
 TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)
 {
   const auto directory = m_Files.Path("batch");

@@ -100,6 +100,11 @@ def main(directory):
         hdr["vox_offset"] = vox_offset
         with open(os.path.join(directory, name), "wb") as f:
             f.write(hdr.binaryblock + b"\0" * 4 + b"\0" * 120)
+    # A NaN in the sform (ITK 5.2's reader aborts in vnl_svd on it; found by the input fuzz harness).
+    hdr = header(n1, np.int16)
+    hdr.set_sform(np.diag([1.0, 1.0, 1.0, 1.0]), code=1)
+    hdr["srow_x"][3] = np.nan
+    write_single(directory, "srow-nan.nii", hdr, values)
 
 
 if __name__ == "__main__":

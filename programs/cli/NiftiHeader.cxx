@@ -203,8 +203,12 @@ ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 void
 ReadNifti1Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 {
-  const std::string magic = bytes.substr(344, 3);
-  header.Format = magic == "n+1" || magic == "ni1" ? "NIfTI-1" : "Analyze 7.5";
+  // niftilib's NIFTI_VERSION: "n+N" or "niN" with N from 1 to 9 and a NUL makes a NIfTI header (read as NIfTI-1
+  // when sizeof_hdr is 348), anything else Analyze 7.5.
+  const std::string magic = bytes.substr(344, 4);
+  const bool        nifti = magic[0] == 'n' && (magic[1] == '+' || magic[1] == 'i') && magic[2] >= '1' &&
+                     magic[2] <= '9' && magic[3] == '\0';
+  header.Format = nifti ? "NIfTI-1" : "Analyze 7.5";
   header.Swapped = swap;
   header.Datatype = Field<std::int16_t>(bytes, 70, swap);
   header.BitsPerPixel = Field<std::int16_t>(bytes, 72, swap);

@@ -59,6 +59,10 @@ public:
     {
       return false;
     }
+    if (count == 0)
+    {
+      return true;
+    }
     if (position < m_Start || position + count > m_Start + m_Buffer.size())
     {
       m_Start = position;

@@ -158,7 +158,8 @@ TEST(DicomElementScan, ValidFilesInEveryEncodingPass)
   for (const auto & [name, syntax, explicitVR, bigEndian] :
        { std::tuple<const char *, const char *, bool, bool>{ "explicit-le.dcm", "1.2.840.10008.1.2.1", true, false },
          { "implicit-le.dcm", "1.2.840.10008.1.2", false, false },
-         { "explicit-be.dcm", "1.2.840.10008.1.2.2", true, true } })
+         { "explicit-be.dcm", "1.2.840.10008.1.2.2", true, true },
+         { "empty-syntax.dcm", "", true, false } }) // an empty transfer syntax UID (found by fuzzing)
   {
     DicomBytes file;
     file.Explicit = explicitVR;

@@ -274,6 +274,14 @@ private:
                 " has an undefined length");
       }
       CheckValueFits(header, position, m_Bytes.Size());
+      unsigned char groupLength[4];
+      if (header.Is(0x0002, 0x0000) && header.Length == 4 && m_Bytes.Read(header.ValueStart, groupLength, 4) &&
+          Read32(groupLength, false) > m_Bytes.Size() - (header.ValueStart + 4))
+      {
+        // GDCM reads the meta group to the length this element gives, and aborts when the file ends first.
+        Damaged("the file meta group length (0002,0000) at byte " + std::to_string(position) + " is " +
+                std::to_string(Read32(groupLength, false)) + " bytes, past the end of the file");
+      }
       if (header.Is(0x0002, 0x0010))
       {
         std::vector<unsigned char> value(std::min<uint32_t>(header.Length, 64));

@@ -226,6 +226,16 @@ TEST(DicomElementScan, LengthsPastTheEndAreRefused)
   const std::string metaPath = Write("meta-length.dcm", meta.Data);
   EXPECT_EQ(ScanError(metaPath), PastTheEnd(metaPath, "(0002,0012)", metaAt, 16098, "the file", 300));
 
+  DicomBytes group; // a meta group length past the end of the file (GDCM 3.0 asserts; found by fuzzing)
+  group.Data.assign(128, 0);
+  group.Data.insert(group.Data.end(), { 'D', 'I', 'C', 'M' });
+  group.Header(0x0002, 0x0000, "UL", 4).Put(258, 4);
+  group.Element(0x0002, 0x0002, "UI", std::string("1.2.840.10008.5.1.4.1.1.7\0", 26));
+  const std::string groupPath = Write("meta-group-length.dcm", group.Data);
+  EXPECT_EQ(ScanError(groupPath), groupPath + ": damaged DICOM file: the file meta group length (0002,0000) at byte "
+                                              "132 is 258 bytes, past the end of the file (the file has 178 bytes); "
+                                              "not read");
+
   DicomBytes huge;
   huge.Explicit = false;
   huge.Preamble("1.2.840.10008.1.2").Element(0x0008, 0x0060, "", "MR");

@@ -175,9 +175,9 @@ public:
     {
       position = ScanMetaGroup(position, transferSyntax);
     }
-    else if (Read16(start, false) != 0x0008 && Read16(start, true) != 0x0008)
+    else if (!StartsDataSet(start))
     {
-      return DicomElementScanResult::NotDicom; // no meta group and no data set starting with group 0008
+      return DicomElementScanResult::NotDicom;
     }
     if (transferSyntax == "1.2.840.10008.1.2.1.99")
     {
@@ -199,6 +199,24 @@ public:
   }
 
 private:
+  /** A file without preamble and meta group that GDCM reads as a data set (ACR-NEMA): one starting with a group
+   * 0000 or 0008 element, but not a NIfTI or Analyze header, whose sizeof_hdr (348 or 540) also starts with 0000
+   * when stored big endian. */
+  static bool
+  StartsDataSet(const unsigned char * start)
+  {
+    for (const bool bigEndian : { false, true })
+    {
+      const uint32_t sizeofHdr = Read32(start, bigEndian);
+      if (sizeofHdr == 348 || sizeofHdr == 540)
+      {
+        return false;
+      }
+    }
+    const uint16_t group = Read16(start, false), swappedGroup = Read16(start, true);
+    return group == 0x0000 || group == 0x0008 || swappedGroup == 0x0008;
+  }
+
   [[noreturn]] void
   Damaged(const std::string & problem) const
   {

@@ -322,7 +322,11 @@ private:
     {
       if (depth == 0 && m_Bytes.Size() - position < 8)
       {
-        return m_Bytes.Size(); // a few bytes of padding after the last element
+        if (!m_PixelDataSeen)
+        {
+          Damaged("the file ends inside the element header at byte " + std::to_string(position));
+        }
+        return m_Bytes.Size(); // a few bytes of padding after the pixel data
       }
       const ElementHeader header = ReadHeader(position, encoding);
       if (header.ValueStart > limit)
@@ -343,6 +347,7 @@ private:
         continue;
       }
       const bool pixelData = header.Is(0x7fe0, 0x0010);
+      m_PixelDataSeen = m_PixelDataSeen || (pixelData && depth == 0);
       if (header.Length == UndefinedLength)
       {
         if (encoding.Explicit && !pixelData && !header.HasVR("SQ") && !header.HasVR("UN") && header.VR[0] != 0)
@@ -417,6 +422,7 @@ private:
 
   std::string m_FileName;
   ByteWindow  m_Bytes;
+  bool        m_PixelDataSeen{ false };
 };
 } // namespace
 

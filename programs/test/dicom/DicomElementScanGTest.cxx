@@ -236,6 +236,13 @@ TEST(DicomElementScan, LengthsPastTheEndAreRefused)
                                               "132 is 258 bytes, past the end of the file (the file has 178 bytes); "
                                               "not read");
 
+  DicomBytes tail; // a partial element header after the meta group (GDCM 3.0 asserts; found by fuzzing)
+  tail.Preamble("1.2.840.10008.1.2.1").Data.insert(tail.Data.end(), { 0x08, 0x00, 0x60 });
+  const std::string tailPath = Write("partial-header.dcm", tail.Data);
+  EXPECT_EQ(ScanError(tailPath), tailPath + ": damaged DICOM file: the file ends inside the element header at byte " +
+                                   std::to_string(tail.Data.size() - 3) + " (the file has " +
+                                   std::to_string(tail.Data.size()) + " bytes); not read");
+
   DicomBytes huge;
   huge.Explicit = false;
   huge.Preamble("1.2.840.10008.1.2").Element(0x0008, 0x0060, "", "MR");

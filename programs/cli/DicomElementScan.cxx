@@ -174,6 +174,10 @@ public:
     if (preamble || Read16(start, false) == 0x0002)
     {
       position = ScanMetaGroup(position, transferSyntax);
+      if (position >= m_Bytes.Size())
+      {
+        Damaged("the file ends after its meta group, with no data set"); // GDCM 3.0 asserts on it
+      }
     }
     else if (!StartsDataSet(start))
     {

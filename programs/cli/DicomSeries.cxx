@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "cli/DicomSeries.h"
 
+#include "cli/DicomElementScan.h"
+
 #include "itkGDCMImageIO.h"
 #include "itkImageSeriesReader.h"
 
@@ -28,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -249,7 +252,14 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
   }
   gdcm::Reader reader;
   reader.SetFileName(fileName.c_str());
-  if (!reader.CanRead() || !reader.ReadUpToTag(PixelDataTag, { PixelDataTag }))
+  if (!reader.CanRead())
+  {
+    return false;
+  }
+  // GDCM takes it for DICOM. Element lengths past the end of the file make GDCM allocate them or abort: such a
+  // file is refused here first (FileError).
+  ScanDicomElements(fileName);
+  if (!reader.ReadUpToTag(PixelDataTag, { PixelDataTag }))
   {
     return false;
   }
@@ -642,6 +652,17 @@ ReadDicomSeries(const std::string &           directory,
 void
 CheckSingleDicomFile(const std::string & fileName)
 {
+  const auto endsWith = [&fileName](const std::string & suffix) {
+    return fileName.size() >= suffix.size() && fileName.compare(fileName.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  for (const char * image : { ".img", ".img.gz" })
+  {
+    const std::string stem = endsWith(image) ? fileName.substr(0, fileName.size() - std::strlen(image)) : "";
+    if (!stem.empty() && (std::filesystem::exists(stem + ".hdr") || std::filesystem::exists(stem + ".hdr.gz")))
+    {
+      return; // the pixel data of an Analyze or NIfTI pair, which may start like a DICOM data set (zeros)
+    }
+  }
   GDCMMessageCapture capture;
   DicomSliceHeader   header;
   if (!ReadDicomSliceHeader(fileName, header) || !header.HasPixelData)

@@ -135,6 +135,33 @@ CheckNiftiData(const NiftiHeader & header)
   }
 }
 
+/** MetaImage (.mha, .mhd): ITK 5.2's MetaIO copies every field name of the header into a 255-byte buffer
+ * (MET_InitReadField, strcpy), so a longer name overflows it (the program aborts where the C library checks the
+ * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
+ * characters. */
+void
+CheckMetaImageFieldNames(const std::string & path)
+{
+  std::ifstream stream(path, std::ios::binary);
+  std::string   line;
+  for (std::size_t number = 1; std::getline(stream, line); ++number)
+  {
+    const std::string name = line.substr(0, line.find_first_of("=:"));
+    const auto        first = name.find_first_not_of(" \t\r\v\f");
+    const auto        last = name.find_last_not_of(" \t\r\v\f");
+    const std::size_t length = first == std::string::npos ? 0 : last - first + 1;
+    if (length >= 255)
+    {
+      throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " has a field name of " +
+                              std::to_string(length) + " characters (MetaIO reads at most 254)");
+    }
+    if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)
+    {
+      return; // the data follow
+    }
+  }
+}
+
 /** MetaImage (.mha, .mhd): the data (local after the header, or the ElementDataFile) must hold the data size,
  * or CompressedDataSize bytes when compressed. */
 void
@@ -274,6 +301,10 @@ CreateReadImageIO(const std::string & path, std::optional<NiftiHeader> * nifti)
     {
       try
       {
+        if (std::string(io->GetNameOfClass()) == "MetaImageIO")
+        {
+          CheckMetaImageFieldNames(path);
+        }
         io->SetFileName(path);
         io->ReadImageInformation();
       }

@@ -141,6 +141,48 @@ LocateFiles(const std::string & path, NiftiHeader & header)
   return false;
 }
 
+/** Refuses a non-finite value among the fields ITK's reader makes spacing, origin and direction of (ITK 5.2
+ * aborts in vnl_svd on one): pixdim[1..] (of type T) at \a pixdim, and where qform_code or sform_code (of type
+ * TCode, at \a codes) is set, the quaternion and its offsets or the srow rows from \a quaternion on. */
+template <typename T, typename TCode>
+void
+CheckGeometryFields(const std::string & bytes, bool swap, std::size_t pixdim, std::size_t codes, std::size_t quaternion,
+                    const NiftiHeader & header)
+{
+  std::vector<std::pair<std::string, double>> geometry;
+  const std::size_t dimensions = header.Size.empty() ? 0 : static_cast<std::size_t>(header.Size.front());
+  for (std::size_t d = 1; d <= std::clamp<std::size_t>(dimensions, 3, 7); ++d)
+  {
+    geometry.emplace_back("pixdim[" + std::to_string(d) + "]", Field<T>(bytes, pixdim + d * sizeof(T), swap));
+  }
+  const char * const names[] = { "quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z" };
+  const bool nifti = header.Format != "Analyze 7.5"; // Analyze has no qform and sform
+  if (nifti && Field<TCode>(bytes, codes, swap) > 0)
+  {
+    for (std::size_t i = 0; i < 6; ++i)
+    {
+      geometry.emplace_back(names[i], Field<T>(bytes, quaternion + i * sizeof(T), swap));
+    }
+  }
+  if (nifti && Field<TCode>(bytes, codes + sizeof(TCode), swap) > 0)
+  {
+    for (std::size_t i = 0; i < 12; ++i)
+    {
+      const std::string name = std::string("srow_") + "xyz"[i / 4] + "[" + std::to_string(i % 4) + "]";
+      geometry.emplace_back(name, Field<T>(bytes, quaternion + (6 + i) * sizeof(T), swap));
+    }
+  }
+  for (const auto & [name, value] : geometry)
+  {
+    if (!std::isfinite(value))
+    {
+      throw FileError(header.HeaderPath, "invalid " + header.Format + " header: " + name + " = " +
+                                           std::to_string(value) +
+                                           "; voxel spacing, origin and orientation must be finite numbers");
+    }
+  }
+}
+
 void
 ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 {
@@ -155,13 +197,18 @@ ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
   header.VoxOffset = static_cast<double>(Field<std::int64_t>(bytes, 168, swap));
   header.Slope = Field<double>(bytes, 176, swap);
   header.Intercept = Field<double>(bytes, 184, swap);
+  CheckGeometryFields<double, std::int32_t>(bytes, swap, 104, 344, 352, header);
 }
 
 void
 ReadNifti1Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 {
-  const std::string magic = bytes.substr(344, 3);
-  header.Format = magic == "n+1" || magic == "ni1" ? "NIfTI-1" : "Analyze 7.5";
+  // niftilib's NIFTI_VERSION: "n+N" or "niN" with N from 1 to 9 and a NUL makes a NIfTI header (read as NIfTI-1
+  // when sizeof_hdr is 348), anything else Analyze 7.5.
+  const std::string magic = bytes.substr(344, 4);
+  const bool        nifti = magic[0] == 'n' && (magic[1] == '+' || magic[1] == 'i') && magic[2] >= '1' &&
+                     magic[2] <= '9' && magic[3] == '\0';
+  header.Format = nifti ? "NIfTI-1" : "Analyze 7.5";
   header.Swapped = swap;
   header.Datatype = Field<std::int16_t>(bytes, 70, swap);
   header.BitsPerPixel = Field<std::int16_t>(bytes, 72, swap);
@@ -172,6 +219,7 @@ ReadNifti1Fields(const std::string & bytes, bool swap, NiftiHeader & header)
   header.VoxOffset = Field<float>(bytes, 108, swap);
   header.Slope = Field<float>(bytes, 112, swap);
   header.Intercept = Field<float>(bytes, 116, swap);
+  CheckGeometryFields<float, std::int16_t>(bytes, swap, 76, 252, 256, header);
 }
 
 template <typename T>
@@ -219,6 +267,26 @@ CheckHeader(NiftiHeader & header)
   {
     throw FileError(path, "invalid " + header.Format + " header: datatype " + std::to_string(header.Datatype) +
                             " (bitpix " + std::to_string(header.BitsPerPixel) + ") is not a pixel type NIfTI reads");
+  }
+  // Byte counts below 2^62, so that DataOffset() + DataBytes() cannot wrap around (no file is that large).
+  constexpr double limit = 4611686018427387904.0; // 2^62
+  if (!(header.VoxOffset >= 0.0 && header.VoxOffset < limit))
+  {
+    throw FileError(path, "invalid " + header.Format + " header: vox_offset " + std::to_string(header.VoxOffset) +
+                            ", the pixel data offset must be from 0 to 2^62 bytes");
+  }
+  double      bytes = static_cast<double>(DatatypeBytes(header.Datatype));
+  std::string sizes;
+  for (const std::int64_t n : header.Size)
+  {
+    bytes *= static_cast<double>(n);
+    sizes += (sizes.empty() ? "" : " x ") + std::to_string(n);
+  }
+  if (bytes >= limit)
+  {
+    throw FileError(path, "invalid " + header.Format + " header: its dimensions " + sizes + " of " +
+                            std::to_string(DatatypeBytes(header.Datatype)) +
+                            "-byte voxels announce more than 2^62 bytes of pixel data");
   }
 }
 } // namespace

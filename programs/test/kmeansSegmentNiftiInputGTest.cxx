@@ -246,6 +246,23 @@ TEST_F(NiftiInputTest, ZeroOrNegativeDimensionIsRefusedWithExactlyOneLine)
                 Corpus("dim-negative.nii") + ": invalid NIfTI-1 header: dim[1] = -3, every size must be at least 1");
 }
 
+TEST_F(NiftiInputTest, UncountableByteSizesAreRefusedWithExactlyOneLine)
+{
+  ExpectRefused("vox-offset-nan.nii", Corpus("vox-offset-nan.nii") +
+                                        ": invalid NIfTI-1 header: vox_offset nan, the pixel data offset must be "
+                                        "from 0 to 2^62 bytes");
+  ExpectRefused("dims-huge.nii", Corpus("dims-huge.nii") +
+                                   ": invalid NIfTI-1 header: its dimensions 32767 x 32767 x 32767 x 32767 x 3 "
+                                   "of 2-byte voxels announce more than 2^62 bytes of pixel data");
+}
+
+TEST_F(NiftiInputTest, NonFiniteGeometryIsRefusedWithExactlyOneLine)
+{
+  ExpectRefused("srow-nan.nii", Corpus("srow-nan.nii") +
+                                  ": invalid NIfTI-1 header: srow_x[3] = nan; voxel spacing, origin and orientation "
+                                  "must be finite numbers");
+}
+
 TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)
 {
   const auto directory = m_Files.Path("batch");

@@ -90,6 +90,21 @@ def main(directory):
         hdr["vox_offset"] = 352
         with open(os.path.join(directory, name), "wb") as f:
             f.write(hdr.binaryblock + b"\0" * 4 + b"\0" * 64)
+    # Headers whose byte counts cannot be computed: a NaN vox_offset (found by the input fuzz harness) and
+    # dimensions announcing more than 2^62 bytes.
+    for name, vox_offset, dims in (("vox-offset-nan.nii", np.nan, (3, 4, 5)),
+                                   ("dims-huge.nii", 352, (32767, 32767, 32767, 32767, 3))):
+        hdr = header(n1, np.int16)
+        hdr["dim"][0] = len(dims)
+        hdr["dim"][1:len(dims) + 1] = dims
+        hdr["vox_offset"] = vox_offset
+        with open(os.path.join(directory, name), "wb") as f:
+            f.write(hdr.binaryblock + b"\0" * 4 + b"\0" * 120)
+    # A NaN in the sform (ITK 5.2's reader aborts in vnl_svd on it; found by the input fuzz harness).
+    hdr = header(n1, np.int16)
+    hdr.set_sform(np.diag([1.0, 1.0, 1.0, 1.0]), code=1)
+    hdr["srow_x"][3] = np.nan
+    write_single(directory, "srow-nan.nii", hdr, values)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,11 @@ WriteInput(int format, const uint8_t * bytes, size_t size)
   return path.string();
 }
 
+/** Pixel data the harness reads at most (16 MiB): a compressed input of a few KB may rightly hold a much larger
+ * image of zeros, whose reading is the same code as for a small one and would only slow the fuzzing down. Claims
+ * larger than that are still probed (header, completeness and DICOM checks, under -malloc_limit_mb). */
+constexpr double MaximumPixelBytesRead = 16.0 * (1 << 20);
+
 /** What the program does with INPUT before segmenting it: probe (header, completeness, DICOM checks), then
  * read the pixels with the file's own type. */
 void
@@ -101,6 +106,15 @@ ReadLikeTheProgram(const std::string & path)
   kmeans_cli::Options   options;
   kmeans_cli::Report    report;
   kmeans_cli::ImageInfo info = kmeans_cli::ProbeScanInput(path, options);
+  double                pixelBytes = 8.0 * info.NumberOfComponents;
+  for (const auto size : info.Size)
+  {
+    pixelBytes *= static_cast<double>(size);
+  }
+  if (pixelBytes > MaximumPixelBytesRead)
+  {
+    return;
+  }
   kmeans_cli::DispatchScalarImage(info, [&](auto tag) {
     using Tag = decltype(tag);
     auto image = kmeans_cli::ReadScanInput<typename Tag::PixelType, Tag::Dimension>(options, info, report);

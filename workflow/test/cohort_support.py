@@ -11,6 +11,11 @@ import phantoms
 SEGMENT = os.environ.get("KMEANS_SEGMENT", "kmeans-segment")
 COHORT = os.environ.get("KMEANS_COHORT", "kmeans-cohort")
 WORKFLOW_DIR = os.environ.get("KMEANS_WORKFLOW_DIR", os.path.join(os.path.dirname(__file__), ".."))
+# 0 when kmeans-segment was built without the VTK preview (the sanitizer build): the cohort then runs with
+# --no-preview, and what needs the pictures is skipped.
+PREVIEW = os.environ.get("KMEANS_PREVIEW", "1") != "0"
+PREVIEW_ARGS = () if PREVIEW else ("--no-preview",)
+NO_PREVIEW_REASON = "kmeans-segment was built without the VTK preview (KMEANS_PREVIEW=0): no preview pictures"
 OUTPUT_ROOT = os.environ.get("KMEANS_TEST_OUTPUT_DIR", os.path.join(os.getcwd(), "cohort-test-output"))
 
 # (subject, session, shape, ventricle radius, seed, mask); sub-04 is cut short, sub-05 has large ventricles.

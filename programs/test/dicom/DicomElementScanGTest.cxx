@@ -1,0 +1,358 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+// The element-length scan that guards GDCM against damaged DICOM files (cli/DicomElementScan.h): files written
+// by ITK and pydicom in every transfer-syntax family pass, files whose lengths run past the end are refused with
+// a one-line error naming the file, the element and the byte offset, before GDCM reads them.
+#include "cli/DicomElementScan.h"
+#include "cli/DicomSeries.h"
+#include "cli/ErrorReporting.h"
+#include "DicomTestSeries.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace
+{
+namespace fs = std::filesystem;
+using kmeans_cli::DicomElementScanResult;
+using Bytes = std::vector<unsigned char>;
+
+std::string
+TestFile(const std::string & name)
+{
+  const fs::path directory = fs::current_path() / "dicom-element-scan-test"; // the build tree (ctest)
+  fs::create_directories(directory);
+  return (directory / name).string();
+}
+
+std::string
+Write(const std::string & name, const Bytes & bytes)
+{
+  const std::string path = TestFile(name);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  return path;
+}
+
+/** Builds DICOM byte streams element by element. */
+struct DicomBytes
+{
+  Bytes Data;
+  bool  Explicit{ true };
+  bool  BigEndian{ false };
+
+  void
+  Put(uint32_t value, int size)
+  {
+    for (int i = 0; i < size; ++i)
+    {
+      const int shift = 8 * (BigEndian ? size - 1 - i : i);
+      Data.push_back(static_cast<unsigned char>(value >> shift));
+    }
+  }
+  DicomBytes &
+  Preamble(const std::string & transferSyntax)
+  {
+    Data.assign(128, 0);
+    Data.insert(Data.end(), { 'D', 'I', 'C', 'M' });
+    const bool explicitVR = Explicit, bigEndian = BigEndian;
+    Explicit = true;
+    BigEndian = false;
+    Element(0x0002, 0x0010, "UI", transferSyntax + (transferSyntax.size() % 2 ? std::string(1, '\0') : ""));
+    Explicit = explicitVR;
+    BigEndian = bigEndian;
+    return *this;
+  }
+  /** An element header with a declared length, then the value bytes given (which may be fewer). */
+  DicomBytes &
+  Header(uint16_t group, uint16_t element, const char * vr, uint32_t length)
+  {
+    Put(group, 2);
+    Put(element, 2);
+    const bool longLength = std::string("OB OW SQ UN UT").find(vr) != std::string::npos;
+    if (Explicit && group != 0xfffe)
+    {
+      Data.insert(Data.end(), { static_cast<unsigned char>(vr[0]), static_cast<unsigned char>(vr[1]) });
+      if (longLength)
+      {
+        Put(0, 2);
+      }
+      Put(length, longLength ? 4 : 2);
+    }
+    else
+    {
+      Put(length, 4);
+    }
+    return *this;
+  }
+  DicomBytes &
+  Element(uint16_t group, uint16_t element, const char * vr, const std::string & value)
+  {
+    Header(group, element, vr, static_cast<uint32_t>(value.size()));
+    Data.insert(Data.end(), value.begin(), value.end());
+    return *this;
+  }
+  DicomBytes &
+  Item(uint32_t length = 0xffffffffu)
+  {
+    return Header(0xfffe, 0xe000, "", length);
+  }
+  DicomBytes &
+  ItemEnd()
+  {
+    return Header(0xfffe, 0xe00d, "", 0);
+  }
+  DicomBytes &
+  SequenceEnd()
+  {
+    return Header(0xfffe, 0xe0dd, "", 0);
+  }
+  /** A data set with a nested sequence of undefined length and 16 bytes of native pixel data. */
+  DicomBytes &
+  Typical()
+  {
+    Element(0x0008, 0x0060, "CS", "MR");
+    Header(0x0008, 0x1140, "SQ", 0xffffffffu).Item().Element(0x0008, 0x1150, "UI", std::string("1.2.3\0", 6));
+    ItemEnd().Item(10).Element(0x0008, 0x1155, "UI", std::string("1\0", 2)).SequenceEnd();
+    Element(0x0028, 0x0010, "US", std::string("\x02\x00", 2));
+    Header(0x7fe0, 0x0010, "OW", 16);
+    Data.insert(Data.end(), 16, 7);
+    return *this;
+  }
+};
+
+std::string
+ScanError(const std::string & path)
+{
+  try
+  {
+    kmeans_cli::ScanDicomElements(path);
+  }
+  catch (const kmeans_cli::FileError & error)
+  {
+    return error.what();
+  }
+  return {};
+}
+
+TEST(DicomElementScan, ValidFilesInEveryEncodingPass)
+{
+  for (const auto & [name, syntax, explicitVR, bigEndian] :
+       { std::tuple<const char *, const char *, bool, bool>{ "explicit-le.dcm", "1.2.840.10008.1.2.1", true, false },
+         { "implicit-le.dcm", "1.2.840.10008.1.2", false, false },
+         { "explicit-be.dcm", "1.2.840.10008.1.2.2", true, true },
+         { "empty-syntax.dcm", "", true, false } }) // an empty transfer syntax UID (found by fuzzing)
+  {
+    DicomBytes file;
+    file.Explicit = explicitVR;
+    file.BigEndian = bigEndian;
+    file.Preamble(syntax).Typical();
+    const std::string path = Write(name, file.Data);
+    EXPECT_EQ(kmeans_cli::ScanDicomElements(path), DicomElementScanResult::Valid) << name << ": " << ScanError(path);
+  }
+}
+
+TEST(DicomElementScan, EncapsulatedPixelDataAndDeflatedDataSets)
+{
+  DicomBytes jpeg;
+  jpeg.Preamble("1.2.840.10008.1.2.4.70").Element(0x0008, 0x0060, "CS", "MR").Header(0x7fe0, 0x0010, "OB", 0xffffffffu);
+  jpeg.Item(0);
+  DicomBytes cut = jpeg;
+  jpeg.Item(4).Data.insert(jpeg.Data.end(), { 0xff, 0xd8, 0xff, 0xd9 });
+  jpeg.SequenceEnd();
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("jpeg.dcm", jpeg.Data)), DicomElementScanResult::Valid);
+  const std::size_t fragment = cut.Data.size();
+  cut.Item(400).Data.insert(cut.Data.end(), 10, 0xff);
+  const std::string cutPath = Write("jpeg-fragment-cut.dcm", cut.Data);
+  EXPECT_EQ(ScanError(cutPath), cutPath + ": damaged DICOM file: element (fffe,e000) at byte " +
+                                  std::to_string(fragment) + " declares a value of 400 bytes, past the end of the " +
+                                  "file (the file has " + std::to_string(cut.Data.size()) + " bytes); not read");
+  DicomBytes deflated;
+  deflated.Preamble("1.2.840.10008.1.2.1.99").Data.insert(deflated.Data.end(), 40, 0xff);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("deflated.dcm", deflated.Data)), DicomElementScanResult::Deflated);
+}
+
+TEST(DicomElementScan, OtherFilesAreNotDicom)
+{
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("header.nii", Bytes{ 0x5c, 0x01, 0, 0, 0, 0, 0, 0, 0, 0 })),
+            DicomElementScanResult::NotDicom);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("big-endian.nii", Bytes{ 0, 0, 0x01, 0x5c, 0, 0, 0, 0, 0, 0 })),
+            DicomElementScanResult::NotDicom);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("short.dcm", Bytes{ 'D', 'I' })), DicomElementScanResult::NotDicom);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(TestFile("missing.dcm")), DicomElementScanResult::NotDicom);
+}
+
+TEST(DicomElementScan, PixelDataCutShortIsLeftToTheSeriesCheck)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Typical();
+  file.Data.resize(file.Data.size() - 5);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("cut-pixels.dcm", file.Data)), DicomElementScanResult::Valid);
+}
+
+std::string
+PastTheEnd(const std::string & path, const std::string & element, std::size_t at, std::size_t length,
+           const std::string & end, std::size_t fileSize)
+{
+  return path + ": damaged DICOM file: element " + element + " at byte " + std::to_string(at) + " declares a value of " +
+         std::to_string(length) + " bytes, past the end of " + end + " (the file has " + std::to_string(fileSize) +
+         " bytes); not read";
+}
+
+TEST(DicomElementScan, LengthsPastTheEndAreRefused)
+{
+  DicomBytes meta;
+  meta.Preamble("1.2.840.10008.1.2");
+  const std::size_t metaAt = meta.Data.size();
+  meta.Header(0x0002, 0x0012, "UI", 16098).Data.resize(300, '1');
+  const std::string metaPath = Write("meta-length.dcm", meta.Data);
+  EXPECT_EQ(ScanError(metaPath), PastTheEnd(metaPath, "(0002,0012)", metaAt, 16098, "the file", 300));
+
+  DicomBytes group; // a meta group length past the end of the file (GDCM 3.0 asserts; found by fuzzing)
+  group.Data.assign(128, 0);
+  group.Data.insert(group.Data.end(), { 'D', 'I', 'C', 'M' });
+  group.Header(0x0002, 0x0000, "UL", 4).Put(258, 4);
+  group.Element(0x0002, 0x0002, "UI", std::string("1.2.840.10008.5.1.4.1.1.7\0", 26));
+  const std::string groupPath = Write("meta-group-length.dcm", group.Data);
+  EXPECT_EQ(ScanError(groupPath), groupPath + ": damaged DICOM file: the file meta group length (0002,0000) at byte "
+                                              "132 is 258 bytes, past the end of the file (the file has 178 bytes); "
+                                              "not read");
+
+  DicomBytes tail; // a partial element header after the meta group (GDCM 3.0 asserts; found by fuzzing)
+  tail.Preamble("1.2.840.10008.1.2.1").Data.insert(tail.Data.end(), { 0x08, 0x00, 0x60 });
+  const std::string tailPath = Write("partial-header.dcm", tail.Data);
+  EXPECT_EQ(ScanError(tailPath), tailPath + ": damaged DICOM file: the file ends inside the element header at byte " +
+                                   std::to_string(tail.Data.size() - 3) + " (the file has " +
+                                   std::to_string(tail.Data.size()) + " bytes); not read");
+
+  DicomBytes huge;
+  huge.Explicit = false;
+  huge.Preamble("1.2.840.10008.1.2").Element(0x0008, 0x0060, "", "MR");
+  const std::size_t hugeAt = huge.Data.size();
+  huge.Header(0x0018, 0x0010, "", 800000000u).Data.resize(1000, ' ');
+  const std::string hugePath = Write("huge-length.dcm", huge.Data);
+  EXPECT_EQ(ScanError(hugePath), PastTheEnd(hugePath, "(0018,0010)", hugeAt, 800000000u, "the file", 1000));
+
+  DicomBytes item; // an element longer than the item that holds it
+  item.Preamble("1.2.840.10008.1.2.1").Header(0x0008, 0x1140, "SQ", 0xffffffffu).Item(12);
+  const std::size_t itemAt = item.Data.size();
+  item.Element(0x0008, 0x1150, "UI", "1.2.3.4.5.6").SequenceEnd();
+  const std::string itemPath = Write("item-overrun.dcm", item.Data);
+  EXPECT_EQ(ScanError(itemPath), PastTheEnd(itemPath, "(0008,1150)", itemAt, 11,
+                                            "its item at byte " + std::to_string(itemAt + 12), item.Data.size()));
+
+  DicomBytes open; // a sequence of undefined length that never ends
+  open.Preamble("1.2.840.10008.1.2.1").Header(0x0008, 0x1140, "SQ", 0xffffffffu).Item();
+  open.Element(0x0008, 0x0060, "CS", "MR");
+  const std::string openPath = Write("open-sequence.dcm", open.Data);
+  EXPECT_EQ(ScanError(openPath), openPath + ": damaged DICOM file: the file ends inside the element header at byte " +
+                                   std::to_string(open.Data.size()) + " (the file has " +
+                                   std::to_string(open.Data.size()) + " bytes); not read");
+}
+
+TEST(DicomElementScan, DeepNestingIsRefused)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1");
+  for (int i = 0; i < 70; ++i)
+  {
+    file.Header(0x0008, 0x1140, "SQ", 0xffffffffu).Item();
+  }
+  const std::string path = Write("deep.dcm", file.Data);
+  EXPECT_NE(ScanError(path).find("sequences nested deeper than 64 levels"), std::string::npos) << ScanError(path);
+}
+
+/** The inputs of the input fuzz harness that made GDCM 3.0 allocate 800 MB and abort (test/fuzz/regressions/input,
+ * format byte 4: the rest is a .dcm file): refused by the scan, and by the program's single-file check. */
+TEST(DicomElementScan, FuzzFoundFilesAreRefused)
+{
+  for (const auto & [name, expected] :
+       { std::pair<const char *, const char *>{ "dicom-element-length-800MB", "declares a value of 8" },
+         { "dicom-meta-header-gdcm-assertion", "element (0002,0012) at byte 290 declares a value of 16098 bytes" } })
+  {
+    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/" + name, std::ios::binary);
+    Bytes         bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 132u) << name;
+    ASSERT_EQ(bytes[0], 4) << name; // the harness's format byte of a single DICOM file
+    const std::string path = Write(std::string(name) + ".dcm", Bytes(bytes.begin() + 1, bytes.end()));
+    const std::string error = ScanError(path);
+    EXPECT_EQ(error.rfind(path + ": damaged DICOM file: ", 0), 0u) << error;
+    EXPECT_NE(error.find(expected), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    EXPECT_THROW(kmeans_cli::CheckSingleDicomFile(path), kmeans_cli::FileError) << name;
+  }
+}
+
+TEST(DicomElementScan, ItkWrittenSeriesPasses)
+{
+  KMeansDicomTest::SeriesSpec spec;
+  const fs::path              directory = TestFile("itk-series");
+  fs::create_directories(directory);
+  for (const std::string & file : KMeansDicomTest::WriteSeries(directory.string(), spec))
+  {
+    EXPECT_EQ(kmeans_cli::ScanDicomElements(file), DicomElementScanResult::Valid) << file;
+  }
+}
+
+/** pydicom (another writer) in the three uncompressed transfer syntaxes, with nested sequences of defined and
+ * undefined length; skipped when Debian's Python has no pydicom. */
+TEST(DicomElementScan, PydicomWrittenFilesPass)
+{
+  if (std::system("/usr/bin/python3 -c 'import pydicom' 2>/dev/null") != 0)
+  {
+    GTEST_SKIP() << "/usr/bin/python3 has no pydicom (Debian package python3-pydicom): pydicom-written files not tested";
+  }
+  const std::string script = TestFile("write.py"), directory = TestFile("pydicom");
+  std::ofstream(script) << R"PY(
+import sys, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
+for name, uid, implicit, little in [("el", "1.2.840.10008.1.2.1", False, True), ("il", "1.2.840.10008.1.2", True, True),
+                                    ("eb", "1.2.840.10008.1.2.2", False, False)]:
+    for undefined in (False, True):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = uid
+        ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+        ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+        ds.Modality, ds.Rows, ds.Columns, ds.BitsAllocated = "MR", 2, 2, 16
+        inner = Dataset()
+        inner.CodeValue = "T1"
+        ref = Dataset()
+        ref.ReferencedSOPInstanceUID = "1.2.3"
+        ref.PurposeOfReferenceCodeSequence = Sequence([inner])
+        ds.ReferencedImageSequence = Sequence([ref, ref])
+        ds.PixelData = bytes(8)
+        for seq in (ds.ReferencedImageSequence, ref.PurposeOfReferenceCodeSequence):
+            seq.is_undefined_length = undefined
+            for item in seq:
+                item.is_undefined_length_sequence_item = undefined
+        ds.is_implicit_VR, ds.is_little_endian = implicit, little
+        ds.save_as(f"{sys.argv[1]}-{name}-{int(undefined)}.dcm", write_like_original=False)
+)PY";
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + directory).c_str()), 0);
+  for (const char * name : { "el-0", "el-1", "il-0", "il-1", "eb-0", "eb-1" })
+  {
+    const std::string path = directory + "-" + name + ".dcm";
+    EXPECT_EQ(kmeans_cli::ScanDicomElements(path), DicomElementScanResult::Valid) << path << ": " << ScanError(path);
+  }
+}
+} // namespace

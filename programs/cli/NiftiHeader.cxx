@@ -18,6 +18,7 @@
 #include "cli/NiftiHeader.h"
 
 #include "cli/ErrorReporting.h"
+#include "cli/HeaderBytes.h"
 
 #include "itkConfigure.h"
 #include "itkVersion.h"
@@ -68,28 +69,6 @@ DatatypeBytes(int datatype)
   }
 }
 
-template <typename T>
-T
-Field(const std::string & bytes, std::size_t offset, bool swap)
-{
-  char raw[sizeof(T)];
-  std::memcpy(raw, bytes.data() + offset, sizeof(T));
-  if (swap)
-  {
-    std::reverse(raw, raw + sizeof(T));
-  }
-  T value;
-  std::memcpy(&value, raw, sizeof(T));
-  return value;
-}
-
-bool
-HasSuffix(const std::string & text, const std::string & suffix)
-{
-  return text.size() >= suffix.size() &&
-         std::equal(suffix.rbegin(), suffix.rend(), text.rbegin(),
-                    [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-}
 
 bool
 Exists(const std::string & path)
@@ -153,23 +132,23 @@ CheckGeometryFields(const std::string & bytes, bool swap, std::size_t pixdim, st
   const std::size_t dimensions = header.Size.empty() ? 0 : static_cast<std::size_t>(header.Size.front());
   for (std::size_t d = 1; d <= std::clamp<std::size_t>(dimensions, 3, 7); ++d)
   {
-    geometry.emplace_back("pixdim[" + std::to_string(d) + "]", Field<T>(bytes, pixdim + d * sizeof(T), swap));
+    geometry.emplace_back("pixdim[" + std::to_string(d) + "]", ReadField<T>(bytes, pixdim + d * sizeof(T), swap));
   }
   const char * const names[] = { "quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z" };
   const bool nifti = header.Format != "Analyze 7.5"; // Analyze has no qform and sform
-  if (nifti && Field<TCode>(bytes, codes, swap) > 0)
+  if (nifti && ReadField<TCode>(bytes, codes, swap) > 0)
   {
     for (std::size_t i = 0; i < 6; ++i)
     {
-      geometry.emplace_back(names[i], Field<T>(bytes, quaternion + i * sizeof(T), swap));
+      geometry.emplace_back(names[i], ReadField<T>(bytes, quaternion + i * sizeof(T), swap));
     }
   }
-  if (nifti && Field<TCode>(bytes, codes + sizeof(TCode), swap) > 0)
+  if (nifti && ReadField<TCode>(bytes, codes + sizeof(TCode), swap) > 0)
   {
     for (std::size_t i = 0; i < 12; ++i)
     {
       const std::string name = std::string("srow_") + "xyz"[i / 4] + "[" + std::to_string(i % 4) + "]";
-      geometry.emplace_back(name, Field<T>(bytes, quaternion + (6 + i) * sizeof(T), swap));
+      geometry.emplace_back(name, ReadField<T>(bytes, quaternion + (6 + i) * sizeof(T), swap));
     }
   }
   for (const auto & [name, value] : geometry)
@@ -188,15 +167,15 @@ ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 {
   header.Format = "NIfTI-2";
   header.Swapped = swap;
-  header.Datatype = Field<std::int16_t>(bytes, 12, swap);
-  header.BitsPerPixel = Field<std::int16_t>(bytes, 14, swap);
+  header.Datatype = ReadField<std::int16_t>(bytes, 12, swap);
+  header.BitsPerPixel = ReadField<std::int16_t>(bytes, 14, swap);
   for (std::size_t d = 0; d < 8; ++d)
   {
-    header.Size.push_back(Field<std::int64_t>(bytes, 16 + 8 * d, swap));
+    header.Size.push_back(ReadField<std::int64_t>(bytes, 16 + 8 * d, swap));
   }
-  header.VoxOffset = static_cast<double>(Field<std::int64_t>(bytes, 168, swap));
-  header.Slope = Field<double>(bytes, 176, swap);
-  header.Intercept = Field<double>(bytes, 184, swap);
+  header.VoxOffset = static_cast<double>(ReadField<std::int64_t>(bytes, 168, swap));
+  header.Slope = ReadField<double>(bytes, 176, swap);
+  header.Intercept = ReadField<double>(bytes, 184, swap);
   CheckGeometryFields<double, std::int32_t>(bytes, swap, 104, 344, 352, header);
 }
 
@@ -210,15 +189,15 @@ ReadNifti1Fields(const std::string & bytes, bool swap, NiftiHeader & header)
                      magic[2] <= '9' && magic[3] == '\0';
   header.Format = nifti ? "NIfTI-1" : "Analyze 7.5";
   header.Swapped = swap;
-  header.Datatype = Field<std::int16_t>(bytes, 70, swap);
-  header.BitsPerPixel = Field<std::int16_t>(bytes, 72, swap);
+  header.Datatype = ReadField<std::int16_t>(bytes, 70, swap);
+  header.BitsPerPixel = ReadField<std::int16_t>(bytes, 72, swap);
   for (std::size_t d = 0; d < 8; ++d)
   {
-    header.Size.push_back(Field<std::int16_t>(bytes, 40 + 2 * d, swap));
+    header.Size.push_back(ReadField<std::int16_t>(bytes, 40 + 2 * d, swap));
   }
-  header.VoxOffset = Field<float>(bytes, 108, swap);
-  header.Slope = Field<float>(bytes, 112, swap);
-  header.Intercept = Field<float>(bytes, 116, swap);
+  header.VoxOffset = ReadField<float>(bytes, 108, swap);
+  header.Slope = ReadField<float>(bytes, 112, swap);
+  header.Intercept = ReadField<float>(bytes, 116, swap);
   CheckGeometryFields<float, std::int16_t>(bytes, swap, 76, 252, 256, header);
 }
 
@@ -229,7 +208,7 @@ Decode(const std::string & bytes, bool swap)
   std::vector<double> values(bytes.size() / sizeof(T));
   for (std::size_t i = 0; i < values.size(); ++i)
   {
-    values[i] = static_cast<double>(Field<T>(bytes, i * sizeof(T), swap));
+    values[i] = static_cast<double>(ReadField<T>(bytes, i * sizeof(T), swap));
   }
   return values;
 }
@@ -290,6 +269,16 @@ CheckHeader(NiftiHeader & header)
   }
 }
 } // namespace
+
+bool
+HasSuffix(const std::string & name, const std::string & suffix)
+{
+  return name.size() >= suffix.size() &&
+         std::equal(suffix.rbegin(), suffix.rend(), name.rbegin(),
+                    [](char a, char b) {
+                      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                    });
+}
 
 std::uint64_t
 NiftiHeader::DataBytes() const
@@ -399,8 +388,8 @@ ReadNiftiHeader(const std::string & path)
   {
     return std::nullopt; // not a header: ITK says what the file is not
   }
-  const auto sizeofHdr = Field<std::int32_t>(bytes, 0, false);
-  const auto swappedSizeofHdr = Field<std::int32_t>(bytes, 0, true);
+  const auto sizeofHdr = ReadField<std::int32_t>(bytes, 0, false);
+  const auto swappedSizeofHdr = ReadField<std::int32_t>(bytes, 0, true);
   for (const std::int32_t size : { 348, 540 })
   {
     if ((sizeofHdr == size || swappedSizeofHdr == size) && bytes.size() < static_cast<std::size_t>(size))

@@ -18,6 +18,7 @@
 #include "cli/WrittenFileCheck.h"
 
 #include "cli/ErrorReporting.h"
+#include "cli/HeaderBytes.h"
 
 #include "itkImageIOFactory.h"
 
@@ -40,14 +41,6 @@ namespace kmeans_cli
 {
 namespace
 {
-bool
-HasSuffix(const std::string & name, const std::string & suffix)
-{
-  return name.size() >= suffix.size() &&
-         std::equal(suffix.rbegin(), suffix.rend(), name.rbegin(),
-                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-}
-
 std::string
 DirectoryPart(const std::string & path)
 {
@@ -178,21 +171,6 @@ ReadContent(const std::string & path, std::uint64_t offset, std::size_t headByte
   return content;
 }
 
-template <typename T>
-T
-Field(const std::string & bytes, std::size_t offset, bool swap)
-{
-  char raw[sizeof(T)];
-  std::memcpy(raw, bytes.data() + offset, sizeof(T));
-  if (swap)
-  {
-    std::reverse(raw, raw + sizeof(T));
-  }
-  T value;
-  std::memcpy(&value, raw, sizeof(T));
-  return value;
-}
-
 void
 CheckNifti(const std::string & path, std::uint64_t pixelBytes, const CheckContext & context)
 {
@@ -213,14 +191,14 @@ CheckNifti(const std::string & path, std::uint64_t pixelBytes, const CheckContex
   std::uint64_t voxOffset = 352;
   for (const bool swap : { false, true })
   {
-    const auto sizeofHdr = Field<std::int32_t>(content.Head, 0, swap);
+    const auto sizeofHdr = ReadField<std::int32_t>(content.Head, 0, swap);
     if (sizeofHdr == 348)
     {
-      voxOffset = static_cast<std::uint64_t>(std::max(0.0f, Field<float>(content.Head, 108, swap)));
+      voxOffset = static_cast<std::uint64_t>(std::max(0.0f, ReadField<float>(content.Head, 108, swap)));
     }
     else if (sizeofHdr == 540 && content.Head.size() >= 540)
     {
-      voxOffset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, Field<std::int64_t>(content.Head, 168, swap)));
+      voxOffset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, ReadField<std::int64_t>(content.Head, 168, swap)));
     }
   }
   context.Require(content.Length, voxOffset + pixelBytes, "it has");

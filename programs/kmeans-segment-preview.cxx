@@ -17,9 +17,9 @@
  *=========================================================================*/
 
 // kmeans-segment-preview.so: the VTK preview of kmeans-segment (--preview, --vtk-dir, --show), loaded by the
-// program only when one of those options is given. See cli/PreviewPlugin.h.
+// program only when one of those options is given. See cli/outputs/PreviewPlugin.h.
 
-#include "cli/PreviewPlugin.h"
+#include "cli/outputs/PreviewPlugin.h"
 
 #include "itkMacro.h"
 

@@ -19,16 +19,16 @@
 // Usage: kmeans-segment INPUT -o OUTPUT -k K [--mask MASK | --foreground-threshold V | --nonzero]
 //                       [--threads N] [--report REPORT.json] [--quiet] [--version]
 // Exit status: 0 success, 1 runtime error (one line on stderr naming the file), 2 usage error.
-#include "cli/ErrorReporting.h"
-#include "cli/Interruption.h"
-#include "cli/MultiChannel.h"
-#include "cli/Options.h"
-#include "cli/PreviewOutput.h"
-#include "cli/Report.h"
-#include "cli/ScanOptions.h"
-#include "cli/Batch.h"
-#include "cli/Segment.h"
-#include "cli/Streaming.h"
+#include "cli/run/ErrorReporting.h"
+#include "cli/run/Interruption.h"
+#include "cli/models/MultiChannel.h"
+#include "cli/options/Options.h"
+#include "cli/outputs/PreviewOutput.h"
+#include "cli/outputs/Report.h"
+#include "cli/options/ScanOptions.h"
+#include "cli/batch/Batch.h"
+#include "cli/run/Segment.h"
+#include "cli/models/Streaming.h"
 
 #include <CLI/CLI.hpp>
 

@@ -18,7 +18,7 @@
 
 // kmeans-view IMAGE LABELS: look at a segmentation (slices with the label overlay and the class surfaces).
 
-#include "cli/ImageInput.h"
+#include "cli/inputs/ImageInput.h"
 
 #include "itkImageRegionConstIterator.h"
 #include "itkKMeansClassColors.h"

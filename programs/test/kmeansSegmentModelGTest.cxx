@@ -15,7 +15,7 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-// Tests of kmeans-segment's intensity models (cli/ModelOptions.h), run as separate processes: --model gmm with
+// Tests of kmeans-segment's intensity models (cli/options/ModelOptions.h), run as separate processes: --model gmm with
 // --mrf against K-means on a noisy phantom with known labels, --posteriors read back, -k auto by BIC, one-line
 // errors with their exit codes, thread invariance.
 #include "itkImage.h"

@@ -18,7 +18,7 @@
 // kmeans-segment on NIfTI and Analyze files written by nibabel (write_nifti_corpus.py): intensity scaling
 // (scl_slope / scl_inter, NaN, 0, negative), vox_offset 0, byte order, .hdr/.img pairs, gzip, dim[4] = 1; the same
 // files cut short by one byte; NIfTI-2 and headers with bad dimensions.
-#include "cli/NiftiHeader.h"
+#include "cli/inputs/NiftiHeader.h"
 
 #include "itkConfigure.h"
 #include "itkImage.h"

@@ -23,10 +23,10 @@
 // must be refused before anything large is allocated).
 //
 // `kmeans-fuzz-input --write-seeds=DIR` writes the seed corpus (small images written by ITK in each format).
-#include "cli/ImageInput.h"
-#include "cli/Options.h"
-#include "cli/Report.h"
-#include "cli/ScanPipeline.h"
+#include "cli/inputs/ImageInput.h"
+#include "cli/options/Options.h"
+#include "cli/outputs/Report.h"
+#include "cli/run/ScanPipeline.h"
 
 #include "itkImageFileWriter.h"
 #include "itkImageSeriesWriter.h"

@@ -15,12 +15,12 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-// The element-length scan that guards GDCM against damaged DICOM files (cli/DicomElementScan.h): files written
+// The element-length scan that guards GDCM against damaged DICOM files (cli/inputs/DicomElementScan.h): files written
 // by ITK and pydicom in every transfer-syntax family pass, files whose lengths run past the end are refused with
 // a one-line error naming the file, the element and the byte offset, before GDCM reads them.
-#include "cli/DicomElementScan.h"
-#include "cli/DicomSeries.h"
-#include "cli/ErrorReporting.h"
+#include "cli/inputs/DicomElementScan.h"
+#include "cli/inputs/DicomSeries.h"
+#include "cli/run/ErrorReporting.h"
 #include "DicomTestSeries.h"
 
 #include <gtest/gtest.h>

@@ -15,7 +15,7 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-#include "cli/DicomSeries.h"
+#include "cli/inputs/DicomSeries.h"
 #include "DicomTestSeries.h"
 #include "KMeansTestData.h"
 

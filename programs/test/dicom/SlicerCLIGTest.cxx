@@ -15,8 +15,8 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-#include "cli/Progress.h"
-#include "cli/SlicerCLIDescription.h"
+#include "cli/run/Progress.h"
+#include "cli/options/SlicerCLIDescription.h"
 
 #include "itkImage.h"
 #include "itkMedianImageFilter.h"

@@ -15,7 +15,7 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-#include "cli/SlicerSegmentation.h"
+#include "cli/outputs/SlicerSegmentation.h"
 
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"

@@ -1,0 +1,438 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "cli/inputs/DicomElementScan.h"
+
+#include "cli/run/ErrorReporting.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+namespace kmeans_cli
+{
+namespace
+{
+constexpr uint32_t UndefinedLength = 0xffffffffu;
+constexpr uint64_t UndefinedEnd = ~uint64_t(0);
+constexpr unsigned MaximumDepth = 64; // sequences nested in items of sequences; real files have a handful
+
+/** Random access to a file's bytes through a 64 KiB window (element headers are read one after another). */
+class ByteWindow
+{
+public:
+  explicit ByteWindow(const std::string & fileName)
+    : m_Stream(fileName, std::ios::binary)
+  {
+    m_Stream.seekg(0, std::ios::end);
+    const std::streamoff size = m_Stream ? static_cast<std::streamoff>(m_Stream.tellg()) : std::streamoff(-1);
+    m_Size = size > 0 ? static_cast<uint64_t>(size) : 0;
+  }
+
+  uint64_t
+  Size() const
+  {
+    return m_Size;
+  }
+
+  /** Copies \a count bytes at \a position; false when they are not all in the file. */
+  bool
+  Read(uint64_t position, unsigned char * bytes, std::size_t count)
+  {
+    if (position > m_Size || count > m_Size - position)
+    {
+      return false;
+    }
+    if (count == 0)
+    {
+      return true;
+    }
+    if (position < m_Start || position + count > m_Start + m_Buffer.size())
+    {
+      m_Start = position;
+      m_Buffer.resize(static_cast<std::size_t>(std::min<uint64_t>(std::max<std::size_t>(count, 1 << 16), m_Size - position)));
+      m_Stream.clear();
+      m_Stream.seekg(static_cast<std::streamoff>(position));
+      m_Stream.read(reinterpret_cast<char *>(m_Buffer.data()), static_cast<std::streamsize>(m_Buffer.size()));
+      if (m_Stream.gcount() != static_cast<std::streamsize>(m_Buffer.size()))
+      {
+        m_Buffer.clear();
+        return false;
+      }
+    }
+    std::memcpy(bytes, m_Buffer.data() + (position - m_Start), count);
+    return true;
+  }
+
+private:
+  std::ifstream              m_Stream;
+  uint64_t                   m_Size{ 0 };
+  uint64_t                   m_Start{ 0 };
+  std::vector<unsigned char> m_Buffer;
+};
+
+struct Encoding
+{
+  bool Explicit{ true };
+  bool BigEndian{ false };
+};
+
+/** One element header: tag, VR (explicit VR only), value length and where the value starts. */
+struct ElementHeader
+{
+  uint16_t Group{ 0 };
+  uint16_t Element{ 0 };
+  char     VR[3]{ 0, 0, 0 };
+  uint32_t Length{ 0 };
+  uint64_t ValueStart{ 0 };
+
+  bool
+  Is(uint16_t group, uint16_t element) const
+  {
+    return Group == group && Element == element;
+  }
+  bool
+  HasVR(const char * vr) const
+  {
+    return std::strcmp(VR, vr) == 0;
+  }
+};
+
+/** The VRs of PS3.5 table 7.1-1 whose explicit-VR header has a 4-byte length (12 bytes in all). */
+bool
+HasLongLength(const char * vr)
+{
+  static const char * const vrs[] = { "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV" };
+  return std::any_of(std::begin(vrs), std::end(vrs), [vr](const char * v) { return std::strcmp(v, vr) == 0; });
+}
+
+bool
+IsKnownVR(const char * vr)
+{
+  static const char * const vrs[] = { "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO",
+                                      "LT", "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US" };
+  return HasLongLength(vr) ||
+         std::any_of(std::begin(vrs), std::end(vrs), [vr](const char * v) { return std::strcmp(v, vr) == 0; });
+}
+
+uint16_t
+Read16(const unsigned char * p, bool bigEndian)
+{
+  return bigEndian ? static_cast<uint16_t>(p[0] << 8 | p[1]) : static_cast<uint16_t>(p[1] << 8 | p[0]);
+}
+
+uint32_t
+Read32(const unsigned char * p, bool bigEndian)
+{
+  return bigEndian ? (uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]))
+                   : (uint32_t(p[3]) << 24 | uint32_t(p[2]) << 16 | uint32_t(p[1]) << 8 | uint32_t(p[0]));
+}
+
+std::string
+TagText(uint16_t group, uint16_t element)
+{
+  char text[16];
+  std::snprintf(text, sizeof(text), "(%04x,%04x)", group, element);
+  return text;
+}
+
+class DicomElementScanner
+{
+public:
+  explicit DicomElementScanner(const std::string & fileName)
+    : m_FileName(fileName)
+    , m_Bytes(fileName)
+  {}
+
+  DicomElementScanResult
+  Scan()
+  {
+    unsigned char start[132] = {};
+    const bool    preamble = m_Bytes.Read(0, start, 132) && std::memcmp(start + 128, "DICM", 4) == 0;
+    if (!preamble && !m_Bytes.Read(0, start, 8))
+    {
+      return DicomElementScanResult::NotDicom;
+    }
+    uint64_t    position = preamble ? 132 : 0;
+    std::string transferSyntax;
+    if (preamble || Read16(start, false) == 0x0002)
+    {
+      position = ScanMetaGroup(position, transferSyntax);
+      if (position >= m_Bytes.Size())
+      {
+        Damaged("the file ends after its meta group, with no data set"); // GDCM 3.0 asserts on it
+      }
+    }
+    else if (!StartsDataSet(start))
+    {
+      return DicomElementScanResult::NotDicom;
+    }
+    if (transferSyntax == "1.2.840.10008.1.2.1.99")
+    {
+      return DicomElementScanResult::Deflated;
+    }
+    Encoding      encoding;
+    unsigned char first[8];
+    if (m_Bytes.Read(position, first, 8))
+    {
+      // The transfer syntax decides the byte order; whether VRs are written is read from the first element, as
+      // GDCM does for files whose meta group misstates it.
+      encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" ||
+                           (transferSyntax.empty() && Read16(first, false) != 0x0008 && Read16(first, true) == 0x0008);
+      const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
+      encoding.Explicit = IsKnownVR(vr);
+    }
+    ScanDataSet(position, m_Bytes.Size(), encoding, 0);
+    return DicomElementScanResult::Valid;
+  }
+
+private:
+  /** A file without preamble and meta group that GDCM reads as a data set (ACR-NEMA): one starting with a group
+   * 0000 or 0008 element, but not a NIfTI or Analyze header, whose sizeof_hdr (348 or 540) also starts with 0000
+   * when stored big endian. */
+  static bool
+  StartsDataSet(const unsigned char * start)
+  {
+    for (const bool bigEndian : { false, true })
+    {
+      const uint32_t sizeofHdr = Read32(start, bigEndian);
+      if (sizeofHdr == 348 || sizeofHdr == 540)
+      {
+        return false;
+      }
+    }
+    const uint16_t group = Read16(start, false), swappedGroup = Read16(start, true);
+    return group == 0x0000 || group == 0x0008 || swappedGroup == 0x0008;
+  }
+
+  [[noreturn]] void
+  Damaged(const std::string & problem) const
+  {
+    throw FileError(m_FileName, "damaged DICOM file: " + problem + " (the file has " + std::to_string(m_Bytes.Size()) +
+                                  " bytes); not read");
+  }
+
+  /** The header at \a position; explicit VR headers with an unknown VR are read as implicit ones. */
+  ElementHeader
+  ReadHeader(uint64_t position, const Encoding & encoding)
+  {
+    unsigned char bytes[12];
+    if (!m_Bytes.Read(position, bytes, 8))
+    {
+      Damaged("the file ends inside the element header at byte " + std::to_string(position));
+    }
+    ElementHeader header;
+    header.Group = Read16(bytes, encoding.BigEndian);
+    header.Element = Read16(bytes + 2, encoding.BigEndian);
+    header.VR[0] = static_cast<char>(bytes[4]);
+    header.VR[1] = static_cast<char>(bytes[5]);
+    if (header.Group == 0xfffe || !encoding.Explicit || !IsKnownVR(header.VR))
+    {
+      header.VR[0] = header.VR[1] = 0; // items and delimiters have no VR
+      header.Length = Read32(bytes + 4, encoding.BigEndian);
+      header.ValueStart = position + 8;
+    }
+    else if (!HasLongLength(header.VR))
+    {
+      header.Length = Read16(bytes + 6, encoding.BigEndian);
+      header.ValueStart = position + 8;
+    }
+    else
+    {
+      if (!m_Bytes.Read(position, bytes, 12))
+      {
+        Damaged("the file ends inside the element header at byte " + std::to_string(position));
+      }
+      header.Length = Read32(bytes + 8, encoding.BigEndian);
+      header.ValueStart = position + 12;
+    }
+    return header;
+  }
+
+  /** Throws when the header or the value of the element at \a position run past \a end (the file's or its item's). */
+  void
+  CheckValueFits(const ElementHeader & header, uint64_t position, uint64_t end) const
+  {
+    if (header.ValueStart > end)
+    {
+      Damaged("the header of element " + TagText(header.Group, header.Element) + " at byte " +
+              std::to_string(position) + " runs past the end of its item at byte " + std::to_string(end));
+    }
+    if (header.Length > end - std::min(end, header.ValueStart))
+    {
+      Damaged("element " + TagText(header.Group, header.Element) + " at byte " + std::to_string(position) +
+              " declares a value of " + std::to_string(header.Length) + " bytes, past the end of " +
+              (end == m_Bytes.Size() ? std::string("the file") : "its item at byte " + std::to_string(end)));
+    }
+  }
+
+  /** The file meta group (group 0002, explicit VR little endian): returns where the data set starts. */
+  uint64_t
+  ScanMetaGroup(uint64_t position, std::string & transferSyntax)
+  {
+    unsigned char tag[2];
+    while (m_Bytes.Read(position, tag, 2) && Read16(tag, false) == 0x0002)
+    {
+      const ElementHeader header = ReadHeader(position, Encoding{});
+      if (header.Length == UndefinedLength)
+      {
+        Damaged("file meta element " + TagText(header.Group, header.Element) + " at byte " + std::to_string(position) +
+                " has an undefined length");
+      }
+      CheckValueFits(header, position, m_Bytes.Size());
+      unsigned char groupLength[4];
+      if (header.Is(0x0002, 0x0000) && header.Length == 4 && m_Bytes.Read(header.ValueStart, groupLength, 4) &&
+          Read32(groupLength, false) > m_Bytes.Size() - (header.ValueStart + 4))
+      {
+        // GDCM reads the meta group to the length this element gives, and aborts when the file ends first.
+        Damaged("the file meta group length (0002,0000) at byte " + std::to_string(position) + " is " +
+                std::to_string(Read32(groupLength, false)) + " bytes, past the end of the file");
+      }
+      if (header.Is(0x0002, 0x0010))
+      {
+        std::vector<unsigned char> value(std::min<uint32_t>(header.Length, 64));
+        m_Bytes.Read(header.ValueStart, value.data(), value.size());
+        transferSyntax.assign(value.begin(), value.end());
+        transferSyntax.erase(transferSyntax.find_last_not_of(std::string(" \0", 2)) + 1);
+      }
+      position = header.ValueStart + header.Length;
+    }
+    return position;
+  }
+
+  /** The elements from \a position to \a end, or for an item of undefined length (\a end UndefinedEnd) to its
+   * item delimitation, inside \a depth sequences; returns the position after them. */
+  uint64_t
+  ScanDataSet(uint64_t position, uint64_t end, const Encoding & encoding, unsigned int depth)
+  {
+    const uint64_t limit = end == UndefinedEnd ? m_Bytes.Size() : end;
+    while (position != end)
+    {
+      if (depth == 0 && m_Bytes.Size() - position < 8)
+      {
+        if (!m_PixelDataSeen)
+        {
+          Damaged("the file ends inside the element header at byte " + std::to_string(position));
+        }
+        return m_Bytes.Size(); // a few bytes of padding after the pixel data
+      }
+      const ElementHeader header = ReadHeader(position, encoding);
+      if (header.ValueStart > limit)
+      {
+        CheckValueFits(header, position, limit);
+      }
+      if (header.Group == 0xfffe)
+      {
+        if (header.Element == 0xe00d && end == UndefinedEnd)
+        {
+          return header.ValueStart; // item delimitation
+        }
+        if (header.Element == 0xe000)
+        {
+          Damaged("item tag (fffe,e000) outside a sequence at byte " + std::to_string(position));
+        }
+        position = header.ValueStart; // a stray delimiter: no value
+        continue;
+      }
+      const bool pixelData = header.Is(0x7fe0, 0x0010);
+      m_PixelDataSeen = m_PixelDataSeen || (pixelData && depth == 0);
+      if (header.Length == UndefinedLength)
+      {
+        if (encoding.Explicit && !pixelData && !header.HasVR("SQ") && !header.HasVR("UN") && header.VR[0] != 0)
+        {
+          Damaged("element " + TagText(header.Group, header.Element) + " at byte " + std::to_string(position) +
+                  " of VR " + header.VR + " has an undefined length");
+        }
+        // A sequence of undefined length (UN: its items are implicit VR little endian), or encapsulated pixel data.
+        const Encoding inner = header.HasVR("UN") ? Encoding{ false, false } : encoding;
+        position = ScanSequence(header.ValueStart, UndefinedEnd, inner, depth + 1, pixelData);
+        continue;
+      }
+      if (pixelData && depth == 0 && header.Length > limit - std::min(limit, header.ValueStart))
+      {
+        return m_Bytes.Size(); // pixel data cut short: reported by the caller with the bytes missing
+      }
+      CheckValueFits(header, position, limit);
+      position = header.HasVR("SQ") ? ScanSequence(header.ValueStart, header.ValueStart + header.Length, encoding,
+                                                   depth + 1, false)
+                                    : header.ValueStart + header.Length;
+    }
+    return position;
+  }
+
+  /** The items of a sequence (or the fragments of encapsulated pixel data) from \a position to \a end, or to the
+   * sequence delimitation when \a end is UndefinedEnd; returns the position after them. */
+  uint64_t
+  ScanSequence(uint64_t position, uint64_t end, const Encoding & encoding, unsigned int depth, bool fragments)
+  {
+    if (depth > MaximumDepth)
+    {
+      Damaged("sequences nested deeper than " + std::to_string(MaximumDepth) + " levels at byte " +
+              std::to_string(position));
+    }
+    const uint64_t limit = end == UndefinedEnd ? m_Bytes.Size() : end;
+    while (position != end)
+    {
+      const ElementHeader item = ReadHeader(position, Encoding{ false, encoding.BigEndian });
+      if (item.ValueStart > limit)
+      {
+        CheckValueFits(item, position, limit);
+      }
+      if (item.Is(0xfffe, 0xe0dd))
+      {
+        if (end == UndefinedEnd)
+        {
+          return item.ValueStart;
+        }
+        position = item.ValueStart;
+        continue;
+      }
+      if (!item.Is(0xfffe, 0xe000))
+      {
+        Damaged(TagText(item.Group, item.Element) + " at byte " + std::to_string(position) +
+                " where an item of a sequence was expected");
+      }
+      if (item.Length == UndefinedLength && !fragments)
+      {
+        position = ScanDataSet(item.ValueStart, UndefinedEnd, encoding, depth);
+        continue;
+      }
+      if (item.Length == UndefinedLength)
+      {
+        Damaged("a pixel data fragment of undefined length at byte " + std::to_string(position));
+      }
+      CheckValueFits(item, position, limit);
+      const uint64_t itemEnd = item.ValueStart + item.Length;
+      position = fragments ? itemEnd : ScanDataSet(item.ValueStart, itemEnd, encoding, depth);
+    }
+    return position;
+  }
+
+  std::string m_FileName;
+  ByteWindow  m_Bytes;
+  bool        m_PixelDataSeen{ false };
+};
+} // namespace
+
+DicomElementScanResult
+ScanDicomElements(const std::string & fileName)
+{
+  return DicomElementScanner(fileName).Scan();
+}
+} // namespace kmeans_cli

@@ -1,0 +1,402 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "cli/inputs/ImageInput.h"
+
+#include "itkGDCMImageIO.h"
+#include "itkImageIOFactory.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace kmeans_cli
+{
+namespace
+{
+std::string
+Directory(const std::string & path)
+{
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash == 0 ? 1 : slash);
+}
+
+std::uint64_t
+FileSize(const std::string & path)
+{
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0)
+  {
+    throw FileError(path, std::string("cannot read: ") + std::strerror(errno));
+  }
+  return static_cast<std::uint64_t>(info.st_size);
+}
+
+std::string
+ByteCount(std::uint64_t bytes)
+{
+  return std::to_string(bytes) + " byte" + (bytes == 1 ? "" : "s");
+}
+
+/** The decompressed length of a file read through zlib (which reads uncompressed files as they are). Throws
+ * FileError when the stream is damaged or ends early. */
+std::uint64_t
+InflatedLength(const std::string & path)
+{
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+  {
+    throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+  }
+  gzbuffer(file, 1 << 17);
+  std::uint64_t     length = 0;
+  std::vector<char> buffer(1 << 18);
+  int               n = 0;
+  while ((n = gzread(file, buffer.data(), static_cast<unsigned int>(buffer.size()))) > 0)
+  {
+    length += static_cast<std::uint64_t>(n);
+  }
+  // gzread reports a stream cut short as end of file; gzerror tells it apart (Z_BUF_ERROR).
+  int         code = Z_OK;
+  std::string message = gzerror(file, &code);
+  gzclose(file);
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
+  {
+    if (message.rfind(path + ": ", 0) == 0)
+    {
+      message.erase(0, path.size() + 2); // zlib names the file, as the error does already
+    }
+    throw FileError(path, "compressed data are damaged or cut short (zlib: " + message + ")");
+  }
+  return length;
+}
+
+/** The last four bytes of a gzip file, little-endian: the ISIZE field of a whole stream. */
+std::uint32_t
+GzipTrailerLength(const std::string & path)
+{
+  std::ifstream stream(path, std::ios::binary | std::ios::ate);
+  if (!stream || stream.tellg() < 18)
+  {
+    return 0;
+  }
+  stream.seekg(-4, std::ios::end);
+  unsigned char bytes[4] = { 0, 0, 0, 0 };
+  stream.read(reinterpret_cast<char *>(bytes), 4);
+  return static_cast<std::uint32_t>(bytes[0]) | (static_cast<std::uint32_t>(bytes[1]) << 8) |
+         (static_cast<std::uint32_t>(bytes[2]) << 16) | (static_cast<std::uint32_t>(bytes[3]) << 24);
+}
+
+/** NIfTI and Analyze: the (decompressed) data file must reach the header's pixel data offset plus the size of the
+ * stored datatype times the voxel count; not the size of the float type ITK returns for a scaled file. */
+void
+CheckNiftiData(const NiftiHeader & header)
+{
+  const std::string & path = header.DataPath;
+  struct stat         info;
+  if (stat(path.c_str(), &info) != 0)
+  {
+    throw FileError(header.HeaderPath, "its image file " + path + " is missing");
+  }
+  const bool          compressed = header.DataCompressed;
+  const std::uint64_t needed = header.DataOffset() + header.DataBytes();
+  // Fast path: a gzip stream ends with its decompressed length modulo 2^32 (RFC 1952, ISIZE). When it announces
+  // exactly the size needed the stream is whole; otherwise decompress and count (a cut stream ends early).
+  if (compressed && GzipTrailerLength(path) == static_cast<std::uint32_t>(needed))
+  {
+    return;
+  }
+  const std::uint64_t length = compressed ? InflatedLength(path) : static_cast<std::uint64_t>(info.st_size);
+  if (length < needed)
+  {
+    throw FileError(path, "file cut short: the header " + (header.SingleFile ? "" : header.HeaderPath + " ") +
+                            "announces " + ByteCount(header.DataBytes()) + " of pixel data from byte " +
+                            std::to_string(header.DataOffset()) + ", the " + (compressed ? "decompressed " : "") +
+                            "file has " + ByteCount(length) + " in all");
+  }
+}
+
+/** MetaImage (.mha, .mhd): ITK 5.2's MetaIO copies every field name of the header into a 255-byte buffer
+ * (MET_InitReadField, strcpy), so a longer name overflows it (the program aborts where the C library checks the
+ * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
+ * characters. */
+void
+CheckMetaImageFieldNames(const std::string & path)
+{
+  std::ifstream stream(path, std::ios::binary);
+  std::string   line;
+  for (std::size_t number = 1; std::getline(stream, line); ++number)
+  {
+    const std::string name = line.substr(0, line.find_first_of("=:"));
+    const auto        first = name.find_first_not_of(" \t\r\v\f");
+    const auto        last = name.find_last_not_of(" \t\r\v\f");
+    const std::size_t length = first == std::string::npos ? 0 : last - first + 1;
+    if (length >= 255)
+    {
+      throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " has a field name of " +
+                              std::to_string(length) + " characters (MetaIO reads at most 254)");
+    }
+    if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)
+    {
+      return; // the data follow
+    }
+  }
+}
+
+/** MetaImage (.mha, .mhd): the data (local after the header, or the ElementDataFile) must hold the data size,
+ * or CompressedDataSize bytes when compressed. */
+void
+CheckMetaImage(const std::string & path, std::uint64_t expected)
+{
+  std::ifstream stream(path, std::ios::binary);
+  std::string   line;
+  bool          compressed = false;
+  std::int64_t  compressedSize = -1;
+  std::int64_t  headerSize = 0;
+  std::string   dataFile;
+  while (std::getline(stream, line))
+  {
+    const auto equals = line.find('=');
+    if (equals == std::string::npos)
+    {
+      continue;
+    }
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t\r"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    const std::string key = trim(line.substr(0, equals));
+    const std::string value = trim(line.substr(equals + 1));
+    if (key == "CompressedData")
+    {
+      compressed = (value == "True" || value == "true" || value == "1");
+    }
+    else if (key == "CompressedDataSize")
+    {
+      compressedSize = std::atoll(value.c_str());
+    }
+    else if (key == "HeaderSize")
+    {
+      headerSize = std::atoll(value.c_str());
+    }
+    else if (key == "ElementDataFile")
+    {
+      dataFile = value; // always the last header line
+      break;
+    }
+  }
+  if (dataFile.empty() || dataFile == "LIST" || dataFile.find('%') != std::string::npos)
+  {
+    return; // several data files: left to the reader's own checks
+  }
+  std::string   dataPath = path;
+  std::uint64_t available = 0;
+  if (dataFile == "LOCAL")
+  {
+    const auto end = stream.tellg();
+    if (end < 0)
+    {
+      return;
+    }
+    available = FileSize(path) - static_cast<std::uint64_t>(end);
+  }
+  else
+  {
+    dataPath = dataFile.front() == '/' ? dataFile : Directory(path) + "/" + dataFile;
+    struct stat info;
+    if (stat(dataPath.c_str(), &info) != 0)
+    {
+      throw FileError(path, "its data file " + dataPath + " is missing");
+    }
+    available = static_cast<std::uint64_t>(info.st_size);
+    if (headerSize > 0)
+    {
+      available = available > static_cast<std::uint64_t>(headerSize) ? available - headerSize : 0;
+    }
+  }
+  if (compressed)
+  {
+    if (compressedSize > 0 && available < static_cast<std::uint64_t>(compressedSize))
+    {
+      throw FileError(dataPath, "file cut short: " + ByteCount(available) + " of compressed pixel data, the header announces " +
+                                  ByteCount(static_cast<std::uint64_t>(compressedSize)));
+    }
+    return; // the inflated size is checked by the reader's own messages
+  }
+  if (available < expected)
+  {
+    throw FileError(dataPath, "file cut short: " + ByteCount(available) + " of pixel data, the header announces " +
+                                ByteCount(expected));
+  }
+}
+} // namespace
+
+itk::ImageIOBase::Pointer
+CreateReadImageIO(const std::string & path, std::optional<NiftiHeader> * nifti)
+{
+  if (path.empty())
+  {
+    throw FileError("(empty path)", "no file name given");
+  }
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0)
+  {
+    throw FileError(path, errno == ENOENT ? std::string("no such file") : std::string(std::strerror(errno)));
+  }
+  if (S_ISDIR(info.st_mode))
+  {
+    throw FileError(path, "is a directory; an image file is expected");
+  }
+  if (!S_ISREG(info.st_mode))
+  {
+    throw FileError(path, "is not a regular file");
+  }
+  if (info.st_size == 0)
+  {
+    throw FileError(path, "empty file (0 bytes)");
+  }
+  {
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe)
+    {
+      throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+    }
+  }
+  // NIfTI and Analyze headers are checked here, before niftilib prints its own messages about bad ones.
+  const auto header = ReadNiftiHeader(path);
+  if (header)
+  {
+    CheckNiftiData(*header);
+  }
+  if (nifti != nullptr)
+  {
+    *nifti = header;
+  }
+  itk::ImageIOBase::Pointer io;
+  std::string               failure;
+  {
+    CapturedMessages captured;
+    io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
+    if (io)
+    {
+      try
+      {
+        if (std::string(io->GetNameOfClass()) == "MetaImageIO")
+        {
+          CheckMetaImageFieldNames(path);
+        }
+        io->SetFileName(path);
+        io->ReadImageInformation();
+      }
+      catch (const itk::ExceptionObject & exception)
+      {
+        throw FileError(path, "cannot read the image header: " + OneLine(exception));
+      }
+    }
+    failure = captured.FirstFailure();
+  }
+  if (!io)
+  {
+    throw FileError(path, "not an image file that ITK can read (NIfTI, NRRD, MetaImage, PNG, JPEG, TIFF, BMP, DICOM...)");
+  }
+  if (!failure.empty())
+  {
+    throw FileError(path, "cannot read the image header (reader says: " + failure + ")");
+  }
+  return io;
+}
+
+ImageInfo
+ProbeImage(const std::string & path)
+{
+  std::optional<NiftiHeader> nifti;
+  const auto                 io = CreateReadImageIO(path, &nifti);
+  ImageInfo  result;
+  result.Path = path;
+  result.Format = io->GetNameOfClass();
+  result.ComponentType = io->GetComponentType();
+  result.ComponentTypeName = itk::ImageIOBase::GetComponentTypeAsString(result.ComponentType);
+  result.PixelTypeName = itk::ImageIOBase::GetPixelTypeAsString(io->GetPixelType());
+  result.NumberOfComponents = io->GetNumberOfComponents();
+  result.FileDimension = io->GetNumberOfDimensions();
+  // Trailing dimensions of size 1 (a NIfTI volume stored as 4-D with one time point) are dropped.
+  unsigned int dimension = result.FileDimension;
+  while (dimension > 3 && io->GetDimensions(dimension - 1) == 1)
+  {
+    --dimension;
+  }
+  result.Dimension = dimension;
+  for (unsigned int d = 0; d < dimension; ++d)
+  {
+    result.Size.push_back(io->GetDimensions(d));
+    result.Spacing.push_back(io->GetSpacing(d));
+    result.Origin.push_back(io->GetOrigin(d));
+  }
+  if (result.Dimension < 2 || result.Dimension > 3)
+  {
+    throw FileError(path, std::to_string(result.FileDimension) + "-D image; only 2-D and 3-D images are supported");
+  }
+  const bool greyCompatible = result.NumberOfComponents == 1 ||
+                              ((result.NumberOfComponents >= 2 && result.NumberOfComponents <= 4) &&
+                               (result.ComponentType == itk::IOComponentEnum::UCHAR ||
+                                result.ComponentType == itk::IOComponentEnum::USHORT));
+  if (!greyCompatible)
+  {
+    throw FileError(path, result.PixelTypeName + " image of " + std::to_string(result.NumberOfComponents) +
+                            " components; kmeans-segment needs a scalar (one intensity per voxel) image");
+  }
+  for (double s : result.Spacing)
+  {
+    if (!(s > 0.0) || !std::isfinite(s))
+    {
+      throw FileError(path, "invalid voxel spacing " + std::to_string(s));
+    }
+  }
+
+  // Completeness (NIfTI and Analyze are checked in CreateReadImageIO): ITK 5.2 reads MetaImage files cut short
+  // without an error. MetaImageIO reports the stored element type, so its size in bytes is that of the file.
+  if (result.Format == "MetaImageIO")
+  {
+    CheckMetaImage(path, io->GetImageSizeInBytes());
+  }
+  if (nifti && nifti->ReaderMisreads() && result.NumberOfComponents != 1)
+  {
+    throw FileError(path, "colour NIfTI file with vox_offset " +
+                            std::to_string(static_cast<long long>(nifti->VoxOffset)) +
+                            " (below 352) or scl_inter without scl_slope, which ITK reads wrongly");
+  }
+  // The intensity scaling the reader applies to the stored values.
+  result.Nifti = nifti;
+  if (nifti && nifti->Scaled())
+  {
+    result.ScaleSlope = nifti->Slope;
+    result.ScaleIntercept = nifti->AppliedIntercept();
+  }
+  else if (const auto * dicom = dynamic_cast<const itk::GDCMImageIO *>(io.GetPointer()))
+  {
+    result.ScaleSlope = dicom->GetRescaleSlope();
+    result.ScaleIntercept = dicom->GetRescaleIntercept();
+  }
+  return result;
+}
+} // namespace kmeans_cli

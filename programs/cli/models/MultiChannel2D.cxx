@@ -1,0 +1,23 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+// The 2-D instantiation of the multi-channel pipeline (split from the other dimension to compile in parallel).
+#include "cli/models/MultiChannel.hxx"
+
+template void
+kmeans_cli::SegmentChannels<2>(const kmeans_cli::Options &, std::vector<kmeans_cli::ImageInfo> &,
+                                 const kmeans_cli::ImageInfo *, kmeans_cli::Report &);

@@ -121,23 +121,16 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT GaussianMixtureSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  itkKMeansSegmentationFilterMacro(GaussianMixtureSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
+  /** The preamble (see itkKMeansScalarSegmentationFilterMacro), with the number of classes K (default 3; ignored
+   * when AutomaticNumberOfClasses is on) and the foreground threshold (UseForegroundThreshold,
+   * ForegroundThreshold). */
+  itkKMeansScalarSegmentationFilterMacro(GaussianMixtureSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
   using PosteriorImageType = VectorImage<float, ImageDimension>;
   using FractionImageType = VectorImage<float, ImageDimension>;
   using BiasFieldImageType = Image<float, ImageDimension>;
-  using InputPixelType = typename TInputImage::PixelType;
   using RegionType = typename TInputImage::RegionType;
-  using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
-  using ValueArrayType = std::vector<double>;
   using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
-
-  static_assert(std::is_arithmetic<InputPixelType>::value,
-                "GaussianMixtureSegmentationImageFilter needs a scalar input");
-
-  /** Number of classes K (default 3); ignored when AutomaticNumberOfClasses is on. */
-  itkSetMacro(NumberOfClasses, unsigned int);
-  itkGetConstMacro(NumberOfClasses, unsigned int);
 
   /** Choose K by BIC among 1..MaximumNumberOfClasses (default Off, maximum 6). */
   itkSetMacro(AutomaticNumberOfClasses, bool);
@@ -145,9 +138,6 @@ public:
   itkBooleanMacro(AutomaticNumberOfClasses);
   itkSetMacro(MaximumNumberOfClasses, unsigned int);
   itkGetConstMacro(MaximumNumberOfClasses, unsigned int);
-
-  /** Foreground threshold (see itkKMeansForegroundThresholdMacro): UseForegroundThreshold, ForegroundThreshold. */
-  itkKMeansForegroundThresholdMacro();
 
   /** Largest number of EM updates of the mixture without prior (default 200). */
   itkSetMacro(MaximumNumberOfIterations, unsigned int);

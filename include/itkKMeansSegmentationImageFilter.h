@@ -81,22 +81,12 @@ template <typename TInputImage,
 class ITK_TEMPLATE_EXPORT KMeansSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
-  itkKMeansSegmentationFilterMacro(KMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
+  /** The preamble (see itkKMeansScalarSegmentationFilterMacro), with the number of classes K (default 3; labels
+   * are 1..K) and the foreground threshold (UseForegroundThreshold, ForegroundThreshold). */
+  itkKMeansScalarSegmentationFilterMacro(KMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
 
-  using InputPixelType = typename TInputImage::PixelType;
   using OutputRegionType = typename TOutputImage::RegionType;
-  using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;
-  using ValueArrayType = std::vector<double>;
   using CountArrayType = std::vector<std::uint64_t>;
-
-  static_assert(std::is_arithmetic<InputPixelType>::value, "KMeansSegmentationImageFilter needs a scalar input");
-
-  /** Number of classes K (default 3). Labels are 1..K. */
-  itkSetMacro(NumberOfClasses, unsigned int);
-  itkGetConstMacro(NumberOfClasses, unsigned int);
-
-  /** Foreground threshold (see itkKMeansForegroundThresholdMacro): UseForegroundThreshold, ForegroundThreshold. */
-  itkKMeansForegroundThresholdMacro();
 
   /** Results, valid after Update(). Means and thresholds in input intensity units; index k is label k+1. */
   const ValueArrayType &

@@ -20,6 +20,9 @@
 
 #include "itkMacro.h"
 
+#include <type_traits>
+#include <vector>
+
 /** ITK 5.4 introduced itkOverrideGetNameOfClassMacro and ITK 6 removes itkTypeMacro; on older ITK the new
  * macro is defined in terms of the old one so that the module's classes compile against 5.2 through 6.0. */
 #ifndef itkOverrideGetNameOfClassMacro
@@ -63,6 +66,21 @@
 #define itkKMeansSegmentationFilterMacro(thisClass, TInputImage, TOutputImage, TMaskImage)                            \
   itkKMeansSegmentationObjectMacro(thisClass, ImageToImageFilter<TInputImage, TOutputImage>);                          \
   itkKMeansSegmentationImageTypesMacro(TInputImage, TOutputImage, TMaskImage)
+
+/** The preamble of a filter from a scalar image TInputImage to a label image (itkKMeansSegmentationFilterMacro)
+ * that segments it on its intensity histogram: InputPixelType (checked to be scalar), HistogramType
+ * (IntensityLevelHistogram), ValueArrayType, NumberOfClasses (SetNumberOfClasses(), GetNumberOfClasses(); the
+ * class declares m_NumberOfClasses) and the foreground threshold (itkKMeansForegroundThresholdMacro). The filter
+ * includes itkIntensityLevelHistogram.h. */
+#define itkKMeansScalarSegmentationFilterMacro(thisClass, TInputImage, TOutputImage, TMaskImage)                      \
+  itkKMeansSegmentationFilterMacro(thisClass, TInputImage, TOutputImage, TMaskImage);                                  \
+  using InputPixelType = typename TInputImage::PixelType;                                                              \
+  using HistogramType = IntensityLevelHistogram<TInputImage, TMaskImage>;                                              \
+  using ValueArrayType = std::vector<double>;                                                                          \
+  static_assert(std::is_arithmetic<InputPixelType>::value, #thisClass " needs a scalar input");                       \
+  itkSetMacro(NumberOfClasses, unsigned int);                                                                          \
+  itkGetConstMacro(NumberOfClasses, unsigned int);                                                                     \
+  itkKMeansForegroundThresholdMacro()
 
 /** UseForegroundThreshold (default off) and ForegroundThreshold: when on, only voxels with intensity strictly
  * above the threshold take part (skull-stripped scans mark background with 0: threshold 0). */

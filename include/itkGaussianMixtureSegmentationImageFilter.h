@@ -93,12 +93,13 @@ namespace itk
  * added in slice order, so labels, posteriors and parameters are bit-identical for any number of threads.
  *
  * Tissue model (PartialVolume or EstimateBiasField on): after the histogram fit, the voxels are modelled by
- * PartialVolumeTissueModel, started from the exact K-means partition: with PartialVolume, K pure and K - 1
- * mixed classes, whose tissue fractions go to the named output "Fractions" (GetFractionsOutput(), K components adding up to 1 in
- * the voxels taking part, 0 elsewhere); with EstimateBiasField, a smooth multiplicative bias field estimated
- * inside the EM (the named output "BiasField", GetBiasFieldOutput(), 1 outside the voxels taking part). The Potts prior of weight
- * MRFWeight acts on the tissues. Labels are the tissue of largest fraction, posteriors the tissue
- * probabilities (a mixed class counted half to each of its tissues).
+ * PartialVolumeTissueModel, started from the mixture fitted on the histogram (re-seeded, if a class collapses,
+ * from the exact K-means partition). First the pure tissues with the Potts prior of weight MRFWeight (and, with
+ * EstimateBiasField, a smooth multiplicative bias field estimated inside the EM: the named output "BiasField",
+ * GetBiasFieldOutput(), 1 outside the voxels taking part); labels and posteriors are those of this stage, so that
+ * without a bias in the image they are close to those of the Potts model without the tissue model. Then, with
+ * PartialVolume, K - 1 mixed classes join for a few sweeps, and the tissue fractions go to the named output
+ * "Fractions" (GetFractionsOutput(), K components adding up to 1 in the voxels taking part, 0 elsewhere).
  *
  * Collapse guard: a class whose proportion ends below NegligibleProportion (default 1e-3) after the fit
  * without the tissue model is fitted again by PartialVolumeTissueModel (no mixed classes, no bias field), which
@@ -299,10 +300,11 @@ private:
                const std::vector<double> &       levelPosteriors,
                unsigned int                      numberOfClasses);
 
-  /** Fits PartialVolumeTissueModel (with the filter's settings, or only the collapse guard when guardOnly) to
-   * the voxels taking part and writes outputs 0 to 3 and the class parameters. */
+  /** Fits PartialVolumeTissueModel to the voxels taking part, started from the mixture fitted on the histogram
+   * (start) with the filter's settings, or, start null, only the collapse guard from the exact K-means partition;
+   * writes outputs 0 to 3 and the class parameters. */
   void
-  FitTissueModel(const HistogramType & histogram, double varianceFloor, bool guardOnly);
+  FitTissueModel(const HistogramType & histogram, double varianceFloor, const GaussianMixtureOnLevels::Mixture * start);
 
   unsigned int m_NumberOfClasses{ 3 };
   bool         m_AutomaticNumberOfClasses{ false };

@@ -210,7 +210,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
 
   if (m_PartialVolume || m_EstimateBiasField)
   {
-    this->FitTissueModel(histogram, varianceFloor, false);
+    this->FitTissueModel(histogram, varianceFloor, &mixture);
     return;
   }
   std::vector<double> levelPosteriors;
@@ -252,7 +252,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
         return p < m_NegligibleProportion;
       }))
   {
-    this->FitTissueModel(histogram, varianceFloor, true);
+    this->FitTissueModel(histogram, varianceFloor, nullptr);
     return;
   }
   this->UpdateProgress(1.0f);
@@ -428,10 +428,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitTissueModel(
-  const HistogramType & histogram,
-  double                varianceFloor,
-  bool                  guardOnly)
+  const HistogramType &                    histogram,
+  double                                   varianceFloor,
+  const GaussianMixtureOnLevels::Mixture * start)
 {
+  const bool guardOnly = start == nullptr;
   static_assert(ImageDimension <= 3, "the tissue model works on images of at most three dimensions");
   const TInputImage *  input = this->GetInput();
   const TMaskImage *   mask = this->GetMaskImage();
@@ -478,6 +479,16 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   for (double & v : initial.Variance)
   {
     v = std::max(v, varianceFloor);
+  }
+  if (start)
+  {
+    // The stage of pure tissues starts from the mixture fitted on the histogram (near its fixed point).
+    model.Start = { start->Mean, start->Variance };
+    model.StartProportions = start->Proportion;
+    for (double & mean : model.Start.Mean)
+    {
+      mean += histogram.GetOrigin();
+    }
   }
   model.Fit(values, gridIndex, gridSize, initial);
   this->UpdateProgress(0.9f);

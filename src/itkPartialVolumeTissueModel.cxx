@@ -267,6 +267,7 @@ struct SweepData
   float                Beta;
   double               Shift;
   const float *        Prior;
+  bool                 Calibrated; // the prior sums R_c (calibrated proportions) are wanted
   const float *        Mean;     // K
   const float *        Variance; // K
   float *              Expected; // bias fit: null without it
@@ -330,18 +331,30 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * su
     {
       u[c] = (a[c] + t * (b[c] - a[c])) * H[c];
       total += u[c];
-      r[c] = d.Prior[c] * H[c];
-      priorTotal += r[c];
+    }
+    if (d.Calibrated)
+    {
+      for (unsigned int c = 0; c < C; ++c)
+      {
+        r[c] = d.Prior[c] * H[c];
+        priorTotal += r[c];
+      }
     }
     maximumSum += static_cast<double>(maximum) + static_cast<double>(d.Beta * largest);
     logOfTotals.Add(total);
     const float inverse = 1.0f / total;
-    const float priorInverse = 1.0f / priorTotal;
     for (unsigned int c = 0; c < C; ++c)
     {
       u[c] *= inverse;
       sums[3 * K + c] += u[c];
-      sums[4 * K + C + 1 + c] += r[c] * priorInverse;
+    }
+    if (d.Calibrated)
+    {
+      const float priorInverse = 1.0f / priorTotal;
+      for (unsigned int c = 0; c < C; ++c)
+      {
+        sums[4 * K + C + 1 + c] += r[c] * priorInverse;
+      }
     }
     const double dz = z - d.Shift;
     float *      content = d.Current + i * K;
@@ -797,6 +810,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         static_cast<float>(MRFWeight),
                         w.Shift,
                         prior.data(),
+                        w.Calibrated,
                         mean.data(),
                         variance.data(),
                         bias ? w.Expected.data() : nullptr,

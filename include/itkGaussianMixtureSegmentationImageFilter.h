@@ -300,11 +300,15 @@ private:
                const std::vector<double> &       levelPosteriors,
                unsigned int                      numberOfClasses);
 
-  /** Fits PartialVolumeTissueModel to the voxels taking part, started from the mixture fitted on the histogram
-   * (start) with the filter's settings, or, start null, only the collapse guard from the exact K-means partition;
-   * writes outputs 0 to 3 and the class parameters. */
+  /** Fits PartialVolumeTissueModel to the voxels taking part with the filter's settings, started from the
+   * mixture start (null: from the exact K-means partition, the collapse guard's re-fit); with posteriors (K per
+   * voxel of the whole grid, those of the Potts model fitted with start), only its partial-volume stage from
+   * them. Writes outputs 0 to 3 and the class parameters. */
   void
-  FitTissueModel(const HistogramType & histogram, double varianceFloor, const GaussianMixtureOnLevels::Mixture * start);
+  FitTissueModel(const HistogramType &                    histogram,
+                 double                                   varianceFloor,
+                 const GaussianMixtureOnLevels::Mixture * start,
+                 const float *                            posteriors);
 
   unsigned int m_NumberOfClasses{ 3 };
   bool         m_AutomaticNumberOfClasses{ false };

@@ -133,6 +133,10 @@ public:
    * collapse guard re-seeds from. */
   Tissues             Start;
   std::vector<double> StartProportions;
+  /** With PartialVolume, the posteriors of the K pure tissues in every voxel (voxel-major) from a Potts model
+   * the caller fitted with the parameters Start: stage 1 is then skipped, these are GetPosteriors(), their
+   * largest gives GetLabels(), and stage 2 starts from them. Ignored unless it holds K values per voxel. */
+  std::vector<float> StartPosteriors;
   /** Called after every iteration with the share of the work done (0 to 1), and with 1 at the end; it may throw
    * (an ITK filter throws ProcessAborted there when asked to abort) to stop the fit. */
   std::function<void(double)> Progress;
@@ -228,6 +232,8 @@ private:
   UpdateTissues(Workspace & w, const Tissues & initial);
   void
   FitBiasField(Workspace & w, const std::vector<float> & values);
+  void
+  FitPureTissues(Workspace & w, const std::vector<float> & values, const Tissues & initial, double totalIterations);
   void
   FitMixedClasses(Workspace &                w,
                   const std::vector<float> & values,

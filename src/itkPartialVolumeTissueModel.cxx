@@ -356,7 +356,52 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   m_Reseeded.clear();
   m_Iterations = 0;
   const unsigned int mixedIterations = PartialVolume && w.K > 1 ? PartialVolumeIterations : 0;
-  const double       totalIterations = static_cast<double>(MaximumNumberOfIterations + mixedIterations);
+  const bool         given = mixedIterations > 0 && StartPosteriors.size() == w.N * w.K;
+  const double totalIterations = static_cast<double>((given ? 0 : MaximumNumberOfIterations) + mixedIterations);
+  if (given)
+  {
+    // Stage 1 done by the caller: its posteriors, and labels the tissue of largest posterior.
+    std::copy(StartPosteriors.begin(), StartPosteriors.end(), w.Previous.begin());
+    m_Posteriors = StartPosteriors;
+    m_Labels.resize(w.N);
+    for (std::size_t i = 0; i < w.N; ++i)
+    {
+      const float * q = m_Posteriors.data() + i * w.K;
+      m_Labels[i] = static_cast<std::uint8_t>(std::max_element(q, q + w.K) - q + 1);
+    }
+  }
+  else
+  {
+    FitPureTissues(w, values, initial, totalIterations);
+    // The labels and the tissue posteriors are those of the pure stage.
+    m_Posteriors.assign(w.Previous.begin(), w.Previous.begin() + static_cast<std::ptrdiff_t>(w.N * w.K));
+  }
+  if (mixedIterations > 0)
+  {
+    if (Progress)
+    {
+      Progress(static_cast<double>(m_Iterations) / totalIterations);
+    }
+    const std::vector<std::uint8_t> labels = m_Labels;
+    FitMixedClasses(w, values, initial, mixedIterations, totalIterations);
+    m_Labels = labels;
+  }
+  Finish(w);
+  if (Progress)
+  {
+    Progress(1.0);
+  }
+}
+} // namespace itk
+
+namespace itk
+{
+void
+PartialVolumeTissueModel::FitPureTissues(Workspace &                w,
+                                         const std::vector<float> & values,
+                                         const Tissues &            initial,
+                                         double                     totalIterations)
+{
   double             previousEnergy = 0.0;
   bool               finalSweepDone = false;
   // Stage 1: the pure tissues with the Markov random field (and the bias field).
@@ -395,23 +440,6 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   {
     Sweep(w, true);
     std::swap(w.Previous, w.Current);
-  }
-  // The labels and the tissue posteriors are those of the pure stage.
-  m_Posteriors.assign(w.Previous.begin(), w.Previous.begin() + static_cast<std::ptrdiff_t>(w.N * w.K));
-  if (mixedIterations > 0)
-  {
-    if (Progress)
-    {
-      Progress(static_cast<double>(m_Iterations) / totalIterations);
-    }
-    const std::vector<std::uint8_t> labels = m_Labels;
-    FitMixedClasses(w, values, initial, mixedIterations, totalIterations);
-    m_Labels = labels;
-  }
-  Finish(w);
-  if (Progress)
-  {
-    Progress(1.0);
   }
 }
 } // namespace itk
@@ -517,12 +545,12 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
   std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
                               std::numeric_limits<float>::max() } };
   std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
-  w.Coordinates.resize(w.N);
+  w.Coordinates.resize(EstimateBiasField ? w.N : 0); // only the bias field needs them
   for (std::size_t i = 0; i < w.N; ++i)
   {
     const std::array<std::uint64_t, 3> c{ { gridIndex[i] % gridSize[0], gridIndex[i] / gridSize[0] % gridSize[1],
                                             gridIndex[i] / (gridSize[0] * gridSize[1]) } };
-    for (unsigned int d = 0; d < 3; ++d)
+    for (unsigned int d = 0; d < 3 && EstimateBiasField; ++d)
     {
       w.Coordinates[i][d] = static_cast<float>(c[d]);
       low[d] = std::min(low[d], static_cast<float>(c[d]));
@@ -853,6 +881,7 @@ PartialVolumeTissueModel::Print(std::ostream & os) const
   list("StartMeans", Start.Mean);
   list("StartVariances", Start.Variance);
   list("StartProportions", StartProportions);
+  os << "StartPosteriors: " << StartPosteriors.size() << " values\n";
   list("Means", m_Tissues.Mean);
   list("Variances", m_Tissues.Variance);
   list("Proportions", m_Proportions);

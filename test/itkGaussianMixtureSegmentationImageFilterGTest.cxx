@@ -719,6 +719,37 @@ TEST(GaussianMixtureSegmentationImageFilter, PrintSelfListsParametersAndResults)
   EXPECT_STREQ(filter->GetNameOfClass(), "GaussianMixtureSegmentationImageFilter");
 }
 
+TEST(GaussianMixtureSegmentationImageFilter, PartialVolumeKeepsTheLabelsOfThePottsModel)
+{
+  // Without the bias field, the partial-volume model adds fractions to the Potts model's labels and posteriors,
+  // which stay bit for bit those of the same filter without PartialVolume.
+  auto [image, truth] = ShellPhantom<3>(24, 15.0, 3);
+  std::vector<Filter<3>::Pointer> filters;
+  for (const bool partialVolume : { false, true })
+  {
+    auto filter = Filter<3>::New();
+    filter->SetInput(image);
+    filter->SetUseCommonVariance(true);
+    filter->SetMRFWeight(0.6);
+    filter->SetPartialVolume(partialVolume);
+    filter->Update();
+    filters.push_back(filter);
+  }
+  const std::size_t n = truth.size();
+  EXPECT_TRUE(std::equal(filters[0]->GetOutput()->GetBufferPointer(), filters[0]->GetOutput()->GetBufferPointer() + n,
+                         filters[1]->GetOutput()->GetBufferPointer()));
+  EXPECT_EQ(std::memcmp(filters[0]->GetPosteriorsOutput()->GetBufferPointer(),
+                        filters[1]->GetPosteriorsOutput()->GetBufferPointer(), 3 * n * sizeof(float)),
+            0);
+  EXPECT_EQ(filters[1]->GetNumberOfMRFIterations(), filters[0]->GetNumberOfMRFIterations() + 3);
+  double total = 0.0;
+  for (const double sum : filters[1]->GetFractionSums())
+  {
+    total += sum;
+  }
+  EXPECT_NEAR(total, static_cast<double>(n), 1e-3 * n);
+}
+
 TEST(GaussianMixtureSegmentationImageFilter, PartialVolumeFractionsAndBiasFieldOutputs)
 {
   // Fractions sum to 1 in the voxels taking part and are 0 elsewhere, labels are the largest tissue posterior

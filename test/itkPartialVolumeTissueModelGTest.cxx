@@ -262,6 +262,26 @@ TEST(PartialVolumeTissueModel, StartsFromTheGivenParameters)
   EXPECT_LE(changed, phantom.Values.size() / 200);
 }
 
+TEST(PartialVolumeTissueModel, GivenPosteriorsSkipThePureStage)
+{
+  // Posteriors of a pure-tissue fit given: they are the output posteriors and labels, and only the 3 sweeps
+  // with the mixed classes run, whose fractions match the drawn ones.
+  const auto               phantom = MakePartialVolumePhantom(28, 3.0, 0.0, 11);
+  const auto               all = AllVoxels(phantom.Values.size());
+  PartialVolumeTissueModel pure;
+  pure.PartialVolume = false;
+  pure.Fit(phantom.Values, all, phantom.Size, RoughStart());
+  PartialVolumeTissueModel model;
+  model.Start = pure.GetTissues();
+  model.StartProportions = pure.GetClassProportions();
+  model.StartPosteriors = pure.GetPosteriors();
+  model.Fit(phantom.Values, all, phantom.Size, RoughStart());
+  EXPECT_EQ(model.GetNumberOfIterations(), 3u);
+  EXPECT_EQ(model.GetLabels(), pure.GetLabels());
+  EXPECT_EQ(model.GetPosteriors(), pure.GetPosteriors());
+  ExpectFractionsNearTruth(model, phantom, 0.05, 0.03);
+}
+
 TEST(PartialVolumeTissueModel, BitIdenticalForAnyNumberOfThreads)
 {
   // Several blocks of voxels, and a mask that leaves holes (every seventh voxel out).

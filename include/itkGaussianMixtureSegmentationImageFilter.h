@@ -92,14 +92,14 @@ namespace itk
  * accumulated per slice (the slowest image dimension, a split that does not depend on the number of threads) and
  * added in slice order, so labels, posteriors and parameters are bit-identical for any number of threads.
  *
- * Tissue model (PartialVolume or EstimateBiasField on): after the histogram fit, the voxels are modelled by
- * PartialVolumeTissueModel, started from the mixture fitted on the histogram (re-seeded, if a class collapses,
- * from the exact K-means partition). First the pure tissues with the Potts prior of weight MRFWeight (and, with
- * EstimateBiasField, a smooth multiplicative bias field estimated inside the EM: the named output "BiasField",
- * GetBiasFieldOutput(), 1 outside the voxels taking part); labels and posteriors are those of this stage, so that
- * without a bias in the image they are close to those of the Potts model without the tissue model. Then, with
- * PartialVolume, K - 1 mixed classes join for a few sweeps, and the tissue fractions go to the named output
- * "Fractions" (GetFractionsOutput(), K components adding up to 1 in the voxels taking part, 0 elsewhere).
+ * Tissue model (PartialVolume or EstimateBiasField on), in two stages. First the pure tissues with the Potts
+ * prior of weight MRFWeight, which give the labels and posteriors: without EstimateBiasField the filter's own
+ * Potts model (so labels and posteriors are bit for bit those with PartialVolume off); with it,
+ * PartialVolumeTissueModel started from the mixture fitted on the histogram, with a smooth multiplicative bias
+ * field estimated inside its EM (the named output "BiasField", GetBiasFieldOutput(), 1 outside the voxels taking
+ * part). Then, with PartialVolume, PartialVolumeTissueModel adds K - 1 mixed classes for a few sweeps, started
+ * from the first stage's posteriors and parameters, and the tissue fractions go to the named output "Fractions"
+ * (GetFractionsOutput(), K components adding up to 1 in the voxels taking part, 0 elsewhere).
  *
  * Collapse guard: a class whose proportion ends below NegligibleProportion (default 1e-3) after the fit
  * without the tissue model is fitted again by PartialVolumeTissueModel (no mixed classes, no bias field), which

@@ -92,13 +92,14 @@ namespace itk
  * accumulated per slice (the slowest image dimension, a split that does not depend on the number of threads) and
  * added in slice order, so labels, posteriors and parameters are bit-identical for any number of threads.
  *
- * Tissue model (PartialVolume or EstimateBiasField on): after the histogram fit, the voxels are modelled by
- * PartialVolumeTissueModel, started from the exact K-means partition: with PartialVolume, K pure and K - 1
- * mixed classes, whose tissue fractions go to the named output "Fractions" (GetFractionsOutput(), K components adding up to 1 in
- * the voxels taking part, 0 elsewhere); with EstimateBiasField, a smooth multiplicative bias field estimated
- * inside the EM (the named output "BiasField", GetBiasFieldOutput(), 1 outside the voxels taking part). The Potts prior of weight
- * MRFWeight acts on the tissues. Labels are the tissue of largest fraction, posteriors the tissue
- * probabilities (a mixed class counted half to each of its tissues).
+ * Tissue model (PartialVolume or EstimateBiasField on), in two stages. First the pure tissues with the Potts
+ * prior of weight MRFWeight, which give the labels and posteriors: without EstimateBiasField the filter's own
+ * Potts model (so labels and posteriors are bit for bit those with PartialVolume off); with it,
+ * PartialVolumeTissueModel started from the mixture fitted on the histogram, with a smooth multiplicative bias
+ * field estimated inside its EM (the named output "BiasField", GetBiasFieldOutput(), 1 outside the voxels taking
+ * part). Then, with PartialVolume, PartialVolumeTissueModel adds K - 1 mixed classes for a few sweeps, started
+ * from the first stage's posteriors and parameters, and the tissue fractions go to the named output "Fractions"
+ * (GetFractionsOutput(), K components adding up to 1 in the voxels taking part, 0 elsewhere).
  *
  * Collapse guard: a class whose proportion ends below NegligibleProportion (default 1e-3) after the fit
  * without the tissue model is fitted again by PartialVolumeTissueModel (no mixed classes, no bias field), which
@@ -289,10 +290,15 @@ private:
                const std::vector<double> &       levelPosteriors,
                unsigned int                      numberOfClasses);
 
-  /** Fits PartialVolumeTissueModel (with the filter's settings, or only the collapse guard when guardOnly) to
-   * the voxels taking part and writes outputs 0 to 3 and the class parameters. */
+  /** Fits PartialVolumeTissueModel to the voxels taking part with the filter's settings, started from the
+   * mixture start (null: from the exact K-means partition, the collapse guard's re-fit); with posteriors (K per
+   * voxel of the whole grid, those of the Potts model fitted with start), only its partial-volume stage from
+   * them. Writes outputs 0 to 3 and the class parameters. */
   void
-  FitTissueModel(const HistogramType & histogram, double varianceFloor, bool guardOnly);
+  FitTissueModel(const HistogramType &                    histogram,
+                 double                                   varianceFloor,
+                 const GaussianMixtureOnLevels::Mixture * start,
+                 const float *                            posteriors);
 
   unsigned int m_NumberOfClasses{ 3 };
   bool         m_AutomaticNumberOfClasses{ false };

@@ -208,9 +208,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   m_NumberOfIterations = fit.NumberOfIterations;
   m_NumberOfClassifiedPixels = static_cast<SizeValueType>(histogram.GetNumberOfSamples());
 
-  if (m_PartialVolume || m_EstimateBiasField)
+  if (m_EstimateBiasField)
   {
-    this->FitTissueModel(histogram, varianceFloor, false);
+    this->FitTissueModel(histogram, varianceFloor, &mixture, nullptr);
     return;
   }
   std::vector<double> levelPosteriors;
@@ -252,7 +252,15 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
         return p < m_NegligibleProportion;
       }))
   {
-    this->FitTissueModel(histogram, varianceFloor, true);
+    this->FitTissueModel(histogram, varianceFloor, nullptr, nullptr);
+    return;
+  }
+  if (m_PartialVolume)
+  {
+    // The fractions: the mixed classes join the labels and posteriors just computed, and their parameters.
+    const unsigned int iterations = m_NumberOfMRFIterations;
+    this->FitTissueModel(histogram, varianceFloor, &mixture, posteriorImage->GetBufferPointer());
+    m_NumberOfMRFIterations += iterations;
     return;
   }
   this->UpdateProgress(1.0f);
@@ -428,9 +436,10 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitTissueModel(
-  const HistogramType & histogram,
-  double                varianceFloor,
-  bool                  guardOnly)
+  const HistogramType &                    histogram,
+  double                                   varianceFloor,
+  const GaussianMixtureOnLevels::Mixture * start,
+  const float *                            posteriors)
 {
   static_assert(ImageDimension <= 3, "the tissue model works on images of at most three dimensions");
   const TInputImage *  input = this->GetInput();
@@ -443,6 +452,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   // The voxels taking part, in buffer order (every buffer covers the largest possible region).
   std::vector<float>           values;
   std::vector<std::uint64_t>   gridIndex;
+  std::vector<float>           startPosteriors;
+  const unsigned int           K = static_cast<unsigned int>(m_InitialClassMeans.size());
   std::array<std::uint64_t, 3> gridSize{ { 1, 1, 1 } };
   for (unsigned int d = 0; d < ImageDimension; ++d)
   {
@@ -454,11 +465,15 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     {
       values.push_back(static_cast<float>(inputBuffer[i]));
       gridIndex.push_back(i);
+      if (posteriors)
+      {
+        startPosteriors.insert(startPosteriors.end(), posteriors + i * K, posteriors + (i + 1) * K);
+      }
     }
   }
   PartialVolumeTissueModel model;
-  model.PartialVolume = m_PartialVolume && !guardOnly;
-  model.EstimateBiasField = m_EstimateBiasField && !guardOnly;
+  model.PartialVolume = m_PartialVolume;
+  model.EstimateBiasField = m_EstimateBiasField;
   model.BiasFieldDegree = m_BiasFieldDegree;
   model.MRFWeight = m_MRFWeight;
   model.CommonVariance = m_UseCommonVariance;
@@ -479,11 +494,21 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   {
     v = std::max(v, varianceFloor);
   }
+  if (start)
+  {
+    // The stage of pure tissues starts from the mixture fitted on the histogram (near its fixed point).
+    model.Start = { start->Mean, start->Variance };
+    model.StartProportions = start->Proportion;
+    model.StartPosteriors = std::move(startPosteriors);
+    for (double & mean : model.Start.Mean)
+    {
+      mean += histogram.GetOrigin();
+    }
+  }
   model.Fit(values, gridIndex, gridSize, initial);
   this->UpdateProgress(0.9f);
 
   // Outputs: 0 (and 1 for the fractions, the bias field) wherever no voxel takes part.
-  const unsigned int K = static_cast<unsigned int>(initial.Mean.size());
   auto *             output = this->GetOutput();
   output->SetBufferedRegion(region);
   output->Allocate(true);

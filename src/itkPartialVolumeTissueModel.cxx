@@ -15,10 +15,9 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-#include "itkPartialVolumeTissueModel.h"
+#include "itkPartialVolumeTissueModelWorkspace.h"
 
 #include "itkMacro.h"
-#include "itkMultiThreaderBase.h"
 
 #include <algorithm>
 #include <array>
@@ -32,8 +31,10 @@ namespace itk
 {
 namespace
 {
-constexpr std::size_t BlockSize = 4096;
+using PartialVolumeTissueModelDetail::BlockSize;
 constexpr double      Pi = 3.14159265358979323846;
+/** Share of the voxels the mixed classes start with in the partial-volume stage (then calibrated). */
+constexpr double InitialMixedShare = 0.2;
 
 /** e^x in single precision for x <= 0 (flushed to e^-87 below -87), relative error below 3e-7: e^x = 2^n e^r with
  * n the integer nearest to x / ln 2, |r| <= ln(2) / 2, e^r by its Taylor polynomial of degree 6. A pure inline
@@ -116,121 +117,19 @@ MixedTerm(double z, double muA, double muB, double sigma)
   return { std::log(d), std::min(1.0, std::max(0.0, f)), std::max(0.0, residual) };
 }
 
-/** Solves the weighted least-squares normal equations of the bias field (A: P x P lower triangle, then the P
- * right-hand sides) by Cholesky factorisation, with a ridge of regularization times the total weight on the
- * non-constant monomials; false when the matrix is singular. */
-bool
-SolveRegularised(std::vector<double> &                            A,
-                 const std::vector<std::array<unsigned int, 3>> & powers,
-                 double                                           regularization,
-                 std::vector<double> &                            coefficients)
+/** Scales positive weights to sum 1. */
+void
+Normalise(std::vector<double> & weights)
 {
-  const std::size_t P = powers.size();
-  double trace = 0.0;
-  for (std::size_t p = 0; p < P; ++p)
+  double total = 0.0;
+  for (const double p : weights)
   {
-    trace += A[p * P + p];
+    total += p;
   }
-  if (!(trace > 0.0))
+  for (double & p : weights)
   {
-    return false;
+    p /= total;
   }
-  // Ridge on the non-constant terms (regularization times the total weight): on a head, whose tissues
-  // lie in nested shells, a radial field and the class means can trade against each other almost freely; the
-  // ridge keeps the field from drifting along that direction while shrinking a real field by a few per cent.
-  double totalWeight = 0.0;
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    if (powers[p][0] + powers[p][1] + powers[p][2] == 0)
-    {
-      totalWeight = A[p * P + p];
-    }
-  }
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    const bool constant = powers[p][0] + powers[p][1] + powers[p][2] == 0;
-    A[p * P + p] += 1e-9 * trace / static_cast<double>(P) + (constant ? 0.0 : regularization * totalWeight);
-  }
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    for (std::size_t o = 0; o <= p; ++o)
-    {
-      double value = A[p * P + o];
-      for (std::size_t m = 0; m < o; ++m)
-      {
-        value -= A[p * P + m] * A[o * P + m];
-      }
-      if (o == p)
-      {
-        if (!(value > 0.0))
-        {
-          return false;
-        }
-        A[p * P + p] = std::sqrt(value);
-      }
-      else
-      {
-        A[p * P + o] = value / A[o * P + o];
-      }
-    }
-  }
-  coefficients.assign(A.begin() + static_cast<std::ptrdiff_t>(P * P), A.end());
-  for (std::size_t p = 0; p < P; ++p)
-  {
-    for (std::size_t m = 0; m < p; ++m)
-    {
-      coefficients[p] -= A[p * P + m] * coefficients[m];
-    }
-    coefficients[p] /= A[p * P + p];
-  }
-  for (std::size_t p = P; p-- > 0;)
-  {
-    for (std::size_t m = p + 1; m < P; ++m)
-    {
-      coefficients[p] -= A[m * P + p] * coefficients[m];
-    }
-    coefficients[p] /= A[p * P + p];
-  }
-  return true;
-}
-
-/** The exponents of the monomials of total degree <= degree in the coordinates that vary over the voxels. */
-std::vector<std::array<unsigned int, 3>>
-MonomialPowers(const std::vector<std::array<float, 3>> & coordinates, unsigned int degree)
-{
-  std::vector<unsigned int> dimensions;
-  for (unsigned int d = 0; d < 3; ++d)
-  {
-    for (const auto & c : coordinates)
-    {
-      if (c[d] != coordinates[0][d])
-      {
-        dimensions.push_back(d);
-        break;
-      }
-    }
-  }
-  std::vector<std::array<unsigned int, 3>> powers;
-  for (unsigned int a = 0; a <= degree; ++a)
-  {
-    for (unsigned int b = 0; a + b <= degree; ++b)
-    {
-      for (unsigned int c = 0; a + b + c <= degree; ++c)
-      {
-        const std::array<unsigned int, 3> p{ { a, b, c } };
-        bool                              used = true;
-        for (unsigned int d = 0; d < 3; ++d)
-        {
-          used = used && (p[d] == 0 || std::find(dimensions.begin(), dimensions.end(), d) != dimensions.end());
-        }
-        if (used)
-        {
-          powers.push_back(p);
-        }
-      }
-    }
-  }
-  return powers;
 }
 
 /** What one mean-field sweep reads and writes (see PartialVolumeTissueModel::Sweep). */
@@ -250,6 +149,7 @@ struct SweepData
   float                Beta;
   double               Shift;
   const float *        Prior;
+  bool                 Calibrated; // the prior sums R_c (calibrated proportions) are wanted
   const float *        Mean;     // K
   const float *        Variance; // K
   float *              Expected; // bias fit: null without it
@@ -313,18 +213,30 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * su
     {
       u[c] = (a[c] + t * (b[c] - a[c])) * H[c];
       total += u[c];
-      r[c] = d.Prior[c] * H[c];
-      priorTotal += r[c];
+    }
+    if (d.Calibrated)
+    {
+      for (unsigned int c = 0; c < C; ++c)
+      {
+        r[c] = d.Prior[c] * H[c];
+        priorTotal += r[c];
+      }
     }
     maximumSum += static_cast<double>(maximum) + static_cast<double>(d.Beta * largest);
     logOfTotals.Add(total);
     const float inverse = 1.0f / total;
-    const float priorInverse = 1.0f / priorTotal;
     for (unsigned int c = 0; c < C; ++c)
     {
       u[c] *= inverse;
       sums[3 * K + c] += u[c];
-      sums[4 * K + C + 1 + c] += r[c] * priorInverse;
+    }
+    if (d.Calibrated)
+    {
+      const float priorInverse = 1.0f / priorTotal;
+      for (unsigned int c = 0; c < C; ++c)
+      {
+        sums[4 * K + C + 1 + c] += r[c] * priorInverse;
+      }
     }
     const double dz = z - d.Shift;
     float *      content = d.Current + i * K;
@@ -377,43 +289,6 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * su
   sums[3 * K + C] = maximumSum + logOfTotals.Total();
 }
 } // namespace
-
-struct PartialVolumeTissueModel::Workspace
-{
-  std::size_t               N{ 0 };
-  unsigned int              K{ 0 };
-  unsigned int              C{ 0 };
-  unsigned int              Neighbourhood{ 6 }; // neighbours per voxel: 6 in 3-D, 8 in 2-D, 2 in 1-D
-  std::size_t               Blocks{ 0 };
-  std::vector<std::int32_t> Neighbours;  // N x Neighbourhood, N: none
-  std::vector<float>        Previous;    // (N + 1) x K tissue content of the previous sweep
-  std::vector<float>        Current;     // (N + 1) x K
-  std::vector<float>        Z;           // N: intensity divided by the bias field
-  std::vector<float>        Field;       // N: the bias polynomial (at least 0.1), before the scale FieldScale
-  double                    FieldScale{ 1.0 };
-  std::vector<float>        Expected;    // N: expected intensity m_i (bias fit)
-  std::vector<float>        Weight;      // N: m_i^2 / v_i (bias fit)
-  std::vector<double>       BlockSums;   // Blocks x Stride
-  std::size_t               Stride{ 0 }; // 3 K moments, C weights, energy, K fraction sums, C prior sums, residual
-  std::vector<float>        Table;       // Nodes x (C likelihood ratios, largest log term, C - K fractions, C - K squared residuals)
-  std::size_t               Nodes{ 0 };
-  double                    TableLow{ 0 };
-  double                    TableStep{ 1 };
-  double                    Shift{ 0 };
-  double                    ZLow{ 0 };
-  double                    ZHigh{ 0 };
-  std::vector<double>       Prior;         // C: prior proportions, calibrated (see UpdateTissues)
-  std::vector<double>       LogProportion; // C: their logarithms
-  std::vector<unsigned int> ReseedCount;
-  std::vector<std::array<float, 3>> Coordinates; // bias fit: scaled to [-1, 1]
-  MultiThreaderBase::Pointer Threader;
-
-  void
-  Parallel(const std::function<void(std::size_t)> & blockFunction) const
-  {
-    Threader->ParallelizeArray(0, Blocks, blockFunction, nullptr);
-  }
-};
 
 void
 PartialVolumeTissueModel::Check(const std::vector<float> &           values,
@@ -472,15 +347,64 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   Check(values, gridIndex, gridSize, initial);
   Workspace w;
   w.K = static_cast<unsigned int>(initial.Mean.size());
-  w.C = PartialVolume ? 2 * w.K - 1 : w.K;
+  w.C = w.K;
   Prepare(w, values, gridIndex, gridSize);
-  m_Tissues = initial;
-  m_Proportions.assign(w.C, 1.0 / w.C);
-  w.Prior.assign(w.C, 1.0 / w.C);
+  const bool started = Start.Mean.size() == w.K && Start.Variance.size() == w.K && StartProportions.size() == w.K;
+  m_Tissues = started ? Start : initial;
+  w.Prior = started ? StartProportions : std::vector<double>(w.K, 1.0 / w.K);
+  m_Proportions = w.Prior;
   m_Reseeded.clear();
   m_Iterations = 0;
-  double previousEnergy = 0.0;
-  bool   finalSweepDone = false;
+  const unsigned int mixedIterations = PartialVolume && w.K > 1 ? PartialVolumeIterations : 0;
+  const bool         given = mixedIterations > 0 && StartPosteriors.size() == w.N * w.K;
+  const double totalIterations = static_cast<double>((given ? 0 : MaximumNumberOfIterations) + mixedIterations);
+  if (given)
+  {
+    // Stage 1 done by the caller: its posteriors, and labels the tissue of largest posterior.
+    std::copy(StartPosteriors.begin(), StartPosteriors.end(), w.Previous.begin());
+    m_Posteriors = StartPosteriors;
+    m_Labels.resize(w.N);
+    for (std::size_t i = 0; i < w.N; ++i)
+    {
+      const float * q = m_Posteriors.data() + i * w.K;
+      m_Labels[i] = static_cast<std::uint8_t>(std::max_element(q, q + w.K) - q + 1);
+    }
+  }
+  else
+  {
+    FitPureTissues(w, values, initial, totalIterations);
+    // The labels and the tissue posteriors are those of the pure stage.
+    m_Posteriors.assign(w.Previous.begin(), w.Previous.begin() + static_cast<std::ptrdiff_t>(w.N * w.K));
+  }
+  if (mixedIterations > 0)
+  {
+    if (Progress)
+    {
+      Progress(static_cast<double>(m_Iterations) / totalIterations);
+    }
+    const std::vector<std::uint8_t> labels = m_Labels;
+    FitMixedClasses(w, values, initial, mixedIterations, totalIterations);
+    m_Labels = labels;
+  }
+  Finish(w);
+  if (Progress)
+  {
+    Progress(1.0);
+  }
+}
+} // namespace itk
+
+namespace itk
+{
+void
+PartialVolumeTissueModel::FitPureTissues(Workspace &                w,
+                                         const std::vector<float> & values,
+                                         const Tissues &            initial,
+                                         double                     totalIterations)
+{
+  double             previousEnergy = 0.0;
+  bool               finalSweepDone = false;
+  // Stage 1: the pure tissues with the Markov random field (and the bias field).
   for (unsigned int iteration = 0; iteration < MaximumNumberOfIterations; ++iteration)
   {
     // The last allowed iteration's sweep also gives the outputs (no extra sweep after it).
@@ -502,7 +426,7 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
     }
     if (Progress)
     {
-      Progress(static_cast<double>(iteration + 1) / static_cast<double>(MaximumNumberOfIterations));
+      Progress(static_cast<double>(iteration + 1) / totalIterations);
     }
     const bool converged = iteration > 0 && (!EstimateBiasField || iteration + 1 > BiasFieldDelay) &&
                            std::abs(energy - previousEnergy) <= ConvergenceThreshold * std::abs(previousEnergy);
@@ -517,11 +441,50 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
     Sweep(w, true);
     std::swap(w.Previous, w.Current);
   }
-  Finish(w);
-  if (Progress)
+}
+} // namespace itk
+
+namespace itk
+{
+void
+PartialVolumeTissueModel::FitMixedClasses(Workspace &                w,
+                                          const std::vector<float> & values,
+                                          const Tissues &            initial,
+                                          unsigned int               iterations,
+                                          double                     totalIterations)
+{
+  // The mixed classes join with InitialMixedShare of the voxels, taken from the pure tissues in proportion.
+  const std::vector<double> pure = w.Prior;
+  w.C = 2 * w.K - 1;
+  w.Stride = 4 * w.K + 2 * w.C + 2;
+  w.BlockSums.assign(w.Blocks * w.Stride, 0.0);
+  w.Calibrated = true;
+  w.Prior.assign(w.C, InitialMixedShare / (w.K - 1));
+  for (unsigned int k = 0; k < w.K; ++k)
   {
-    Progress(1.0);
+    w.Prior[k] = (1.0 - InitialMixedShare) * pure[k];
   }
+  m_Proportions = w.Prior;
+  for (unsigned int iteration = 0; iteration < iterations; ++iteration)
+  {
+    const bool last = iteration + 1 == iterations;
+    Sweep(w, last);
+    std::swap(w.Previous, w.Current);
+    UpdateTissues(w, initial);
+    if (last)
+    {
+      break;
+    }
+    if (EstimateBiasField)
+    {
+      FitBiasField(w, values);
+    }
+    if (Progress)
+    {
+      Progress(static_cast<double>(m_Iterations + iteration + 1) / totalIterations);
+    }
+  }
+  m_Iterations += iterations;
 }
 } // namespace itk
 
@@ -582,12 +545,12 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
   std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
                               std::numeric_limits<float>::max() } };
   std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
-  w.Coordinates.resize(w.N);
+  w.Coordinates.resize(EstimateBiasField ? w.N : 0); // only the bias field needs them
   for (std::size_t i = 0; i < w.N; ++i)
   {
     const std::array<std::uint64_t, 3> c{ { gridIndex[i] % gridSize[0], gridIndex[i] / gridSize[0] % gridSize[1],
                                             gridIndex[i] / (gridSize[0] * gridSize[1]) } };
-    for (unsigned int d = 0; d < 3; ++d)
+    for (unsigned int d = 0; d < 3 && EstimateBiasField; ++d)
     {
       w.Coordinates[i][d] = static_cast<float>(c[d]);
       low[d] = std::min(low[d], static_cast<float>(c[d]));
@@ -719,6 +682,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         static_cast<float>(MRFWeight),
                         w.Shift,
                         prior.data(),
+                        w.Calibrated,
                         mean.data(),
                         variance.data(),
                         bias ? w.Expected.data() : nullptr,
@@ -777,18 +741,21 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
   const auto n = static_cast<double>(w.N);
   for (unsigned int c = 0; c < C; ++c)
   {
+    m_Proportions[c] = totals[3 * K + c] / n;
+    if (!w.Calibrated)
+    {
+      // The pure tissues: the usual M-step, pi_c = Q_c / N.
+      w.Prior[c] = std::max(m_Proportions[c], 1e-12);
+      continue;
+    }
     // Calibrated, over-relaxed: pi_c <- pi_c (Q_c / R_c)^3, Q_c the sum of the posteriors of class c, R_c that
     // of its prior (pi and the field without the intensity). At the fixed point Q_c = R_c: the prior predicts as
     // many voxels of each class as the data put there. Taking pi_c = Q_c / N instead counts the field twice
     // (the field already favours pure classes inside a tissue): the mixed classes then shrink at every
-    // iteration and die out, and the fractions follow the hard labels (grey matter 14 % short at 9 % noise).
-    // With beta 0 the fixed point is the maximum-likelihood one; the exponent 3 (over-relaxation) reaches it in
-    // fewer iterations (9 % noise phantom, 10 iterations: grey matter volume +2.1 % with exponent 2, +1.6 % with 3).
+    // iteration and die out, and the fractions follow the hard labels.
     const double ratio = totals[3 * K + c] / std::max(totals[4 * K + C + 1 + c], 1e-300);
-    // The step is capped at a factor of 2 per iteration: early on, when the field is still forming, Q / R can be
-    // far from 1 and an uncapped step oscillates.
+    // The step is capped at a factor of 2 per iteration.
     w.Prior[c] = std::max(w.Prior[c] * std::min(2.0, std::max(0.5, ratio * ratio * ratio)), 1e-12);
-    m_Proportions[c] = totals[3 * K + c] / n;
   }
   double pooled = 0.0;
   double pooledWeight = 0.0;
@@ -797,9 +764,16 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
     const double weight = totals[3 * k];
     if (weight > 0.0)
     {
+      // In the partial-volume stage the means stay those of the pure stage (as FAST estimates its fractions
+      // with the segmentation's class means); the variance is measured around them.
       const double mean = totals[3 * k + 1] / weight;
-      m_Tissues.Mean[k] = w.Shift + mean;
-      m_Tissues.Variance[k] = std::max(totals[3 * k + 2] / weight - mean * mean, floor);
+      const double kept = m_Tissues.Mean[k] - w.Shift;
+      if (!w.Calibrated)
+      {
+        m_Tissues.Mean[k] = w.Shift + mean;
+      }
+      const double centre = w.Calibrated ? kept : mean;
+      m_Tissues.Variance[k] = std::max(totals[3 * k + 2] / weight - 2.0 * centre * mean + centre * centre, floor);
       pooled += weight * m_Tissues.Variance[k];
       pooledWeight += weight;
     }
@@ -847,144 +821,13 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
   {
     m_Tissues.Mean = initial.Mean;
   }
-  double proportionTotal = 0.0;
-  for (const double p : w.Prior)
-  {
-    proportionTotal += p;
-  }
-  for (double & p : w.Prior)
-  {
-    p /= proportionTotal;
-  }
-}
-
-void
-PartialVolumeTissueModel::FitBiasField(Workspace & w, const std::vector<float> & values)
-{
-  const unsigned int                             D = BiasFieldDegree;
-  const std::vector<std::array<unsigned int, 3>> powers = MonomialPowers(w.Coordinates, D);
-  const std::size_t P = powers.size();
-  const unsigned int D1 = D + 1;
-  // The monomials of voxel i from the powers of its coordinates.
-  auto basis = [&](std::size_t i, double * phi) {
-    double power[3][8];
-    for (unsigned int d = 0; d < 3; ++d)
-    {
-      power[d][0] = 1.0;
-      for (unsigned int e = 1; e < D1; ++e)
-      {
-        power[d][e] = power[d][e - 1] * w.Coordinates[i][d];
-      }
-    }
-    for (std::size_t p = 0; p < P; ++p)
-    {
-      phi[p] = power[0][powers[p][0]] * power[1][powers[p][1]] * power[2][powers[p][2]];
-    }
-  };
-  // Weighted least squares on a fixed subsample (at most about 2^16 voxels): normal equations per block.
-  const std::size_t   step = std::max<std::size_t>(1, w.N >> 16);
-  const std::size_t   stride = P * P + P;
-  std::vector<double> blockNormal(w.Blocks * stride, 0.0);
-  w.Parallel([&](std::size_t block) {
-    std::vector<double> phi(P);
-    double *            A = blockNormal.data() + block * stride;
-    const std::size_t   end = std::min(w.N, (block + 1) * BlockSize);
-    for (std::size_t i = (block * BlockSize + step - 1) / step * step; i < end; i += step)
-    {
-      if (!(values[i] > 0.0f) || !(w.Expected[i] > 0.0f) || !(w.Weight[i] > 0.0f))
-      {
-        continue;
-      }
-      const double r = static_cast<double>(values[i]) / static_cast<double>(w.Expected[i]);
-      const double weight = w.Weight[i];
-      basis(i, phi.data());
-      for (std::size_t p = 0; p < P; ++p)
-      {
-        for (std::size_t o = 0; o <= p; ++o)
-        {
-          A[p * P + o] += weight * phi[p] * phi[o];
-        }
-        A[P * P + p] += weight * r * phi[p];
-      }
-    }
-  });
-  std::vector<double> A(stride, 0.0);
-  for (std::size_t block = 0; block < w.Blocks; ++block)
-  {
-    for (std::size_t j = 0; j < stride; ++j)
-    {
-      A[j] += blockNormal[block * stride + j];
-    }
-  }
-  std::vector<double> coefficients;
-  if (!SolveRegularised(A, powers, BiasFieldRegularization, coefficients))
-  {
-    return; // singular: keep the previous field
-  }
-  // The polynomial at every voxel, as one of x whose coefficients change only from row to row; the mean of its
-  // logarithm over the subsample (block sums in order) is removed.
-  std::vector<double> blockLog(w.Blocks, 0.0);
-  w.Parallel([&](std::size_t block) {
-    std::vector<double> row(D1, 0.0);
-    float               rowY = std::numeric_limits<float>::quiet_NaN();
-    float               rowZ = rowY;
-    const std::size_t   end = std::min(w.N, (block + 1) * BlockSize);
-    for (std::size_t i = block * BlockSize; i < end; ++i)
-    {
-      const auto & c = w.Coordinates[i];
-      if (!(c[1] == rowY && c[2] == rowZ))
-      {
-        rowY = c[1];
-        rowZ = c[2];
-        std::fill(row.begin(), row.end(), 0.0);
-        for (std::size_t p = 0; p < P; ++p)
-        {
-          row[powers[p][0]] += coefficients[p] * std::pow(static_cast<double>(rowY), powers[p][1]) *
-                               std::pow(static_cast<double>(rowZ), powers[p][2]);
-        }
-      }
-      double value = row[D];
-      for (unsigned int e = D; e-- > 0;)
-      {
-        value = value * c[0] + row[e];
-      }
-      w.Field[i] = static_cast<float>(std::max(value, 0.1));
-      if (i % step == 0)
-      {
-        blockLog[block] += std::log(static_cast<double>(w.Field[i]));
-      }
-    }
-  });
-  double logSum = 0.0;
-  for (const double v : blockLog)
-  {
-    logSum += v;
-  }
-  w.FieldScale = std::exp(-logSum / static_cast<double>((w.N + step - 1) / step));
-  std::vector<float> blockRange(w.Blocks * 2);
-  w.Parallel([&](std::size_t block) {
-    float             low = std::numeric_limits<float>::max();
-    float             high = std::numeric_limits<float>::lowest();
-    const std::size_t end = std::min(w.N, (block + 1) * BlockSize);
-    const auto        scale = static_cast<float>(w.FieldScale);
-    for (std::size_t i = block * BlockSize; i < end; ++i)
-    {
-      w.Z[i] = values[i] / (w.Field[i] * scale);
-      low = std::min(low, w.Z[i]);
-      high = std::max(high, w.Z[i]);
-    }
-    blockRange[2 * block] = low;
-    blockRange[2 * block + 1] = high;
-  });
-  w.ZLow = *std::min_element(blockRange.begin(), blockRange.end());
-  w.ZHigh = *std::max_element(blockRange.begin(), blockRange.end());
+  Normalise(w.Prior);
 }
 
 void
 PartialVolumeTissueModel::Finish(Workspace & w)
 {
   const unsigned int K = w.K;
-  m_Posteriors.assign(w.Previous.begin(), w.Previous.begin() + static_cast<std::ptrdiff_t>(w.N * K)); // the last sweep's
   m_FractionSums.assign(K, 0.0);
   for (std::size_t block = 0; block < w.Blocks; ++block)
   {
@@ -1031,9 +874,14 @@ PartialVolumeTissueModel::Print(std::ostream & os) const
      << "\nBiasFieldDelay: " << BiasFieldDelay << "\nBiasFieldRegularization: " << BiasFieldRegularization
      << "\nProgress: " << (Progress ? "set" : "none")
      << "\nMaximumNumberOfIterations: " << MaximumNumberOfIterations
+     << "\nPartialVolumeIterations: " << PartialVolumeIterations
      << "\nConvergenceThreshold: " << ConvergenceThreshold << "\nCommonVariance: " << (CommonVariance ? "On" : "Off")
      << "\nVarianceFloor: " << VarianceFloor << "\nNegligibleProportion: " << NegligibleProportion
      << "\nNumberOfWorkUnits: " << NumberOfWorkUnits << "\nIterations: " << m_Iterations << "\n";
+  list("StartMeans", Start.Mean);
+  list("StartVariances", Start.Variance);
+  list("StartProportions", StartProportions);
+  os << "StartPosteriors: " << StartPosteriors.size() << " values\n";
   list("Means", m_Tissues.Mean);
   list("Variances", m_Tissues.Variance);
   list("Proportions", m_Proportions);

@@ -149,9 +149,10 @@ TEST(PartialVolumeTissueModel, BiasFieldEstimatedInsideTheEM)
     largest = std::max(largest, error);
     mean += error / static_cast<double>(phantom.Values.size());
   }
-  // The field spans +-10 %: recovered within 1 % on average, 5 % everywhere (the ridge shrinks it slightly).
-  EXPECT_LE(mean, 0.01);
-  EXPECT_LE(largest, 0.05);
+  // The field spans +-10 %: recovered within 2 % on average, 10 % everywhere (the ridge shrinks it slightly, and
+  // the pure stage fits it with the partial-volume voxels of this small phantom counted as pure).
+  EXPECT_LE(mean, 0.02);
+  EXPECT_LE(largest, 0.10);
   ExpectFractionsNearTruth(model, phantom, 0.05, 0.03);
 }
 
@@ -173,10 +174,112 @@ TEST(PartialVolumeTissueModel, NoEmptyClassAtNinePercentNoiseWithBias)
       {
         truth += phantom.Fraction[i * 3 + k];
       }
-      // Within 2 % (measured: 0.6 %); 15 % and 5 % before the proportions were calibrated.
-      EXPECT_NEAR(model.GetFractionSums()[k] / truth, 1.0, 0.02) << "tissue " << k + 1;
+      // Fractions within 3 % on this 28^3 phantom (measured: white matter -2.8 %, the thin tissue of a small
+      // head; within 2 % on the accuracy benchmark's full-size one); without the mixed classes the fractions are
+      // the posteriors of the pure tissues, within 5 % (measured: 2.6 to 3.6 %).
+      EXPECT_NEAR(model.GetFractionSums()[k] / truth, 1.0, partialVolume ? 0.03 : 0.05) << "tissue " << k + 1;
     }
   }
+}
+
+TEST(PartialVolumeTissueModel, UnbiasedImageGivesAFlatFieldAndTheSameLabels)
+{
+  // No bias in the image: the field estimated inside the EM stays flat and changes (almost) no label.
+  const auto phantom = MakePartialVolumePhantom(28, 9.0, 0.0, 8);
+  std::vector<std::vector<std::uint8_t>> labels;
+  for (const bool bias : { false, true })
+  {
+    PartialVolumeTissueModel model;
+    model.MRFWeight = 0.6;
+    model.EstimateBiasField = bias;
+    model.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+    // Within 2.5 % of 1 on average (measured 2.0 %), 10 % everywhere (the corners of this small noisy head, where the
+    // polynomial is least constrained, measured 0.91 to 1.05).
+    double deviation = 0.0;
+    for (const float b : model.GetBiasField())
+    {
+      deviation += std::abs(b - 1.0) / static_cast<double>(phantom.Values.size());
+    }
+    EXPECT_LE(deviation, 0.025);
+    const auto range = std::minmax_element(model.GetBiasField().begin(), model.GetBiasField().end());
+    EXPECT_GE(*range.first, 0.9f);
+    EXPECT_LE(*range.second, 1.1f);
+    labels.push_back(model.GetLabels());
+  }
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < labels[0].size(); ++i)
+  {
+    changed += labels[0][i] != labels[1][i];
+  }
+  EXPECT_LE(changed, labels[0].size() / 100) << "labels changed by a field on an unbiased image";
+}
+
+TEST(PartialVolumeTissueModel, ConvergenceStopGivesTheResultOfMoreIterations)
+{
+  // The pure stage stops at a relative energy change of 1e-5; more iterations (up to 40, until the energy stops
+  // changing at all) change the labels of at most 0.5 % of the voxels and the fraction sums by at most 1 %.
+  const auto phantom = MakePartialVolumePhantom(28, 6.0, 0.0, 9);
+  std::vector<PartialVolumeTissueModel> models(2);
+  for (unsigned int m = 0; m < 2; ++m)
+  {
+    models[m].MRFWeight = 0.6;
+    models[m].MaximumNumberOfIterations = 40;
+    models[m].ConvergenceThreshold = m == 0 ? 1e-5 : 0.0;
+    models[m].Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+  }
+  EXPECT_LT(models[0].GetNumberOfIterations() + 5, models[1].GetNumberOfIterations());
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+  {
+    changed += models[0].GetLabels()[i] != models[1].GetLabels()[i];
+  }
+  EXPECT_LE(changed, phantom.Values.size() / 200);
+  for (unsigned int k = 0; k < 3; ++k)
+  {
+    EXPECT_NEAR(models[0].GetFractionSums()[k] / models[1].GetFractionSums()[k], 1.0, 0.01) << "tissue " << k + 1;
+  }
+}
+
+TEST(PartialVolumeTissueModel, StartsFromTheGivenParameters)
+{
+  // Started at the fitted parameters, the pure stage converges in fewer iterations than from a rough start, to
+  // the same labels (within 0.5 % of the voxels); the collapse guard still re-seeds from the initial ones.
+  const auto phantom = MakePartialVolumePhantom(28, 6.0, 0.0, 10);
+  PartialVolumeTissueModel rough;
+  rough.MRFWeight = 0.6;
+  rough.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+  PartialVolumeTissueModel started;
+  started.MRFWeight = 0.6;
+  started.Start = rough.GetTissues();
+  started.StartProportions = { 0.3, 0.3, 0.4 };
+  started.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
+  EXPECT_LT(started.GetNumberOfIterations(), rough.GetNumberOfIterations());
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+  {
+    changed += rough.GetLabels()[i] != started.GetLabels()[i];
+  }
+  EXPECT_LE(changed, phantom.Values.size() / 200);
+}
+
+TEST(PartialVolumeTissueModel, GivenPosteriorsSkipThePureStage)
+{
+  // Posteriors of a pure-tissue fit given: they are the output posteriors and labels, and only the 3 sweeps
+  // with the mixed classes run, whose fractions match the drawn ones.
+  const auto               phantom = MakePartialVolumePhantom(28, 3.0, 0.0, 11);
+  const auto               all = AllVoxels(phantom.Values.size());
+  PartialVolumeTissueModel pure;
+  pure.PartialVolume = false;
+  pure.Fit(phantom.Values, all, phantom.Size, RoughStart());
+  PartialVolumeTissueModel model;
+  model.Start = pure.GetTissues();
+  model.StartProportions = pure.GetClassProportions();
+  model.StartPosteriors = pure.GetPosteriors();
+  model.Fit(phantom.Values, all, phantom.Size, RoughStart());
+  EXPECT_EQ(model.GetNumberOfIterations(), 3u);
+  EXPECT_EQ(model.GetLabels(), pure.GetLabels());
+  EXPECT_EQ(model.GetPosteriors(), pure.GetPosteriors());
+  ExpectFractionsNearTruth(model, phantom, 0.05, 0.03);
 }
 
 TEST(PartialVolumeTissueModel, BitIdenticalForAnyNumberOfThreads)
@@ -254,8 +357,10 @@ TEST(PartialVolumeTissueModel, ReportsProgressAndStopsWhenTheCallbackThrows)
   std::vector<double> reported;
   model.Progress = [&reported](double done) { reported.push_back(done); };
   model.Fit(phantom.Values, AllVoxels(phantom.Values.size()), phantom.Size, RoughStart());
-  // One call per iteration but the last (whose sweep gives the outputs), and 1 at the end.
-  EXPECT_EQ(reported, (std::vector<double>{ 1.0 / 6, 2.0 / 6, 3.0 / 6, 4.0 / 6, 5.0 / 6, 1.0 }));
+  // One call per iteration but the last (whose sweep gives the outputs), and 1 at the end: 6 iterations of the
+  // pure tissues, then 3 with the mixed classes.
+  EXPECT_EQ(reported, (std::vector<double>{ 1.0 / 9, 2.0 / 9, 3.0 / 9, 4.0 / 9, 5.0 / 9, 6.0 / 9, 7.0 / 9, 8.0 / 9, 1.0 }));
+  EXPECT_EQ(model.GetNumberOfIterations(), 9u);
   unsigned int calls = 0;
   model.Progress = [&calls](double) {
     if (++calls == 2)

@@ -1,0 +1,83 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkPartialVolumeTissueModelWorkspace_h
+#define itkPartialVolumeTissueModelWorkspace_h
+
+// The working arrays of PartialVolumeTissueModel, shared by its source files (the sweeps and M-steps in
+// itkPartialVolumeTissueModel.cxx, the bias field in itkPartialVolumeBiasField.cxx). Private to the library
+// (not installed).
+
+#include "itkPartialVolumeTissueModel.h"
+
+#include "itkMultiThreaderBase.h"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace itk
+{
+namespace PartialVolumeTissueModelDetail
+{
+/** Voxels per block: the unit of parallel work and of partial sums (a split that does not depend on the number
+ * of threads). */
+constexpr std::size_t BlockSize = 4096;
+} // namespace PartialVolumeTissueModelDetail
+
+struct PartialVolumeTissueModel::Workspace
+{
+  std::size_t               N{ 0 };
+  unsigned int              K{ 0 };
+  unsigned int              C{ 0 };
+  unsigned int              Neighbourhood{ 6 }; // neighbours per voxel: 6 in 3-D, 8 in 2-D, 2 in 1-D
+  std::size_t               Blocks{ 0 };
+  std::vector<std::int32_t> Neighbours;  // N x Neighbourhood, N: none
+  std::vector<float>        Previous;    // (N + 1) x K tissue content of the previous sweep
+  std::vector<float>        Current;     // (N + 1) x K
+  std::vector<float>        Z;           // N: intensity divided by the bias field
+  std::vector<float>        Field;       // N: the bias polynomial (at least 0.1), before the scale FieldScale
+  double                    FieldScale{ 1.0 };
+  std::vector<float>        Expected;    // N: expected intensity m_i (bias fit)
+  std::vector<float>        Weight;      // N: m_i^2 / v_i (bias fit)
+  std::vector<double>       BlockSums;   // Blocks x Stride
+  std::size_t               Stride{ 0 }; // 3 K moments, C weights, energy, K fraction sums, C prior sums, residual
+  std::vector<float>        Table;       // Nodes x (C likelihood ratios, largest log term, C - K fractions, C - K squared residuals)
+  std::size_t               Nodes{ 0 };
+  double                    TableLow{ 0 };
+  double                    TableStep{ 1 };
+  double                    Shift{ 0 };
+  double                    ZLow{ 0 };
+  double                    ZHigh{ 0 };
+  std::vector<double>       Prior;         // C: prior proportions, calibrated (see UpdateTissues)
+  std::vector<double>       LogProportion; // C: their logarithms
+  std::vector<unsigned int> ReseedCount;
+  bool                      Calibrated{ false }; // the mixed stage: calibrated proportions
+  std::vector<std::array<float, 3>> Coordinates; // bias fit: scaled to [-1, 1]
+  MultiThreaderBase::Pointer Threader;
+
+  void
+  Parallel(const std::function<void(std::size_t)> & blockFunction) const
+  {
+    Threader->ParallelizeArray(0, Blocks, blockFunction, nullptr);
+  }
+};
+
+} // namespace itk
+
+#endif

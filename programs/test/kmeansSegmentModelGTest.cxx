@@ -28,6 +28,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -312,8 +313,17 @@ TEST_F(ModelProgramTest, AutomaticKPicksTheTrueNumberOfClasses)
     EXPECT_EQ(report["model"]["name"], model);
     EXPECT_EQ(report["model"]["number_of_classes"], 4);
     const auto & selection = report["model_selection"];
-    EXPECT_EQ(selection["criterion"], "bic");
+    EXPECT_EQ(selection["criterion"], "log-likelihood gain per voxel");
     EXPECT_EQ(selection["chosen_k"], 4);
+    EXPECT_EQ(selection["largest_k_tried"], 6);
+    EXPECT_EQ(selection["largest_k_chosen"], false);
+    EXPECT_FALSE(report.contains("warnings")) << report["warnings"];
+    // The fifth class gains less than the required gain per voxel in one of the models, the fourth more.
+    const auto & each = selection["for_each_k"];
+    ASSERT_EQ(each.size(), 6u);
+    const double required = selection["required_gain_per_voxel"].get<double>();
+    EXPECT_GE(each[3]["gain_per_voxel"].get<double>(), required);
+    EXPECT_LT(each[4]["gain_per_voxel"].get<double>(), required);
     ASSERT_EQ(selection["bic_for_each_k"].size(), 6u);
     double smallest = selection["bic_for_each_k"][3]["bic"].get<double>();
     for (std::size_t k = 0; k < 6; ++k)
@@ -331,6 +341,31 @@ TEST_F(ModelProgramTest, AutomaticKPicksTheTrueNumberOfClasses)
                              "--nonzero", "--report", Path("seg.json"), "-q" });
   ASSERT_EQ(seg.Status, 0) << seg.Err;
   EXPECT_EQ(ReadReport("seg.json")["slicer_segmentation"]["segments"].size(), 4u);
+}
+
+TEST_F(ModelProgramTest, AutomaticKWarnsWhenItChoosesTheLargestKTried)
+{
+  ImageType::Pointer      image;
+  LabelImageType::Pointer truth;
+  MakePhantom({ 100.0, 300.0, 500.0, 700.0 }, 10.0, image, truth);
+  WriteTestImage(image.GetPointer(), Path("four.nrrd"));
+  const auto result = Segment({ Path("four.nrrd"), "-o", Path("three.nrrd"), "-k", "auto", "--max-k", "3",
+                                "--nonzero", "--report", Path("three.json"), "-q" });
+  ASSERT_EQ(result.Status, 0) << result.Err;
+  // One line on stderr, even with -q, and the same warning and a flag in the report.
+  const std::string expected = "kmeans-segment: warning: -k auto chose K = 3, the largest K tried";
+  EXPECT_EQ(result.Err.rfind(expected, 0), 0u) << result.Err;
+  EXPECT_EQ(std::count(result.Err.begin(), result.Err.end(), '\n'), 1) << result.Err;
+  const auto report = ReadReport("three.json");
+  EXPECT_EQ(report["model_selection"]["chosen_k"], 3);
+  EXPECT_EQ(report["model_selection"]["largest_k_chosen"], true);
+  ASSERT_EQ(report["warnings"].size(), 1u);
+  EXPECT_NE(report["warnings"][0].get<std::string>().find("the largest K tried"), std::string::npos);
+  // With room above, the same image gives 4 and no warning.
+  const auto roomy = Segment({ Path("four.nrrd"), "-o", Path("four-labels.nrrd"), "-k", "auto", "--max-k", "5",
+                               "--nonzero", "-q" });
+  ASSERT_EQ(roomy.Status, 0) << roomy.Err;
+  EXPECT_EQ(roomy.Err, "");
 }
 
 TEST_F(ModelProgramTest, TissueSegmentationFromTheMixture)

@@ -16,8 +16,8 @@
  *
  *=========================================================================*/
 // Tests of kmeans-segment's intensity models (cli/options/ModelOptions.h), run as separate processes: --model gmm with
-// --mrf against K-means on a noisy phantom with known labels, --posteriors read back, -k auto by BIC, one-line
-// errors with their exit codes, thread invariance.
+// --mrf against K-means on a noisy phantom with known labels, --posteriors read back, -k auto and its warning,
+// one-line errors with their exit codes, thread invariance.
 #include "itkImage.h"
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"

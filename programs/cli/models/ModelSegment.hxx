@@ -148,7 +148,8 @@ CorrectBiasForKMeans(const Options &                               options,
  * With --model gmm (or --mrf) this segments, writes the label map (and --posteriors, the Slicer segmentation,
  * the preview) and fills the report, and returns true. With --model kmeans and -k auto it only chooses K
  * (GaussianMixtureOnLevels::SelectNumberOfClasses()), stores it in options.NumberOfClasses, adds
- * report["model_selection"] and returns false: the K-means then runs with that K. Otherwise it does nothing and returns false. */
+ * report["model_selection"] and returns false: the K-means then runs with that K. Otherwise it does nothing and
+ * returns false. */
 template <typename TPixel, unsigned int VDimension>
 bool
 SegmentWithModel(Options &                                     options,

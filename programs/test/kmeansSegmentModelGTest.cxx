@@ -25,6 +25,8 @@
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkVectorImage.h"
 
+#include "KMeansTestData.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <set>
 #include <sstream>
@@ -366,6 +369,64 @@ TEST_F(ModelProgramTest, AutomaticKWarnsWhenItChoosesTheLargestKTried)
                                "--nonzero", "-q" });
   ASSERT_EQ(roomy.Status, 0) << roomy.Err;
   EXPECT_EQ(roomy.Err, "");
+}
+
+TEST_F(ModelProgramTest, AutomaticKGivesThreeTissuesOnRealBrains)
+{
+  // Skull-stripped real T1 scans: BIC of the Gaussian mixture chooses the largest K on them (the histogram of a
+  // million voxels is not a sum of Gaussians); -k auto must give CSF, grey and white matter, without a warning.
+  struct Case
+  {
+    std::string File;
+    std::string Mask; // relative to the data directory; empty: --nonzero
+  };
+  const std::vector<Case>  cases = { { "mni152-2009a/t1.nii.gz", "" },
+                                     { "itk-t1/t1.nii.gz", "itk-t1/skullstrip-labels.nii.gz" },
+                                     { "/usr/share/mricron/templates/ch2bet.nii.gz", "" } };
+  std::vector<std::string> missing;
+  for (const auto & c : cases)
+  {
+    const bool        absolute = c.File.front() == '/';
+    const std::string file = absolute ? (std::filesystem::exists(c.File) ? c.File : "") : KMeansTest::DataFile(c.File);
+    const std::string mask = c.Mask.empty() ? "" : KMeansTest::DataFile(c.Mask);
+    if (file.empty() || (!c.Mask.empty() && mask.empty()))
+    {
+      missing.push_back(absolute ? c.File + " (Debian package mricron-data)"
+                                 : KMeansTest::MissingDataMessage(file.empty() ? c.File : c.Mask));
+      continue;
+    }
+    SCOPED_TRACE(c.File);
+    std::vector<std::string> args = { file, "-o", Path("real.nii.gz").string(), "-k", "auto", "--report",
+                                      Path("real.json").string(), "-q" };
+    if (mask.empty())
+    {
+      args.push_back("--nonzero");
+    }
+    else
+    {
+      args.insert(args.end(), { "--mask", mask });
+    }
+    const auto result = Segment(args);
+    ASSERT_EQ(result.Status, 0) << result.Err;
+    EXPECT_EQ(result.Err, "");
+    const auto   report = ReadReport("real.json");
+    const auto & selection = report["model_selection"];
+    EXPECT_EQ(selection["chosen_k"], 3) << selection.dump();
+    EXPECT_EQ(selection["largest_k_chosen"], false);
+    EXPECT_EQ(report["classes"].size(), 3u);
+    // BIC alone would have taken the largest K.
+    const auto & bic = selection["bic_for_each_k"];
+    ASSERT_EQ(bic.size(), 6u);
+    EXPECT_LT(bic[5]["bic"].get<double>(), bic[2]["bic"].get<double>());
+  }
+  if (missing.size() == cases.size())
+  {
+    GTEST_SKIP() << missing.front();
+  }
+  for (const auto & message : missing)
+  {
+    std::cout << "skipped: " << message << std::endl;
+  }
 }
 
 TEST_F(ModelProgramTest, TissueSegmentationFromTheMixture)

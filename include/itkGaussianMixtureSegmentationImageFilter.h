@@ -254,12 +254,33 @@ public:
   {
     return m_BayesianInformationCriterionForEachK;
   }
+#ifndef ITK_WRAPPING_PARSER
   /** How K was chosen in automatic mode: both models' log-likelihoods per voxel for every K, the gain required,
    * and LargestChosen (the chosen K is the largest tried). */
   const GaussianMixtureOnLevels::Selection &
   GetNumberOfClassesSelection() const
   {
     return m_NumberOfClassesSelection;
+  }
+#endif
+  /** In automatic mode, true when the chosen K is the largest K tried (a larger MaximumNumberOfClasses may fit
+   * better: warn). */
+  bool
+  GetLargestNumberOfClassesChosen() const
+  {
+    return m_NumberOfClassesSelection.LargestChosen;
+  }
+  /** In automatic mode, the log-likelihood per voxel for K = 1.. of the Gaussian mixture with a variance per class
+   * and of the partial-volume mixture that chose K. */
+  ValueArrayType
+  GetGaussianLogLikelihoodPerVoxelForEachK() const
+  {
+    return m_NumberOfClassesSelection.GaussianLogLikelihoodPerSample;
+  }
+  ValueArrayType
+  GetPartialVolumeLogLikelihoodPerVoxelForEachK() const
+  {
+    return m_NumberOfClassesSelection.PartialVolumeLogLikelihoodPerSample;
   }
   /** The K used: NumberOfClasses, or the one chosen automatically. */
   itkGetConstMacro(NumberOfClassesUsed, unsigned int);

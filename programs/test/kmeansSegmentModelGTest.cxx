@@ -369,6 +369,17 @@ TEST_F(ModelProgramTest, AutomaticKWarnsWhenItChoosesTheLargestKTried)
                                "--nonzero", "-q" });
   ASSERT_EQ(roomy.Status, 0) << roomy.Err;
   EXPECT_EQ(roomy.Err, "");
+  // Three intensities leave no room for a fourth class: the warning says so.
+  for (auto it = itk::ImageRegionIteratorWithIndex<ImageType>(image, image->GetBufferedRegion()); !it.IsAtEnd(); ++it)
+  {
+    it.Set(static_cast<ImageType::PixelType>(100 * (1 + it.GetIndex()[0] % 3)));
+  }
+  WriteTestImage(image.GetPointer(), Path("levels.nrrd"));
+  const auto few = Segment({ Path("levels.nrrd"), "-o", Path("levels-labels.nrrd"), "-k", "auto", "-q" });
+  ASSERT_EQ(few.Status, 0) << few.Err;
+  EXPECT_EQ(few.Err, "kmeans-segment: warning: -k auto chose K = 3, the largest K tried (the histogram has only 3 "
+                     "distinct intensity levels): check that the image is not quantised to a few values, or give "
+                     "K with -k\n");
 }
 
 TEST_F(ModelProgramTest, AutomaticKGivesThreeTissuesOnRealBrains)

@@ -68,9 +68,12 @@ NumberOfClassesSelectionReport(const itk::GaussianMixtureOnLevels::Selection & s
   };
   if (selection.LargestChosen)
   {
-    const std::string warning = "-k auto chose K = " + std::to_string(chosen) +
-                                ", the largest K tried: more classes may still fit better (try a larger --max-k), "
-                                "or give K with -k";
+    const std::string reason =
+      selection.LargestTried < maximumNumberOfClasses
+        ? " (the histogram has only " + std::to_string(selection.LargestTried) +
+            " distinct intensity levels): check that the image is not quantised to a few values, or give K with -k"
+        : ": more classes may still fit better (try a larger --max-k), or give K with -k";
+    const std::string warning = "-k auto chose K = " + std::to_string(chosen) + ", the largest K tried" + reason;
     report.AddWarning(warning);
     err << "kmeans-segment: warning: " << warning << std::endl;
   }

@@ -61,7 +61,7 @@ namespace itk
  * (PartialVolumeMixtureOnLevels: pure classes and mixed classes between neighbours, one variance). A class only
  * the Gaussian mixture needs describes partial-volume voxels between two tissues; one only the partial-volume
  * mixture needs describes the shape of a tissue's peak, which its mixed classes otherwise approximate piece by
- * piece. K is the smallest K whose next class falls short. Both models are fitted on the levels merged into at
+ * piece. K is the smallest K whose next class falls short; larger K are not fitted. Both models are fitted on the levels merged into at
  * most 512 groups of equal width (exact moments), so the choice costs about the same for any histogram.
  * The threshold is a penalty per effective sample size: it is the BIC penalty of about 1400 independent samples.
  * Result::Selection gives the log-likelihoods per sample of both models for every K, and whether the largest K
@@ -110,7 +110,8 @@ public:
   /** How the automatic mode chose K (SelectNumberOfClasses()); entry K - 1 of each list is for K classes. */
   struct Selection
   {
-    /** Log-likelihood per sample of the Gaussian mixture with a variance per class, K = 1..LargestTried. */
+    /** Log-likelihood per sample of the Gaussian mixture with a variance per class, K = 1..NumberOfClasses + 1
+     * (the K that fell short; up to LargestTried). */
     std::vector<double> GaussianLogLikelihoodPerSample;
     /** Log-likelihood per sample of the partial-volume mixture (PartialVolumeMixtureOnLevels). */
     std::vector<double> PartialVolumeLogLikelihoodPerSample;

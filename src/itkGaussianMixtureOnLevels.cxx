@@ -311,8 +311,9 @@ GaussianMixtureOnLevels::SelectNumberOfClasses(const std::vector<Level> & levels
   OptimalScalarKMeans solver;
   solver.Solve(groups, selection.LargestTried);
   selection.NumberOfClasses = 1;
+  // The fits stop at the first K whose class falls short (the partial-volume fits of larger K cost the most).
   bool fellShort = false;
-  for (unsigned int k = 1; k <= selection.LargestTried; ++k)
+  for (unsigned int k = 1; k <= selection.LargestTried && !fellShort; ++k)
   {
     const auto classes = solver.Partition(k);
     const auto partialVolume = PartialVolumeMixtureOnLevels::Fit(groups, classes, floor, iterations, convergence);
@@ -320,7 +321,7 @@ GaussianMixtureOnLevels::SelectNumberOfClasses(const std::vector<Level> & levels
     const auto gaussianFit = FitOnLevels(groups, gaussian, floor, false, iterations, convergence);
     selection.GaussianLogLikelihoodPerSample.push_back(gaussianFit.LogLikelihood / n);
     selection.PartialVolumeLogLikelihoodPerSample.push_back(partialVolume.LogLikelihood / n);
-    if (k > 1 && !fellShort)
+    if (k > 1)
     {
       const auto & g = selection.GaussianLogLikelihoodPerSample;
       const auto & pv = selection.PartialVolumeLogLikelihoodPerSample;

@@ -43,14 +43,29 @@ namespace itk
  * - runs EM on the levels until the relative change of the log-likelihood is at most ConvergenceThreshold or
  *   after MaximumNumberOfIterations updates. For integer intensities this is the voxel-wise likelihood exactly;
  *   otherwise each level stands for its samples at the level mean and the M-step uses the levels' exact moments;
- * - with AutomaticNumberOfClasses, does this for every K = 1..MaximumNumberOfClasses (one run of the dynamic
- *   program gives every K's optimal partition) and keeps the K of smallest BIC = -2 log L + p log N, p = 3K - 1
- *   free parameters (2K with CommonVariance). K above the number of levels is not tried;
+ * - with AutomaticNumberOfClasses, chooses K from 1..MaximumNumberOfClasses by SelectNumberOfClasses() (below)
+ *   and fits that K as above. It also reports, for every K, the BIC = -2 log L + p log N of the mixture fitted
+ *   as above (p = 3K - 1 free parameters, 2K with CommonVariance; one run of the dynamic program gives every K's
+ *   optimal partition). K above the number of levels is not tried;
  * - sorts the classes by ascending mean.
  *
  * The computation is sequential and its sums run in level order: the result depends only on the levels. Since a
  * histogram can be accumulated region by region (and merged), the mixture can be fitted on a streamed image
  * (KMeansSegmentationEstimator) with the same result as on the whole image.
+ *
+ * Choice of K (SelectNumberOfClasses()). On a real brain of a million voxels BIC keeps adding classes: the
+ * histogram is not a sum of Gaussians (partial volumes, skewed tissue peaks), and its log N penalty is tiny against
+ * a misfit that grows with N. A further class is kept only when it raises the log-likelihood per sample by at
+ * least MinimumLogLikelihoodGain (default 0.0075 nats, and at least the BIC penalty 3 log N / (2N) of its three
+ * parameters) in two models at once: a Gaussian mixture with a variance per class, and a partial-volume mixture
+ * (PartialVolumeMixtureOnLevels: pure classes and mixed classes between neighbours, one variance). A class only
+ * the Gaussian mixture needs describes partial-volume voxels between two tissues; one only the partial-volume
+ * mixture needs describes the shape of a tissue's peak, which its mixed classes otherwise approximate piece by
+ * piece. K is the smallest K whose next class falls short; larger K are not fitted. Both models are fitted on the levels merged into at
+ * most 512 groups of equal width (exact moments), so the choice costs about the same for any histogram.
+ * The threshold is a penalty per effective sample size: it is the BIC penalty of about 1400 independent samples.
+ * Result::Selection gives the log-likelihoods per sample of both models for every K, and whether the largest K
+ * tried was chosen (then a larger MaximumNumberOfClasses may fit better: callers should warn).
  *
  * Bad parameters and a K above the number of levels throw std::invalid_argument with a message naming the values.
  *
@@ -88,6 +103,24 @@ public:
     unsigned int MaximumNumberOfIterations{ 200 };
     double       ConvergenceThreshold{ 1e-5 };
     bool         CommonVariance{ false };
+    /** Least rise of the log-likelihood per sample (nats) a further class must bring in automatic mode. */
+    double MinimumLogLikelihoodGain{ 0.0075 };
+  };
+
+  /** How the automatic mode chose K (SelectNumberOfClasses()); entry K - 1 of each list is for K classes. */
+  struct Selection
+  {
+    /** Log-likelihood per sample of the Gaussian mixture with a variance per class, K = 1..NumberOfClasses + 1
+     * (the K that fell short; up to LargestTried). */
+    std::vector<double> GaussianLogLikelihoodPerSample;
+    /** Log-likelihood per sample of the partial-volume mixture (PartialVolumeMixtureOnLevels). */
+    std::vector<double> PartialVolumeLogLikelihoodPerSample;
+    /** The gain a further class needed: max(MinimumLogLikelihoodGain, 3 log N / (2 N)). */
+    double       RequiredGain{ 0.0 };
+    unsigned int NumberOfClasses{ 0 };
+    unsigned int LargestTried{ 0 };
+    /** True when the chosen K is the largest K tried (and more than one K was tried). */
+    bool LargestChosen{ false };
   };
 
   /** What Fit() found; means in the levels' coordinates, index k is label k+1. */
@@ -100,6 +133,8 @@ public:
     std::vector<double> InitialVariances;
     /** BIC of K = 1..min(MaximumNumberOfClasses, levels) in automatic mode; empty otherwise. */
     std::vector<double> BayesianInformationCriterionForEachK;
+    /** How K was chosen in automatic mode (empty lists otherwise). */
+    Selection           NumberOfClassesSelection;
     double              LogLikelihood{ 0.0 };
     unsigned int        NumberOfIterations{ 0 };
     double              VarianceFloor{ 0.0 };
@@ -127,6 +162,18 @@ public:
   {
     return m_Result;
   }
+
+  /** Chooses K from 1..largest (see the class description): the smallest K whose next class raises the
+   * log-likelihood per sample of the Gaussian mixture (variance per class) or of the partial-volume mixture by less
+   * than max(minimumGain, 3 log N / (2N)), both fitted on the levels merged into at most 512 groups. */
+  static Selection
+  SelectNumberOfClasses(const std::vector<Level> & levels, double binWidth, unsigned int largest, double minimumGain);
+
+  /** The levels merged into at most numberOfGroups groups of equal width (at least binWidth) over the range of the
+   * level means, in ascending order, with exact counts, sums and sums of squares; the width is returned in
+   * groupWidth. Levels that fit are returned as they are. */
+  static std::vector<Level>
+  MergeLevels(const std::vector<Level> & levels, double binWidth, std::size_t numberOfGroups, double & groupWidth);
 
   /** Checks the parameters alone; throws std::invalid_argument naming the offending value. */
   static void

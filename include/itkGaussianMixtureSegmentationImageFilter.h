@@ -74,11 +74,15 @@ namespace itk
  * table-and-polynomial function (relative error below 1e-10) and the energy's logarithms from running products.
  * Fresh buffers are advised as huge pages (KMeansSegmentationMemory).
  *
- * Automatic number of classes (AutomaticNumberOfClasses on): one run of the dynamic program gives the optimal
- * K-means for every K = 1..MaximumNumberOfClasses; each initialises a mixture fitted by EM on the levels, and
- * the K with the smallest Bayesian information criterion BIC = -2 log L + p log N is kept, with p = 3K - 1 free
- * parameters (2K with UseCommonVariance) (GetBayesianInformationCriterionForEachK(), GetNumberOfClassesUsed()).
- * NumberOfClasses is then ignored. The MRF, when on, is fitted for the chosen K only.
+ * Automatic number of classes (AutomaticNumberOfClasses on): K is chosen from 1..MaximumNumberOfClasses by
+ * GaussianMixtureOnLevels::SelectNumberOfClasses(): a further class is kept only when it raises the
+ * log-likelihood per voxel by at least MinimumLogLikelihoodGain (default 0.0075 nats) both in a Gaussian mixture
+ * with a variance per class and in a partial-volume mixture (pure classes and mixed classes between neighbours),
+ * which gives the tissue count on real brains where BIC keeps adding classes
+ * (GetNumberOfClassesSelection(), GetNumberOfClassesUsed()). The BIC of the mixture of every K is still reported
+ * (GetBayesianInformationCriterionForEachK(); BIC = -2 log L + p log N, p = 3K - 1 free parameters, 2K with
+ * UseCommonVariance). NumberOfClasses is then ignored. The MRF, when on, is fitted for the chosen K only. When the
+ * chosen K is the largest tried, GetNumberOfClassesSelection().LargestChosen is true: callers should warn.
  *
  * Outputs: output 0 is the label image, labels 1..K in ascending order of class mean (the class of largest
  * posterior; ties go to the lower label), 0 for voxels that do not take part. The named output "Posteriors"
@@ -139,6 +143,10 @@ public:
   itkBooleanMacro(AutomaticNumberOfClasses);
   itkSetMacro(MaximumNumberOfClasses, unsigned int);
   itkGetConstMacro(MaximumNumberOfClasses, unsigned int);
+  /** Least rise of the log-likelihood per voxel (nats) a further class must bring in automatic mode (default
+   * 0.0075; see GaussianMixtureOnLevels). */
+  itkSetClampMacro(MinimumLogLikelihoodGain, double, 0.0, NumericTraits<double>::max());
+  itkGetConstMacro(MinimumLogLikelihoodGain, double);
 
   /** Largest number of EM updates of the mixture without prior (default 200). */
   itkSetMacro(MaximumNumberOfIterations, unsigned int);
@@ -237,7 +245,35 @@ public:
   {
     return m_BayesianInformationCriterionForEachK;
   }
-  /** The K used: NumberOfClasses, or the one chosen by BIC. */
+#ifndef ITK_WRAPPING_PARSER
+  /** How K was chosen in automatic mode: both models' log-likelihoods per voxel for every K, the gain required,
+   * and LargestChosen (the chosen K is the largest tried). */
+  const GaussianMixtureOnLevels::Selection &
+  GetNumberOfClassesSelection() const
+  {
+    return m_NumberOfClassesSelection;
+  }
+#endif
+  /** In automatic mode, true when the chosen K is the largest K tried (a larger MaximumNumberOfClasses may fit
+   * better: warn). */
+  bool
+  GetLargestNumberOfClassesChosen() const
+  {
+    return m_NumberOfClassesSelection.LargestChosen;
+  }
+  /** In automatic mode, the log-likelihood per voxel for K = 1.. of the Gaussian mixture with a variance per class
+   * and of the partial-volume mixture that chose K. */
+  ValueArrayType
+  GetGaussianLogLikelihoodPerVoxelForEachK() const
+  {
+    return m_NumberOfClassesSelection.GaussianLogLikelihoodPerSample;
+  }
+  ValueArrayType
+  GetPartialVolumeLogLikelihoodPerVoxelForEachK() const
+  {
+    return m_NumberOfClassesSelection.PartialVolumeLogLikelihoodPerSample;
+  }
+  /** The K used: NumberOfClasses, or the one chosen automatically. */
   itkGetConstMacro(NumberOfClassesUsed, unsigned int);
   /** Log-likelihood of the mixture without prior over the voxels taking part (histogram levels). */
   itkGetConstMacro(LogLikelihood, double);
@@ -303,6 +339,7 @@ private:
   unsigned int m_NumberOfClasses{ 3 };
   bool         m_AutomaticNumberOfClasses{ false };
   unsigned int m_MaximumNumberOfClasses{ 6 };
+  double       m_MinimumLogLikelihoodGain{ GaussianMixtureOnLevels::Parameters{}.MinimumLogLikelihoodGain };
   bool         m_UseForegroundThreshold{ false };
   double       m_ForegroundThreshold{ 0.0 };
   unsigned int m_MaximumNumberOfIterations{ 200 };
@@ -325,6 +362,7 @@ private:
   ValueArrayType m_ClassProportions;
   ValueArrayType m_InitialClassMeans;
   ValueArrayType m_BayesianInformationCriterionForEachK;
+  GaussianMixtureOnLevels::Selection m_NumberOfClassesSelection;
   unsigned int   m_NumberOfClassesUsed{ 0 };
   double         m_LogLikelihood{ 0.0 };
   unsigned int   m_NumberOfIterations{ 0 };

@@ -157,6 +157,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   m_ReseededClasses.clear();
   m_NegligibleClasses.clear();
   m_BayesianInformationCriterionForEachK.clear();
+  m_NumberOfClassesSelection = GaussianMixtureOnLevels::Selection{};
   m_NumberOfClassesUsed = 0;
   m_LogLikelihood = 0.0;
   m_NumberOfIterations = 0;
@@ -184,7 +185,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
                          m_MaximumNumberOfClasses,
                          m_MaximumNumberOfIterations,
                          m_ConvergenceThreshold,
-                         m_UseCommonVariance });
+                         m_UseCommonVariance,
+                         m_MinimumLogLikelihoodGain });
   try
   {
     fitter.Fit(levels, histogram.GetBinWidth());
@@ -202,6 +204,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   }
   m_InitialClassVariances = fit.InitialVariances;
   m_BayesianInformationCriterionForEachK = fit.BayesianInformationCriterionForEachK;
+  m_NumberOfClassesSelection = fit.NumberOfClassesSelection;
   const auto numberOfClasses = static_cast<unsigned int>(mixture.Mean.size());
   m_NumberOfClassesUsed = numberOfClasses;
   m_LogLikelihood = fit.LogLikelihood;
@@ -570,6 +573,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
   os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
   os << indent << "AutomaticNumberOfClasses: " << (m_AutomaticNumberOfClasses ? "On" : "Off") << std::endl;
   os << indent << "MaximumNumberOfClasses: " << m_MaximumNumberOfClasses << std::endl;
+  os << indent << "MinimumLogLikelihoodGain: " << m_MinimumLogLikelihoodGain << std::endl;
   KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "MaximumNumberOfIterations: " << m_MaximumNumberOfIterations << std::endl;
   os << indent << "ConvergenceThreshold: " << m_ConvergenceThreshold << std::endl;
@@ -589,6 +593,14 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
   KMeansSegmentationDetail::PrintArray(os, indent, "ReseededClasses", m_ReseededClasses);
   KMeansSegmentationDetail::PrintArray(os, indent, "NegligibleClasses", m_NegligibleClasses);
   KMeansSegmentationDetail::PrintArray(os, indent, "BayesianInformationCriterionForEachK", m_BayesianInformationCriterionForEachK);
+  const auto & selection = m_NumberOfClassesSelection;
+  KMeansSegmentationDetail::PrintArray(
+    os, indent, "GaussianLogLikelihoodPerSample", selection.GaussianLogLikelihoodPerSample);
+  KMeansSegmentationDetail::PrintArray(
+    os, indent, "PartialVolumeLogLikelihoodPerSample", selection.PartialVolumeLogLikelihoodPerSample);
+  os << indent << "RequiredGain: " << selection.RequiredGain << std::endl;
+  os << indent << "LargestNumberOfClassesTried: " << selection.LargestTried << std::endl;
+  os << indent << "LargestNumberOfClassesChosen: " << (selection.LargestChosen ? "true" : "false") << std::endl;
   os << indent << "NumberOfClassesUsed: " << m_NumberOfClassesUsed << std::endl;
   os << indent << "LogLikelihood: " << m_LogLikelihood << std::endl;
   os << indent << "NumberOfIterations: " << m_NumberOfIterations << std::endl;

@@ -324,6 +324,8 @@ public:
   std::vector<double>        InitialClassMeans;
   std::vector<double>        InitialClassVariances;
   std::vector<double>        BayesianInformationCriterionForEachK;
+  /** How -k auto chose K (GaussianMixtureOnLevels::SelectNumberOfClasses()). */
+  GaussianMixtureOnLevels::Selection NumberOfClassesSelection;
   double                     LogLikelihood{ 0.0 };
   unsigned int               NumberOfIterations{ 0 };
   std::vector<std::uint32_t> BinLabels;

@@ -28,12 +28,59 @@
 #include <cstdint>
 #include <memory>
 #include <type_traits>
+#include <utility>
+#include <tuple>
+#include <algorithm>
 #include <vector>
 
 namespace itk
 {
 namespace GaussianMixtureDetail
 {
+/** The levels in double precision for the E- and M-steps: count, mean and mean square of each level, the
+ * intensities measured from Shift (the mean of all samples, in the levels' coordinates) so that second moments
+ * keep their precision. */
+struct LevelTable
+{
+  double              Shift{ 0.0 };
+  double              Total{ 0.0 };
+  std::vector<double> Count;
+  std::vector<double> Value;
+  std::vector<double> Square;
+};
+
+/** The mean of all samples (in the levels' coordinates) and their number. */
+inline std::pair<double, double>
+MeanAndCountOfLevels(const std::vector<OptimalScalarKMeans::Level> & levels)
+{
+  long double sum = 0;
+  long double count = 0;
+  for (const auto & level : levels)
+  {
+    sum += level.Sum;
+    count += static_cast<long double>(level.Count);
+  }
+  return { count > 0 ? static_cast<double>(sum / count) : 0.0, static_cast<double>(count) };
+}
+
+inline LevelTable
+MakeLevelTable(const std::vector<OptimalScalarKMeans::Level> & levels)
+{
+  LevelTable table;
+  std::tie(table.Shift, table.Total) = MeanAndCountOfLevels(levels);
+  for (const auto & level : levels)
+  {
+    const long double c = static_cast<long double>(level.Count);
+    const long double mean = level.Sum / c;
+    const double      spread = std::max(0.0, static_cast<double>(level.SumOfSquares / c - mean * mean));
+    const double      value = static_cast<double>(mean - static_cast<long double>(table.Shift));
+    table.Count.push_back(static_cast<double>(c));
+    table.Value.push_back(value);
+    table.Square.push_back(value * value + spread);
+  }
+  return table;
+}
+
 /** An uninitialised working buffer of Size elements placed on 2 MiB boundaries and advised as huge pages (see
  * KMeansSegmentationMemory), so that no part of it is backed 4 KiB page by 4 KiB page. The extra address space is
  * never written, so it is never backed by memory. */

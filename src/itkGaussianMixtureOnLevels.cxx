@@ -19,6 +19,7 @@
 
 #include "itkGaussianMixtureKernels.h"
 #include "itkMath.h"
+#include "itkPartialVolumeMixtureOnLevels.h"
 
 #include <algorithm>
 #include <limits>
@@ -35,52 +36,11 @@ namespace
 {
 using GaussianMixtureDetail::ClassValues;
 using GaussianMixtureDetail::ExpNonPositive;
+using GaussianMixtureDetail::LevelTable;
+using GaussianMixtureDetail::MakeLevelTable;
+using GaussianMixtureDetail::MeanAndCountOfLevels;
 using GaussianMixtureDetail::WithFixedNumberOfClasses;
 using Mixture = GaussianMixtureOnLevels::Mixture;
-
-/** The levels in double precision for the E- and M-steps: count, mean and mean square of each level, the
- * intensities measured from Shift (the mean of all samples, in the levels' coordinates) so that second moments
- * keep their precision. */
-struct LevelTable
-{
-  double              Shift{ 0.0 };
-  double              Total{ 0.0 };
-  std::vector<double> Count;
-  std::vector<double> Value;
-  std::vector<double> Square;
-};
-
-/** The mean of all samples (in the levels' coordinates) and their number. */
-std::pair<double, double>
-MeanAndCountOfLevels(const std::vector<OptimalScalarKMeans::Level> & levels)
-{
-  long double sum = 0;
-  long double count = 0;
-  for (const auto & level : levels)
-  {
-    sum += level.Sum;
-    count += static_cast<long double>(level.Count);
-  }
-  return { count > 0 ? static_cast<double>(sum / count) : 0.0, static_cast<double>(count) };
-}
-
-LevelTable
-MakeLevelTable(const std::vector<OptimalScalarKMeans::Level> & levels)
-{
-  LevelTable table;
-  std::tie(table.Shift, table.Total) = MeanAndCountOfLevels(levels);
-  for (const auto & level : levels)
-  {
-    const long double c = static_cast<long double>(level.Count);
-    const long double mean = level.Sum / c;
-    const double      spread = std::max(0.0, static_cast<double>(level.SumOfSquares / c - mean * mean));
-    const double      value = static_cast<double>(mean - static_cast<long double>(table.Shift));
-    table.Count.push_back(static_cast<double>(c));
-    table.Value.push_back(value);
-    table.Square.push_back(value * value + spread);
-  }
-  return table;
-}
 
 /** One expectation pass over the levels: returns the log-likelihood of the mixture; when posteriors is not null it
  * receives the level posteriors (levels x K), and when moments is not null moments[3 k .. 3 k + 2] receive the
@@ -291,6 +251,87 @@ GaussianMixtureOnLevels::VerifyParameters(const Parameters & parameters)
     message << "ConvergenceThreshold is " << parameters.ConvergenceThreshold << "; it must be finite and not negative";
     throw std::invalid_argument(message.str());
   }
+  if (!(parameters.MinimumLogLikelihoodGain >= 0.0) || !std::isfinite(parameters.MinimumLogLikelihoodGain))
+  {
+    std::ostringstream message;
+    message << "MinimumLogLikelihoodGain is " << parameters.MinimumLogLikelihoodGain
+            << "; it must be finite and not negative";
+    throw std::invalid_argument(message.str());
+  }
+}
+
+auto
+GaussianMixtureOnLevels::MergeLevels(const std::vector<Level> & levels,
+                                     double                     binWidth,
+                                     std::size_t                numberOfGroups,
+                                     double &                   groupWidth) -> std::vector<Level>
+{
+  groupWidth = binWidth;
+  if (levels.size() <= numberOfGroups)
+  {
+    return levels;
+  }
+  const auto   meanOf = [](const Level & level) { return static_cast<double>(level.Sum / level.Count); };
+  const double first = meanOf(levels.front());
+  const double range = meanOf(levels.back()) - first;
+  groupWidth = std::max(binWidth, range / static_cast<double>(numberOfGroups));
+  std::vector<Level> merged;
+  std::size_t        current = 0;
+  for (const auto & level : levels)
+  {
+    const auto group = std::min(static_cast<std::size_t>((meanOf(level) - first) / groupWidth), numberOfGroups - 1);
+    if (merged.empty() || group != current)
+    {
+      merged.push_back(Level{});
+      current = group;
+    }
+    merged.back().Count += level.Count;
+    merged.back().Sum += level.Sum;
+    merged.back().SumOfSquares += level.SumOfSquares;
+  }
+  return merged;
+}
+
+auto
+GaussianMixtureOnLevels::SelectNumberOfClasses(const std::vector<Level> & levels,
+                                               double                     binWidth,
+                                               unsigned int               largest,
+                                               double                     minimumGain) -> Selection
+{
+  // Both models converge tightly: the gains compared are a few thousandths of a nat per sample.
+  constexpr unsigned int iterations = 1000;
+  constexpr double       convergence = 1e-8;
+  double                 groupWidth = binWidth;
+  const auto             groups = MergeLevels(levels, binWidth, 512, groupWidth);
+  const double           floor = VarianceFloorOf(groups, groupWidth);
+  const double           n = MeanAndCountOfLevels(groups).second;
+  Selection              selection;
+  selection.LargestTried = static_cast<unsigned int>(std::min<std::size_t>(largest, groups.size()));
+  selection.RequiredGain = std::max(minimumGain, 1.5 * std::log(n) / n);
+  OptimalScalarKMeans solver;
+  solver.Solve(groups, selection.LargestTried);
+  selection.NumberOfClasses = 1;
+  // The fits stop at the first K whose class falls short (the partial-volume fits of larger K cost the most).
+  bool fellShort = false;
+  for (unsigned int k = 1; k <= selection.LargestTried && !fellShort; ++k)
+  {
+    const auto classes = solver.Partition(k);
+    const auto partialVolume = PartialVolumeMixtureOnLevels::Fit(groups, classes, floor, iterations, convergence);
+    Mixture    gaussian = MixtureFromPartition(classes, static_cast<std::uint64_t>(n), floor, false);
+    const auto gaussianFit = FitOnLevels(groups, gaussian, floor, false, iterations, convergence);
+    selection.GaussianLogLikelihoodPerSample.push_back(gaussianFit.LogLikelihood / n);
+    selection.PartialVolumeLogLikelihoodPerSample.push_back(partialVolume.LogLikelihood / n);
+    if (k > 1)
+    {
+      const auto & g = selection.GaussianLogLikelihoodPerSample;
+      const auto & pv = selection.PartialVolumeLogLikelihoodPerSample;
+      const double gain = std::min(g[k - 1] - g[k - 2], pv[k - 1] - pv[k - 2]);
+      fellShort = !(gain >= selection.RequiredGain);
+      selection.NumberOfClasses = fellShort ? k - 1 : k;
+    }
+  }
+  selection.LargestChosen = selection.LargestTried > 1 && selection.NumberOfClasses == selection.LargestTried;
+  return selection;
 }
 
 double
@@ -353,8 +394,9 @@ GaussianMixtureOnLevels::Fit(const std::vector<Level> & levels, double binWidth)
   if (p.AutomaticNumberOfClasses)
   {
     const auto largest = static_cast<unsigned int>(std::min<std::size_t>(p.MaximumNumberOfClasses, levels.size()));
+    m_Result.NumberOfClassesSelection = SelectNumberOfClasses(levels, binWidth, largest, p.MinimumLogLikelihoodGain);
+    const unsigned int chosen = m_Result.NumberOfClassesSelection.NumberOfClasses;
     solver.Solve(levels, largest);
-    double bestCriterion = std::numeric_limits<double>::infinity();
     for (unsigned int k = 1; k <= largest; ++k)
     {
       const auto classes = solver.Partition(k);
@@ -364,9 +406,8 @@ GaussianMixtureOnLevels::Fit(const std::vector<Level> & levels, double binWidth)
       const double criterion = -2.0 * candidateFit.LogLikelihood + (p.CommonVariance ? 2.0 * k : 3.0 * k - 1.0) *
                                                                      std::log(static_cast<double>(numberOfSamples));
       m_Result.BayesianInformationCriterionForEachK.push_back(criterion);
-      if (criterion < bestCriterion)
+      if (k == chosen)
       {
-        bestCriterion = criterion;
         mixture = candidate;
         fit = candidateFit;
         keepInitial(classes);
@@ -388,3 +429,4 @@ GaussianMixtureOnLevels::Fit(const std::vector<Level> & levels, double binWidth)
   m_Result.NumberOfIterations = fit.Iterations;
 }
 } // namespace itk
+

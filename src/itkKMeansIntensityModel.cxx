@@ -375,6 +375,7 @@ KMeansIntensityModel::FitMixture(const IntensityHistogramCounts &            his
   model.LogLikelihood = fit.LogLikelihood;
   model.NumberOfIterations = fit.NumberOfIterations;
   model.BayesianInformationCriterionForEachK = fit.BayesianInformationCriterionForEachK;
+  model.NumberOfClassesSelection = fit.NumberOfClassesSelection;
   model.NumberOfClassifiedPixels = fit.NumberOfSamples;
   const double origin = histogram.Binning.GetOrigin();
   for (unsigned int c = 0; c < k; ++c)

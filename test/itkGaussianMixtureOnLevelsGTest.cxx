@@ -16,6 +16,9 @@
  *
  *=========================================================================*/
 #include "itkGaussianMixtureOnLevels.h"
+#include "itkPartialVolumeMixtureOnLevels.h"
+
+#include "PartialVolumePhantom.h"
 
 #include "gtest/gtest.h"
 
@@ -269,5 +272,223 @@ TEST(GaussianMixtureOnLevels, ErrorsNameTheValues)
   catch (const std::invalid_argument & error)
   {
     EXPECT_EQ(std::string(error.what()), "ConvergenceThreshold is -1; it must be finite and not negative");
+  }
+}
+
+namespace
+{
+/** Levels (bins of width 1, measured from 0) of sampleCount intensities of a brain-like histogram: pure classes at
+ * means (proportions pure), mixed classes between neighbours (proportions mixed, f uniform), the multiplicative bias
+ * field of PartialVolumePhantom.h (spanning 1 -+ biasPercent / 200) at a random place, and Gaussian noise of
+ * noisePercent % of the largest mean. */
+std::vector<Level>
+PartialVolumeLevels(const std::vector<double> & means,
+                    const std::vector<double> & pure,
+                    const std::vector<double> & mixed,
+                    double                      noisePercent,
+                    double                      biasPercent,
+                    std::uint64_t               sampleCount,
+                    unsigned int                seed)
+{
+  std::vector<double> weights = pure;
+  weights.insert(weights.end(), mixed.begin(), mixed.end());
+  std::mt19937                           rng(seed);
+  std::discrete_distribution<std::size_t> pick(weights.begin(), weights.end());
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::normal_distribution<double>       unit(0.0, 1.0);
+  const double                           sigma = noisePercent / 100.0 * means.back();
+  std::map<long, Level>                  bins;
+  for (std::uint64_t i = 0; i < sampleCount; ++i)
+  {
+    const std::size_t c = pick(rng);
+    double            clean = c < means.size() ? means[c] : 0.0;
+    if (c >= means.size())
+    {
+      const std::size_t j = c - means.size();
+      const double      f = uniform(rng);
+      clean = (1.0 - f) * means[j] + f * means[j + 1];
+    }
+    // The bias field of PartialVolumePhantom.h at a voxel drawn uniformly from the cube.
+    const double u = 2.0 * uniform(rng) - 1.0, v = 2.0 * uniform(rng) - 1.0, w = 2.0 * uniform(rng) - 1.0;
+    const double field = 1.0 + 0.5 * biasPercent / 100.0 * (0.6 * u + 0.3 * v - 0.5 * w + 0.4 * u * v) / 1.8;
+    const double value = std::max(0.0, clean * field + sigma * unit(rng));
+    Level &      level = bins[static_cast<long>(value)];
+    level.Count += 1;
+    level.Sum += value;
+    level.SumOfSquares += static_cast<long double>(value) * value;
+  }
+  std::vector<Level> levels;
+  for (const auto & bin : bins)
+  {
+    levels.push_back(bin.second);
+  }
+  return levels;
+}
+
+unsigned int
+AutomaticK(const std::vector<Level> & levels, unsigned int maximum = 6)
+{
+  Fitter::Parameters p;
+  p.AutomaticNumberOfClasses = true;
+  p.MaximumNumberOfClasses = maximum;
+  p.CommonVariance = true;
+  Fitter fitter;
+  fitter.SetParameters(p);
+  fitter.Fit(levels, 1.0);
+  const auto & r = fitter.GetResult();
+  EXPECT_EQ(r.NumberOfClassesSelection.NumberOfClasses, r.Model.Mean.size());
+  return static_cast<unsigned int>(r.Model.Mean.size());
+}
+} // namespace
+
+TEST(GaussianMixtureOnLevels, PartialVolumeMixtureRecoversTheTissuesAndTheMixedLayer)
+{
+  // Two tissues at 300 and 800, 20 % of the samples mixed between them, noise sigma 24.
+  const auto levels = PartialVolumeLevels({ 300, 800 }, { 0.5, 0.3 }, { 0.2 }, 3.0, 0.0, 200000, 11);
+  itk::OptimalScalarKMeans solver;
+  solver.Solve(levels, 2);
+  const auto m = itk::PartialVolumeMixtureOnLevels::Fit(levels, solver.Partition(2), 1.0 / 12.0, 1000, 1e-9);
+  ASSERT_EQ(m.Mean.size(), 2u);
+  ASSERT_EQ(m.Proportion.size(), 3u);
+  EXPECT_NEAR(m.Mean[0], 300.0, 1.5);
+  EXPECT_NEAR(m.Mean[1], 800.0, 1.5);
+  EXPECT_NEAR(std::sqrt(m.Variance), 24.0, 0.5);
+  EXPECT_NEAR(m.Proportion[0], 0.5, 0.01);
+  EXPECT_NEAR(m.Proportion[1], 0.3, 0.01);
+  EXPECT_NEAR(m.Proportion[2], 0.2, 0.01);
+  EXPECT_NEAR(m.Proportion[0] + m.Proportion[1] + m.Proportion[2], 1.0, 1e-12);
+  EXPECT_DOUBLE_EQ(itk::PartialVolumeMixtureOnLevels::LogLikelihood(levels, m), m.LogLikelihood);
+  // The Gaussian mixture of two classes fits the mixed layer worse.
+  Fitter::Mixture gaussian = Fitter::MixtureFromPartition(solver.Partition(2), 200000, 1.0 / 12.0, true);
+  EXPECT_LT(Fitter::FitOnLevels(levels, gaussian, 1.0 / 12.0, true, 1000, 1e-9).LogLikelihood,
+            m.LogLikelihood - 1000.0);
+}
+
+TEST(GaussianMixtureOnLevels, MergedLevelsKeepCountsAndMoments)
+{
+  const auto levels = PartialVolumeLevels({ 250, 600, 850 }, { 0.3, 0.3, 0.2 }, { 0.1, 0.1 }, 6.0, 20.0, 50000, 12);
+  ASSERT_GT(levels.size(), 512u);
+  double     width = 0.0;
+  const auto merged = Fitter::MergeLevels(levels, 1.0, 512, width);
+  EXPECT_LE(merged.size(), 512u);
+  EXPECT_GT(width, 1.0);
+  std::uint64_t count = 0;
+  long double   sum = 0, squares = 0, mergedSum = 0, mergedSquares = 0;
+  for (const auto & level : levels)
+  {
+    count += level.Count;
+    sum += level.Sum;
+    squares += level.SumOfSquares;
+  }
+  for (std::size_t g = 0; g < merged.size(); ++g)
+  {
+    count -= merged[g].Count;
+    mergedSum += merged[g].Sum;
+    mergedSquares += merged[g].SumOfSquares;
+    if (g > 0)
+    {
+      EXPECT_LT(merged[g - 1].Sum / merged[g - 1].Count, merged[g].Sum / merged[g].Count);
+    }
+  }
+  EXPECT_EQ(count, 0u);
+  EXPECT_NEAR(static_cast<double>(mergedSum / sum), 1.0, 1e-15);
+  EXPECT_NEAR(static_cast<double>(mergedSquares / squares), 1.0, 1e-15);
+  // Few levels are returned as they are.
+  const auto few = Fitter::MergeLevels(merged, 1.0, 512, width);
+  EXPECT_EQ(few.size(), merged.size());
+  EXPECT_EQ(width, 1.0);
+}
+
+TEST(GaussianMixtureOnLevels, AutomaticKGivesTheTissueCountWithPartialVolumesNoiseAndBias)
+{
+  // Histograms with partial-volume layers between neighbouring tissues, a bias field and noise, where BIC of the
+  // Gaussian mixture adds classes for the mixed voxels: 2, 3 and 4 tissues.
+  unsigned int seed = 100;
+  for (const double bias : { 0.0, 20.0 })
+  {
+    for (const double noise : { 0.0, 3.0, 6.0, 9.0 })
+    {
+      SCOPED_TRACE("noise " + std::to_string(noise) + " %, bias " + std::to_string(bias) + " %");
+      EXPECT_EQ(AutomaticK(PartialVolumeLevels({ 250, 600, 850 }, { 0.3, 0.3, 0.25 }, { 0.08, 0.07 }, noise, bias,
+                                               200000, ++seed)),
+                3u);
+      EXPECT_EQ(AutomaticK(PartialVolumeLevels({ 250, 850 }, { 0.5, 0.4 }, { 0.1 }, noise, bias, 200000, ++seed)), 2u);
+      if (noise > 0.0 && noise < 9.0)
+      {
+        EXPECT_EQ(AutomaticK(PartialVolumeLevels({ 150, 400, 650, 900 }, { 0.3, 0.2, 0.2, 0.15 },
+                                                 { 0.05, 0.05, 0.05 }, noise, bias, 200000, ++seed)),
+                  4u);
+      }
+    }
+  }
+}
+
+TEST(GaussianMixtureOnLevels, AutomaticKGivesThreeTissuesOnTheDrawnPartialVolumePhantom)
+{
+  // The head drawn at 4x resolution and averaged down (true partial-volume layers), Rician noise, 20 % bias.
+  for (const double noise : { 0.0, 3.0, 9.0 })
+  {
+    SCOPED_TRACE("noise " + std::to_string(noise) + " %");
+    const auto         phantom = kmeans_test::MakePartialVolumePhantom(48, noise, 20.0, 7);
+    std::map<long, Level> bins;
+    for (const float value : phantom.Values)
+    {
+      Level & level = bins[static_cast<long>(value)];
+      level.Count += 1;
+      level.Sum += value;
+      level.SumOfSquares += static_cast<long double>(value) * value;
+    }
+    std::vector<Level> levels;
+    for (const auto & bin : bins)
+    {
+      levels.push_back(bin.second);
+    }
+    EXPECT_EQ(AutomaticK(levels), 3u);
+  }
+}
+
+TEST(GaussianMixtureOnLevels, AutomaticKFlagsTheLargestKTried)
+{
+  const auto four = PartialVolumeLevels({ 150, 400, 650, 900 }, { 0.3, 0.2, 0.2, 0.15 }, { 0.05, 0.05, 0.05 }, 3.0,
+                                        0.0, 100000, 21);
+  Fitter::Parameters p;
+  p.AutomaticNumberOfClasses = true;
+  Fitter fitter;
+  for (const unsigned int maximum : { 3u, 6u })
+  {
+    p.MaximumNumberOfClasses = maximum;
+    fitter.SetParameters(p);
+    fitter.Fit(four, 1.0);
+    const auto & selection = fitter.GetResult().NumberOfClassesSelection;
+    EXPECT_EQ(selection.LargestTried, maximum);
+    EXPECT_EQ(selection.NumberOfClasses, maximum == 3 ? 3u : 4u);
+    EXPECT_EQ(selection.LargestChosen, maximum == 3);
+    // The fits stop at the K that fell short.
+    EXPECT_EQ(selection.GaussianLogLikelihoodPerSample.size(), std::min(maximum, selection.NumberOfClasses + 1));
+    EXPECT_EQ(selection.PartialVolumeLogLikelihoodPerSample.size(), std::min(maximum, selection.NumberOfClasses + 1));
+    EXPECT_EQ(fitter.GetResult().Model.Mean.size(), selection.NumberOfClasses);
+  }
+  // One K tried is never flagged; the required gain is at least the BIC penalty per sample of 3 parameters.
+  p.MaximumNumberOfClasses = 1;
+  fitter.SetParameters(p);
+  fitter.Fit(four, 1.0);
+  EXPECT_FALSE(fitter.GetResult().NumberOfClassesSelection.LargestChosen);
+  const auto tiny = PartialVolumeLevels({ 100, 300 }, { 0.5, 0.5 }, { 0.0 }, 5.0, 0.0, 200, 22);
+  p.MaximumNumberOfClasses = 6;
+  fitter.SetParameters(p);
+  fitter.Fit(tiny, 1.0);
+  EXPECT_DOUBLE_EQ(fitter.GetResult().NumberOfClassesSelection.RequiredGain, 1.5 * std::log(200.0) / 200.0);
+  EXPECT_EQ(fitter.GetResult().NumberOfClassesSelection.NumberOfClasses, 2u);
+  // A negative or non-finite minimum gain is refused, naming the value.
+  p.MinimumLogLikelihoodGain = -1.0;
+  fitter.SetParameters(p);
+  try
+  {
+    fitter.Fit(four, 1.0);
+    FAIL() << "no exception";
+  }
+  catch (const std::invalid_argument & error)
+  {
+    EXPECT_STREQ(error.what(), "MinimumLogLikelihoodGain is -1; it must be finite and not negative");
   }
 }

@@ -243,6 +243,13 @@ TEST(GaussianMixtureSegmentationImageFilter, BayesianInformationCriterionPicksTr
       const auto & bic = filter->GetBayesianInformationCriterionForEachK();
       ASSERT_EQ(bic.size(), 6u);
       EXPECT_EQ(filter->GetNumberOfClassesUsed(), trueK) << (common ? "common variance" : "");
+      EXPECT_EQ(filter->GetNumberOfClassesSelection().NumberOfClasses, trueK);
+      EXPECT_EQ(filter->GetNumberOfClassesSelection().LargestTried, 6u);
+      EXPECT_FALSE(filter->GetNumberOfClassesSelection().LargestChosen);
+      EXPECT_FALSE(filter->GetLargestNumberOfClassesChosen());
+      EXPECT_EQ(filter->GetGaussianLogLikelihoodPerVoxelForEachK(),
+                filter->GetNumberOfClassesSelection().GaussianLogLikelihoodPerSample);
+      EXPECT_EQ(filter->GetPartialVolumeLogLikelihoodPerVoxelForEachK().size(), trueK + 1);
       EXPECT_EQ(static_cast<unsigned int>(std::min_element(bic.begin(), bic.end()) - bic.begin()) + 1, trueK);
       EXPECT_EQ(filter->GetPosteriorsOutput()->GetNumberOfComponentsPerPixel(), trueK);
       EXPECT_LT(bic[trueK - 1], bic[trueK - 2] - 1000.0) << "too few classes must be clearly worse";
@@ -709,6 +716,12 @@ TEST(GaussianMixtureSegmentationImageFilter, PrintSelfListsParametersAndResults)
                                  "ClassProportions: [",
                                  "InitialClassMeans: [",
                                  "BayesianInformationCriterionForEachK: [",
+                                 "MinimumLogLikelihoodGain: 0.0075",
+                                 "GaussianLogLikelihoodPerSample: [",
+                                 "PartialVolumeLogLikelihoodPerSample: [",
+                                 "RequiredGain: 0.0075",
+                                 "LargestNumberOfClassesTried: 4",
+                                 "LargestNumberOfClassesChosen: ",
                                  "NumberOfClassesUsed: ",
                                  "LogLikelihood: ",
                                  "NumberOfMRFIterations: ",

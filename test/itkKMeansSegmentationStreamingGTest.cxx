@@ -255,6 +255,12 @@ CheckStreamedMixtureEqualsWhole(unsigned int size, bool integerValued, const Var
       EXPECT_EQ(model.ClassProportions, whole->GetClassProportions());
       EXPECT_EQ(model.LogLikelihood, whole->GetLogLikelihood());
       EXPECT_EQ(model.BayesianInformationCriterionForEachK, whole->GetBayesianInformationCriterionForEachK());
+      const auto & selection = whole->GetNumberOfClassesSelection();
+      EXPECT_EQ(model.NumberOfClassesSelection.GaussianLogLikelihoodPerSample, selection.GaussianLogLikelihoodPerSample);
+      EXPECT_EQ(model.NumberOfClassesSelection.PartialVolumeLogLikelihoodPerSample,
+                selection.PartialVolumeLogLikelihoodPerSample);
+      EXPECT_EQ(model.NumberOfClassesSelection.NumberOfClasses, selection.NumberOfClasses);
+      EXPECT_EQ(model.NumberOfClassesSelection.LargestChosen, selection.LargestChosen);
       EXPECT_EQ(model.NumberOfClassifiedPixels, whole->GetNumberOfClassifiedPixels());
 
       const auto labels = LabelStreamed<ImageType, LabelType>(

@@ -16,8 +16,8 @@
  *
  *=========================================================================*/
 // Tests of kmeans-segment's intensity models (cli/options/ModelOptions.h), run as separate processes: --model gmm with
-// --mrf against K-means on a noisy phantom with known labels, --posteriors read back, -k auto by BIC, one-line
-// errors with their exit codes, thread invariance.
+// --mrf against K-means on a noisy phantom with known labels, --posteriors read back, -k auto and its warning,
+// one-line errors with their exit codes, thread invariance.
 #include "itkImage.h"
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
@@ -25,13 +25,17 @@
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkVectorImage.h"
 
+#include "KMeansTestData.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <set>
 #include <sstream>
@@ -312,8 +316,18 @@ TEST_F(ModelProgramTest, AutomaticKPicksTheTrueNumberOfClasses)
     EXPECT_EQ(report["model"]["name"], model);
     EXPECT_EQ(report["model"]["number_of_classes"], 4);
     const auto & selection = report["model_selection"];
-    EXPECT_EQ(selection["criterion"], "bic");
+    EXPECT_EQ(selection["criterion"], "log-likelihood gain per voxel");
     EXPECT_EQ(selection["chosen_k"], 4);
+    EXPECT_EQ(selection["largest_k_tried"], 6);
+    EXPECT_EQ(selection["largest_k_chosen"], false);
+    EXPECT_FALSE(report.contains("warnings")) << report["warnings"];
+    // The fifth class gains less than the required gain per voxel in one of the models, the fourth more; larger K
+    // are not fitted.
+    const auto & each = selection["for_each_k"];
+    ASSERT_EQ(each.size(), 5u);
+    const double required = selection["required_gain_per_voxel"].get<double>();
+    EXPECT_GE(each[3]["gain_per_voxel"].get<double>(), required);
+    EXPECT_LT(each[4]["gain_per_voxel"].get<double>(), required);
     ASSERT_EQ(selection["bic_for_each_k"].size(), 6u);
     double smallest = selection["bic_for_each_k"][3]["bic"].get<double>();
     for (std::size_t k = 0; k < 6; ++k)
@@ -331,6 +345,100 @@ TEST_F(ModelProgramTest, AutomaticKPicksTheTrueNumberOfClasses)
                              "--nonzero", "--report", Path("seg.json"), "-q" });
   ASSERT_EQ(seg.Status, 0) << seg.Err;
   EXPECT_EQ(ReadReport("seg.json")["slicer_segmentation"]["segments"].size(), 4u);
+}
+
+TEST_F(ModelProgramTest, AutomaticKWarnsWhenItChoosesTheLargestKTried)
+{
+  ImageType::Pointer      image;
+  LabelImageType::Pointer truth;
+  MakePhantom({ 100.0, 300.0, 500.0, 700.0 }, 10.0, image, truth);
+  WriteTestImage(image.GetPointer(), Path("four.nrrd"));
+  const auto result = Segment({ Path("four.nrrd"), "-o", Path("three.nrrd"), "-k", "auto", "--max-k", "3",
+                                "--nonzero", "--report", Path("three.json"), "-q" });
+  ASSERT_EQ(result.Status, 0) << result.Err;
+  // One line on stderr, even with -q, and the same warning and a flag in the report.
+  const std::string expected = "kmeans-segment: warning: -k auto chose K = 3, the largest K tried";
+  EXPECT_EQ(result.Err.rfind(expected, 0), 0u) << result.Err;
+  EXPECT_EQ(std::count(result.Err.begin(), result.Err.end(), '\n'), 1) << result.Err;
+  const auto report = ReadReport("three.json");
+  EXPECT_EQ(report["model_selection"]["chosen_k"], 3);
+  EXPECT_EQ(report["model_selection"]["largest_k_chosen"], true);
+  ASSERT_EQ(report["warnings"].size(), 1u);
+  EXPECT_NE(report["warnings"][0].get<std::string>().find("the largest K tried"), std::string::npos);
+  // With room above, the same image gives 4 and no warning.
+  const auto roomy = Segment({ Path("four.nrrd"), "-o", Path("four-labels.nrrd"), "-k", "auto", "--max-k", "5",
+                               "--nonzero", "-q" });
+  ASSERT_EQ(roomy.Status, 0) << roomy.Err;
+  EXPECT_EQ(roomy.Err, "");
+  // Three intensities leave no room for a fourth class: the warning says so.
+  for (auto it = itk::ImageRegionIteratorWithIndex<ImageType>(image, image->GetBufferedRegion()); !it.IsAtEnd(); ++it)
+  {
+    it.Set(static_cast<ImageType::PixelType>(100 * (1 + it.GetIndex()[0] % 3)));
+  }
+  WriteTestImage(image.GetPointer(), Path("levels.nrrd"));
+  const auto few = Segment({ Path("levels.nrrd"), "-o", Path("levels-labels.nrrd"), "-k", "auto", "-q" });
+  ASSERT_EQ(few.Status, 0) << few.Err;
+  EXPECT_EQ(few.Err, "kmeans-segment: warning: -k auto chose K = 3, the largest K tried (the histogram has only 3 "
+                     "distinct intensity levels): check that the image is not quantised to a few values, or give "
+                     "K with -k\n");
+}
+
+TEST_F(ModelProgramTest, AutomaticKGivesThreeTissuesOnRealBrains)
+{
+  // Skull-stripped real T1 scans: BIC of the Gaussian mixture chooses the largest K on them (the histogram of a
+  // million voxels is not a sum of Gaussians); -k auto must give CSF, grey and white matter, without a warning.
+  struct Case
+  {
+    std::string File;
+    std::string Mask; // relative to the data directory; empty: --nonzero
+  };
+  const std::vector<Case>  cases = { { "mni152-2009a/t1.nii.gz", "" },
+                                     { "itk-t1/t1.nii.gz", "itk-t1/skullstrip-labels.nii.gz" },
+                                     { "/usr/share/mricron/templates/ch2bet.nii.gz", "" } };
+  std::vector<std::string> missing;
+  for (const auto & c : cases)
+  {
+    const bool        absolute = c.File.front() == '/';
+    const std::string file = absolute ? (std::filesystem::exists(c.File) ? c.File : "") : KMeansTest::DataFile(c.File);
+    const std::string mask = c.Mask.empty() ? "" : KMeansTest::DataFile(c.Mask);
+    if (file.empty() || (!c.Mask.empty() && mask.empty()))
+    {
+      missing.push_back(absolute ? c.File + " (Debian package mricron-data)"
+                                 : KMeansTest::MissingDataMessage(file.empty() ? c.File : c.Mask));
+      continue;
+    }
+    SCOPED_TRACE(c.File);
+    std::vector<std::string> args = { file, "-o", Path("real.nii.gz").string(), "-k", "auto", "--report",
+                                      Path("real.json").string(), "-q" };
+    if (mask.empty())
+    {
+      args.push_back("--nonzero");
+    }
+    else
+    {
+      args.insert(args.end(), { "--mask", mask });
+    }
+    const auto result = Segment(args);
+    ASSERT_EQ(result.Status, 0) << result.Err;
+    EXPECT_EQ(result.Err, "");
+    const auto   report = ReadReport("real.json");
+    const auto & selection = report["model_selection"];
+    EXPECT_EQ(selection["chosen_k"], 3) << selection.dump();
+    EXPECT_EQ(selection["largest_k_chosen"], false);
+    EXPECT_EQ(report["classes"].size(), 3u);
+    // BIC alone would have taken the largest K.
+    const auto & bic = selection["bic_for_each_k"];
+    ASSERT_EQ(bic.size(), 6u);
+    EXPECT_LT(bic[5]["bic"].get<double>(), bic[2]["bic"].get<double>());
+  }
+  if (missing.size() == cases.size())
+  {
+    GTEST_SKIP() << missing.front();
+  }
+  for (const auto & message : missing)
+  {
+    std::cout << "skipped: " << message << std::endl;
+  }
 }
 
 TEST_F(ModelProgramTest, TissueSegmentationFromTheMixture)

@@ -18,6 +18,7 @@
 #ifndef KMeansCLIModelSegment_hxx
 #define KMeansCLIModelSegment_hxx
 
+#include "cli/models/NumberOfClasses.h"
 #include "cli/outputs/ImageOutput.h"
 #include "cli/options/ModelOptions.h"
 #include "cli/outputs/PreviewOutput.h"
@@ -29,6 +30,7 @@
 #include "itkImageRegionConstIterator.h"
 
 #include <algorithm>
+#include <iostream>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -144,9 +146,10 @@ CorrectBiasForKMeans(const Options &                               options,
 /** The Gaussian mixture of cli/options/ModelOptions.h on an image read and preprocessed by SegmentImage.
  *
  * With --model gmm (or --mrf) this segments, writes the label map (and --posteriors, the Slicer segmentation,
- * the preview) and fills the report, and returns true. With --model kmeans and -k auto it only chooses K by
- * the mixture's BIC, stores it in options.NumberOfClasses, adds report["model_selection"] and returns false:
- * the K-means then runs with that K. Otherwise it does nothing and returns false. */
+ * the preview) and fills the report, and returns true. With --model kmeans and -k auto it only chooses K
+ * (GaussianMixtureOnLevels::SelectNumberOfClasses()), stores it in options.NumberOfClasses, adds
+ * report["model_selection"] and returns false: the K-means then runs with that K. Otherwise it does nothing and
+ * returns false. */
 template <typename TPixel, unsigned int VDimension>
 bool
 SegmentWithModel(Options &                                     options,
@@ -176,7 +179,7 @@ SegmentWithModel(Options &                                     options,
   auto      filter = FilterType::New();
   filter->SetInput(image);
   ProgramProgress(options).Observe(filter, "Gaussian mixture",
-                                   gmm ? "Gaussian mixture segmentation" : "number of classes by BIC");
+                                   gmm ? "Gaussian mixture segmentation" : "number of classes (-k auto)");
   if (model.AutomaticNumberOfClasses)
   {
     filter->AutomaticNumberOfClassesOn();
@@ -197,23 +200,9 @@ SegmentWithModel(Options &                                     options,
   ReportJson selection;
   if (model.AutomaticNumberOfClasses)
   {
-    ReportJson bic = ReportJson::array();
-    const auto & values = filter->GetBayesianInformationCriterionForEachK();
-    for (std::size_t k = 0; k < values.size(); ++k)
-    {
-      bic.push_back({ { "k", k + 1 }, { "bic", values[k] } });
-    }
-    selection = { { "criterion", "bic" },
-                  { "by", gmm ? "gmm" : "gmm (the Gaussian mixture's BIC chooses K for the K-means)" },
-                  { "maximum_k", model.MaximumNumberOfClasses },
-                  { "bic_for_each_k", bic },
-                  { "chosen_k", options.NumberOfClasses } };
-    if (values.size() > 1 && options.NumberOfClasses == values.size())
-    {
-      report.AddWarning("-k auto chose K = " + std::to_string(options.NumberOfClasses) +
-                        ", the largest K tried: the criterion may still fall beyond it (try a larger --max-k) or "
-                        "the histogram is not a sum of Gaussians (partial volumes, bias); consider -k 3");
-    }
+    selection = NumberOfClassesSelectionReport(filter->GetNumberOfClassesSelection(),
+                                               filter->GetBayesianInformationCriterionForEachK(), gmm,
+                                               model.MaximumNumberOfClasses, report, std::cerr);
   }
   if (!gmm)
   {

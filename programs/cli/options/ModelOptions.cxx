@@ -233,11 +233,11 @@ AddModelOptions(CLI::App & app, Options & options)
          model.MaximumNumberOfClasses = value;
          model.MaximumNumberOfClassesGiven = true;
        },
-       "Largest K tried by -k auto (default 6)")
+       "Largest K tried by -k auto (default 6); choosing it gives a warning")
     ->check(CLI::Range(1U, 255U).description("an integer from 1 to 255"));
 
-  // "-k auto": K chosen by the Bayesian information criterion. The transform runs before the checks of -k;
-  // NumberOfClasses holds 1 until the model has chosen K.
+  // "-k auto": K chosen by GaussianMixtureOnLevels::SelectNumberOfClasses(). The transform runs before the
+  // checks of -k; NumberOfClasses holds 1 until the model has chosen K.
   if (CLI::Option * classes = app.get_option_no_throw("-k"))
   {
     classes->transform(
@@ -251,8 +251,10 @@ AddModelOptions(CLI::App & app, Options & options)
       },
       "", "");
     classes->description(classes->get_description() +
-                         ", or auto: chosen by the Bayesian information criterion of the Gaussian mixture from "
-                         "1..--max-k");
+                         ", or auto: the smallest K from 1..--max-k after which one more class raises the "
+                         "log-likelihood per voxel by less than 0.0075 nats in a Gaussian mixture (variance per "
+                         "class) or a partial-volume mixture; 3 on skull-stripped T1 brains; warns when it is "
+                         "--max-k");
   }
 
   app.parse_complete_callback([&options]() { CheckModelOptionCombinations(options); });

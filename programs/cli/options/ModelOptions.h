@@ -38,9 +38,11 @@ struct Options;
  * phantom with the MRF, MNI152 no tissue below K-means) where per-class variances do not (0.933; white matter
  * 0.823 on MNI152 against 0.931 for K-means).
  *
- * "-k auto" chooses K from 1..--max-k by the Bayesian information criterion of the Gaussian mixture without
- * spatial prior (the exact K-means of every K is its initialisation). With --model kmeans the K-means then runs
- * with that K: the choice is the mixture's, reported as such. */
+ * "-k auto" chooses K from 1..--max-k by itk::GaussianMixtureOnLevels::SelectNumberOfClasses() (the smallest K
+ * after which one more class raises the log-likelihood per voxel by less than 0.0075 nats in a Gaussian mixture
+ * with a variance per class or in a partial-volume mixture; the tissue count on real brains, where BIC keeps
+ * adding classes); the BIC of each K is still reported. With --model kmeans the K-means then runs with that K:
+ * the choice is the mixtures', reported as such. A choice equal to --max-k is warned about. */
 struct ModelOptions
 {
   /** --model: "kmeans" (default) or "gmm"; --mrf implies "gmm". */

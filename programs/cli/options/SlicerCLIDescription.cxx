@@ -78,7 +78,12 @@ KMeansSegmentSlicerParameters()
       "Optional JSON report: classes, means, volumes, thresholds, preprocessing, timings", "", "output", "",
       ".json", "", "", "", {}, false },
     { "K-means", "integer", "numberOfClasses", "classes", "k", -1, "Number of classes (K)",
-      "Number of intensity classes; 3 for CSF, grey and white matter of a skull-stripped brain", "3", "", "", "",
+      "Number of intensity classes; 3 for CSF, grey and white matter of a skull-stripped brain. On the command "
+      "line, -k auto chooses K from 1..--max-k: the smallest K after which one more class raises the "
+      "log-likelihood per voxel by less than 0.0075 nats in a Gaussian mixture (variance per class) or in a "
+      "partial-volume mixture; it gives 3 on skull-stripped T1 brains, and warns when it chooses the largest K "
+      "tried",
+      "3", "", "", "",
       "1", "255", "1", {}, false },
     { "K-means", "image", "maskVolume", "mask", "", -1, "Mask volume",
       "Optional mask of the input's geometry: only voxels where it is non-zero are classified", "", "input",
@@ -125,7 +130,8 @@ KMeansSegmentSlicerParameters()
       "(command line: --pve PREFIX)",
       "", "", "", "", "", "", "", {}, true },
     { "Model", "integer", "maximumNumberOfClasses", "max-k", "", -1, "Largest K of automatic K",
-      "Largest number of classes tried when K is chosen by BIC (command line: -k auto --max-k N)", "", "", "", "",
+      "Largest number of classes tried when K is chosen automatically (command line: -k auto --max-k N); "
+      "a choice equal to it is reported with a warning", "", "", "", "",
       "1", "255", "1", {}, true },
     { "Preprocessing", "boolean", "autoMask", "auto-mask", "", -1, "Automatic head mask",
       "Classify only the head: Otsu threshold, holes filled, largest component (combined with the mask volume)",

@@ -19,11 +19,13 @@
 #define itkGaussianMixtureOnLevels_h
 
 #include "KMeansSegmentationExport.h"
+#include "itkIndent.h"
 #include "itkOptimalScalarKMeans.h"
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <vector>
 
 namespace itk
@@ -121,6 +123,10 @@ public:
     unsigned int LargestTried{ 0 };
     /** True when the chosen K is the largest K tried (and more than one K was tried). */
     bool LargestChosen{ false };
+
+    /** Prints every member, one per line, for the PrintSelf of the filters that hold a Selection. */
+    void
+    Print(std::ostream & os, Indent indent) const;
   };
 
   /** What Fit() found; means in the levels' coordinates, index k is label k+1. */

@@ -188,9 +188,15 @@ public:
   /** Tissue fractions ("Fractions"; allocated with PartialVolume on) and bias field ("BiasField"; with
    * EstimateBiasField on). */
   FractionImageType *
-  GetFractionsOutput();
+  GetFractionsOutput()
+  {
+    return dynamic_cast<FractionImageType *>(this->ProcessObject::GetOutput("Fractions"));
+  }
   BiasFieldImageType *
-  GetBiasFieldOutput();
+  GetBiasFieldOutput()
+  {
+    return dynamic_cast<BiasFieldImageType *>(this->ProcessObject::GetOutput("BiasField"));
+  }
   /** Sum of each tissue's fractions over the voxels when the tissue model ran (the posteriors' sums without
    * PartialVolume); empty otherwise. */
   const ValueArrayType &
@@ -212,9 +218,15 @@ public:
 
   /** The posterior probabilities (the named output "Posteriors"). */
   PosteriorImageType *
-  GetPosteriorsOutput();
+  GetPosteriorsOutput()
+  {
+    return dynamic_cast<PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
+  }
   const PosteriorImageType *
-  GetPosteriorsOutput() const;
+  GetPosteriorsOutput() const
+  {
+    return dynamic_cast<const PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
+  }
 
   /** Results, valid after Update(); index k is label k+1. Means and variances in input intensity units. */
   const ValueArrayType &

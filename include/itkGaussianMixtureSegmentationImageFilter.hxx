@@ -67,38 +67,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::M
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-auto
-GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetPosteriorsOutput()
-  -> PosteriorImageType *
-{
-  return dynamic_cast<PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-auto
-GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetFractionsOutput()
-  -> FractionImageType *
-{
-  return dynamic_cast<FractionImageType *>(this->ProcessObject::GetOutput("Fractions"));
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-auto
-GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetBiasFieldOutput()
-  -> BiasFieldImageType *
-{
-  return dynamic_cast<BiasFieldImageType *>(this->ProcessObject::GetOutput("BiasField"));
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
-auto
-GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GetPosteriorsOutput() const
-  -> const PosteriorImageType *
-{
-  return dynamic_cast<const PosteriorImageType *>(this->ProcessObject::GetOutput("Posteriors"));
-}
-
-template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditions() const
 {
@@ -593,14 +561,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
   KMeansSegmentationDetail::PrintArray(os, indent, "ReseededClasses", m_ReseededClasses);
   KMeansSegmentationDetail::PrintArray(os, indent, "NegligibleClasses", m_NegligibleClasses);
   KMeansSegmentationDetail::PrintArray(os, indent, "BayesianInformationCriterionForEachK", m_BayesianInformationCriterionForEachK);
-  const auto & selection = m_NumberOfClassesSelection;
-  KMeansSegmentationDetail::PrintArray(
-    os, indent, "GaussianLogLikelihoodPerSample", selection.GaussianLogLikelihoodPerSample);
-  KMeansSegmentationDetail::PrintArray(
-    os, indent, "PartialVolumeLogLikelihoodPerSample", selection.PartialVolumeLogLikelihoodPerSample);
-  os << indent << "RequiredGain: " << selection.RequiredGain << std::endl;
-  os << indent << "LargestNumberOfClassesTried: " << selection.LargestTried << std::endl;
-  os << indent << "LargestNumberOfClassesChosen: " << (selection.LargestChosen ? "true" : "false") << std::endl;
+  m_NumberOfClassesSelection.Print(os, indent);
   os << indent << "NumberOfClassesUsed: " << m_NumberOfClassesUsed << std::endl;
   os << indent << "LogLikelihood: " << m_LogLikelihood << std::endl;
   os << indent << "NumberOfIterations: " << m_NumberOfIterations << std::endl;

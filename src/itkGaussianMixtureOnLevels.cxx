@@ -18,6 +18,7 @@
 #include "itkGaussianMixtureOnLevels.h"
 
 #include "itkGaussianMixtureKernels.h"
+#include "itkKMeansSegmentationFilterSupport.h"
 #include "itkMath.h"
 #include "itkPartialVolumeMixtureOnLevels.h"
 
@@ -427,6 +428,16 @@ GaussianMixtureOnLevels::Fit(const std::vector<Level> & levels, double binWidth)
   m_Result.Model = mixture;
   m_Result.LogLikelihood = fit.LogLikelihood;
   m_Result.NumberOfIterations = fit.Iterations;
+}
+void
+GaussianMixtureOnLevels::Selection::Print(std::ostream & os, Indent indent) const
+{
+  KMeansSegmentationDetail::PrintArray(os, indent, "GaussianLogLikelihoodPerSample", GaussianLogLikelihoodPerSample);
+  KMeansSegmentationDetail::PrintArray(
+    os, indent, "PartialVolumeLogLikelihoodPerSample", PartialVolumeLogLikelihoodPerSample);
+  os << indent << "RequiredGain: " << RequiredGain << std::endl;
+  os << indent << "LargestNumberOfClassesTried: " << LargestTried << std::endl;
+  os << indent << "LargestNumberOfClassesChosen: " << (LargestChosen ? "true" : "false") << std::endl;
 }
 } // namespace itk
 

@@ -158,17 +158,22 @@ struct SweepData
   std::uint8_t *       Labels;
 };
 
-/** The sweep over voxels [begin, end) adding to sums (layout of Workspace::Stride); FixedK > 0 makes the number of
- * tissues a compile-time constant (for 2 to 4 tissues, so that the per-class loops unroll), 0 the run-time K. */
-template <unsigned int FixedK>
+/** The sweep over voxels [begin, end) adding to blockSums (layout of Workspace::Stride); FixedK > 0 makes the
+ * number of tissues and, with Mixed (the mixed classes present), of classes compile-time constants (for 2 to 4
+ * tissues, so that the per-class loops unroll and the sums stay in a local array), 0 the run-time K and C. */
+template <unsigned int FixedK, bool Mixed>
 void
-SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * sums)
+SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * blockSums)
 {
   constexpr unsigned int MaxK = FixedK > 0 ? FixedK : 255;
   constexpr unsigned int MaxC = 2 * MaxK - 1;
+  constexpr unsigned int FixedC = FixedK > 0 ? (Mixed ? 2 * FixedK - 1 : FixedK) : 0;
   const unsigned int     K = FixedK > 0 ? FixedK : d.K;
-  const unsigned int     C = FixedK > 0 && d.C > K ? 2 * FixedK - 1 : d.C;
+  const unsigned int     C = FixedK > 0 ? FixedC : d.C;
   const unsigned int     M = C - K;
+  // Compile-time layout: the sums in a local array (same additions in the same order), copied out at the end.
+  std::array<double, (FixedK > 0 ? 4 * FixedK + 2 * FixedC + 2 : 1)> local{};
+  double *                                                         sums = FixedK > 0 ? local.data() : blockSums;
   const std::size_t      width = C + 1 + 2 * M;
   std::array<float, MaxK> s{}, fraction{};
   std::array<float, MaxC> H{}, u{}, r{};
@@ -287,6 +292,10 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * su
     }
   }
   sums[3 * K + C] = maximumSum + logOfTotals.Total();
+  if (FixedK > 0)
+  {
+    std::copy(local.begin(), local.end(), blockSums);
+  }
 }
 } // namespace
 
@@ -694,19 +703,20 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
     std::fill(sums, sums + w.Stride, 0.0);
     const std::size_t begin = block * BlockSize;
     const std::size_t end = std::min(w.N, begin + BlockSize);
+    const bool mixed = C > K;
     switch (K)
     {
       case 2:
-        SweepVoxels<2>(data, begin, end, sums);
+        (mixed ? SweepVoxels<2, true> : SweepVoxels<2, false>)(data, begin, end, sums);
         break;
       case 3:
-        SweepVoxels<3>(data, begin, end, sums);
+        (mixed ? SweepVoxels<3, true> : SweepVoxels<3, false>)(data, begin, end, sums);
         break;
       case 4:
-        SweepVoxels<4>(data, begin, end, sums);
+        (mixed ? SweepVoxels<4, true> : SweepVoxels<4, false>)(data, begin, end, sums);
         break;
       default:
-        SweepVoxels<0>(data, begin, end, sums);
+        SweepVoxels<0, false>(data, begin, end, sums);
     }
   });
   double energy = 0.0;

@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "cli/inputs/ImageInput.h"
 
+#include "cli/inputs/PngChunks.h"
+
 #include "itkGDCMImageIO.h"
 #include "itkImageIOFactory.h"
 
@@ -301,9 +303,14 @@ CreateReadImageIO(const std::string & path, std::optional<NiftiHeader> * nifti)
     {
       try
       {
-        if (std::string(io->GetNameOfClass()) == "MetaImageIO")
+        const std::string format = io->GetNameOfClass();
+        if (format == "MetaImageIO")
         {
           CheckMetaImageFieldNames(path);
+        }
+        else if (format == "PNGImageIO")
+        {
+          CheckPngChunks(path); // ITK 5.2 lets libpng abort the program on a damaged chunk before IDAT
         }
         io->SetFileName(path);
         io->ReadImageInformation();

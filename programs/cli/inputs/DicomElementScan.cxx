@@ -32,6 +32,8 @@ namespace
 constexpr uint32_t UndefinedLength = 0xffffffffu;
 constexpr uint64_t UndefinedEnd = ~uint64_t(0);
 constexpr unsigned MaximumDepth = 64; // sequences nested in items of sequences; real files have a handful
+/** Lengths past the end of the file that GDCM's fallback reading may allocate (it then reads the file otherwise). */
+constexpr uint64_t LargestFallbackLength = uint64_t(16) << 20;
 
 /** Random access to a file's bytes through a 64 KiB window (element headers are read one after another). */
 class ByteWindow
@@ -131,6 +133,15 @@ IsKnownVR(const char * vr)
          std::any_of(std::begin(vrs), std::end(vrs), [vr](const char * v) { return std::strcmp(v, vr) == 0; });
 }
 
+/** Two printable characters that are not a VR PS3.5 defines: GDCM 3.0 reads such a VR as UN (a newer VR, whose
+ * explicit-VR header has a 4-byte length); other bytes make it give up the explicit VR reading. */
+bool
+IsUnknownPrintableVR(const char * vr)
+{
+  auto printable = [](char c) { return c >= ' ' && c <= '~'; };
+  return printable(vr[0]) && printable(vr[1]) && !IsKnownVR(vr);
+}
+
 uint16_t
 Read16(const unsigned char * p, bool bigEndian)
 {
@@ -198,6 +209,7 @@ public:
       const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
       encoding.Explicit = IsKnownVR(vr);
     }
+    m_DataSetStart = position;
     ScanDataSet(position, m_Bytes.Size(), encoding, 0);
     return DicomElementScanResult::Valid;
   }
@@ -242,8 +254,18 @@ private:
     header.Element = Read16(bytes + 2, encoding.BigEndian);
     header.VR[0] = static_cast<char>(bytes[4]);
     header.VR[1] = static_cast<char>(bytes[5]);
+    if (encoding.Explicit && header.Group != 0xfffe && IsUnknownPrintableVR(header.VR))
+    {
+      header.VR[0] = 'U'; // as GDCM reads it
+      header.VR[1] = 'N';
+    }
     if (header.Group == 0xfffe || !encoding.Explicit || !IsKnownVR(header.VR))
     {
+      if (encoding.Explicit && header.Group != 0xfffe && position >= m_DataSetStart && !m_VR16Checked)
+      {
+        m_VR16Checked = true;
+        CheckVR16Reading(position, encoding.BigEndian);
+      }
       header.VR[0] = header.VR[1] = 0; // items and delimiters have no VR
       header.Length = Read32(bytes + 4, encoding.BigEndian);
       header.ValueStart = position + 8;
@@ -263,6 +285,58 @@ private:
       header.ValueStart = position + 12;
     }
     return header;
+  }
+
+  /** GDCM 3.0 gives up reading an explicit VR data set at the first element whose VR bytes are not printable and
+   * reads it again from there with VR16ExplicitDataElement: 16-bit lengths for such VRs, the usual lengths for
+   * others. It allocates each length before it finds the file short; only when that reading fails does it read
+   * the data set as explicit and implicit VR mixed (as ScanDataSet does). Follows that reading from the element at
+   * \a position to the first failure and throws at a length that runs past the end of the file and is larger than
+   * the file and LargestFallbackLength. */
+  void
+  CheckVR16Reading(uint64_t position, bool bigEndian)
+  {
+    const uint64_t start = position;
+    unsigned char  bytes[12];
+    while (m_Bytes.Read(position, bytes, 8))
+    {
+      const uint16_t group = Read16(bytes, bigEndian), element = Read16(bytes + 2, bigEndian);
+      const char     vr[3] = { static_cast<char>(bytes[4]), static_cast<char>(bytes[5]), 0 };
+      if (group == 0xfffe)
+      {
+        if (element != 0xe00d)
+        {
+          return; // an item where a data element was expected: GDCM stops
+        }
+        position += 8;
+        continue;
+      }
+      const bool     invalid = !IsKnownVR(vr) && !IsUnknownPrintableVR(vr);
+      const bool     longLength = invalid ? group == 0x7fe0 && element == 0x0010 // GDCM's "OX" pixel data
+                                          : HasLongLength(vr) || IsUnknownPrintableVR(vr);
+      const uint64_t valueStart = position + (longLength ? 12 : 8);
+      if (longLength && !m_Bytes.Read(position, bytes, 12))
+      {
+        return;
+      }
+      const uint32_t length = longLength ? Read32(bytes + 8, bigEndian) : Read16(bytes + 6, bigEndian);
+      if (length == UndefinedLength || (invalid && group == 0 && element == 0 && length == 0))
+      {
+        return; // sequences and fragments of undefined length are not followed; GDCM stops on (0000,0000)
+      }
+      if (length > m_Bytes.Size() - std::min(m_Bytes.Size(), valueStart))
+      {
+        if (length > std::max(m_Bytes.Size(), LargestFallbackLength))
+        {
+          Damaged("element " + TagText(group, element) + " at byte " + std::to_string(position) +
+                  " declares a value of " + std::to_string(length) + " bytes, past the end of the file, in the " +
+                  "reading with 16-bit lengths that GDCM falls back to at byte " + std::to_string(start) +
+                  ", where the VR bytes are not a VR");
+        }
+        return; // GDCM allocates it, fails and reads the file as explicit and implicit VR mixed
+      }
+      position = valueStart + length;
+    }
   }
 
   /** Throws when the header or the value of the element at \a position run past \a end (the file's or its item's). */
@@ -427,6 +501,8 @@ private:
   std::string m_FileName;
   ByteWindow  m_Bytes;
   bool        m_PixelDataSeen{ false };
+  bool        m_VR16Checked{ false };
+  uint64_t    m_DataSetStart{ UndefinedEnd };
 };
 } // namespace
 

@@ -301,6 +301,72 @@ TEST(DicomElementScan, FuzzFoundFilesAreRefused)
   }
 }
 
+/** GDCM 3.0 reads a VR of two printable characters it does not know as UN (4-byte length); at the first VR of
+ * other bytes it reads the data set again from there with 16-bit lengths for such VRs (VR16ExplicitDataElement),
+ * allocating each length before it finds the file short. */
+TEST(DicomElementScan, LengthsAsGdcmFallbacksReadThemAreChecked)
+{
+  DicomBytes unknown; // a printable VR that PS3.5 does not define: a 4-byte length, past the end
+  unknown.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t unknownAt = unknown.Data.size();
+  unknown.Put(0x0009, 2);
+  unknown.Put(0x0010, 2);
+  unknown.Data.insert(unknown.Data.end(), { 'Z', 'Z', 0, 0 });
+  unknown.Put(900000000u, 4);
+  unknown.Data.insert(unknown.Data.end(), 20, 'x');
+  const std::string unknownPath = Write("unknown-vr.dcm", unknown.Data);
+  EXPECT_EQ(ScanError(unknownPath),
+            PastTheEnd(unknownPath, "(0009,0010)", unknownAt, 900000000u, "the file", unknown.Data.size()));
+
+  // VR bytes 1a 00 (an implicit VR length): GDCM reads (0008,0016) with a 16-bit length of 0, then the text of
+  // its value as an element (2e31,2e32) of VR "84" (UN for GDCM) whose 4-byte length is the text "1000".
+  DicomBytes fallback;
+  fallback.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t fallbackAt = fallback.Data.size();
+  fallback.Explicit = false;
+  fallback.Element(0x0008, 0x0016, "", std::string("1.2.840.10008.5.1.4.1.1.7\0", 26));
+  fallback.Element(0x0028, 0x0010, "", std::string("\x02\x00", 2));
+  const std::string fallbackPath = Write("vr16-fallback.dcm", fallback.Data);
+  EXPECT_EQ(ScanError(fallbackPath),
+            fallbackPath + ": damaged DICOM file: element (2e31,2e32) at byte " + std::to_string(fallbackAt + 8) +
+              " declares a value of 808464433 bytes, past the end of the file, in the reading with 16-bit lengths "
+              "that GDCM falls back to at byte " + std::to_string(fallbackAt) + ", where the VR bytes are not a VR "
+              "(the file has " + std::to_string(fallback.Data.size()) + " bytes); not read");
+
+  // An explicit data set with implicit VR elements whose fallback reading only runs a little past the end (GDCM
+  // allocates a few bytes, then reads the elements as explicit and implicit VR mixed): not refused.
+  DicomBytes mixed;
+  mixed.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  mixed.Explicit = false;
+  mixed.Element(0x0029, 0x1010, "", std::string(8, '\x01'));
+  mixed.Element(0x0028, 0x0010, "", std::string("\x02\x00", 2));
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("mixed.dcm", mixed.Data)), DicomElementScanResult::Valid)
+    << ScanError(TestFile("mixed.dcm"));
+}
+
+/** The two-file series of the input fuzz harness on which GDCM 3.0 allocated 808 MB in that fallback reading
+ * (test/fuzz/regressions/input, format byte 5: the rest split in two halves, the files of a series directory):
+ * refused by the scan and by the series listing, with one line. */
+TEST(DicomElementScan, FuzzFoundSeriesIsRefused)
+{
+  std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/dicom-series-vr16-explicit-800MB",
+                   std::ios::binary);
+  const Bytes   bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 264u);
+  ASSERT_EQ(bytes[0], 5);
+  const fs::path directory = TestFile("fuzz-series");
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  const std::size_t half = (bytes.size() - 1) / 2;
+  const std::string first = Write("fuzz-series/1.dcm", Bytes(bytes.begin() + 1, bytes.begin() + 1 + half));
+  Write("fuzz-series/2.dcm", Bytes(bytes.begin() + 1 + half, bytes.end()));
+  EXPECT_EQ(ScanError(first),
+            first + ": damaged DICOM file: element (2e31,2e32) at byte 410 declares a value of 808464433 bytes, past "
+                    "the end of the file, in the reading with 16-bit lengths that GDCM falls back to at byte 402, "
+                    "where the VR bytes are not a VR (the file has 1046 bytes); not read");
+  EXPECT_THROW(kmeans_cli::ListDicomSeries(directory.string()), kmeans_cli::FileError);
+}
+
 TEST(DicomElementScan, ItkWrittenSeriesPasses)
 {
   KMeansDicomTest::SeriesSpec spec;

@@ -412,6 +412,19 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   WriteTestImage(phantom.GetPointer(), Path("pair.mhd"));
   Truncate(Path("pair.raw"), 0.5);
   ExpectFailure({ Path("pair.mhd").string(), "-o", output, "-k", "3" }, "pair.raw", "cut short");
+  // A data file name with a NUL byte and a '%' after it (found by fuzzing: MetaIO keeps the name up to the NUL and
+  // leaked its stream on the missing file): refused before ITK reads the header.
+  WriteTestImage(phantom.GetPointer(), Path("nul.mhd"));
+  {
+    std::ifstream      in(Path("nul.mhd"));
+    std::ostringstream header;
+    header << in.rdbuf();
+    std::string text = header.str();
+    text.replace(text.find("nul.raw"), 7, std::string("nu\0l.raw %d", 12));
+    std::ofstream(Path("nul.mhd"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("nul.mhd").string(), "-o", output, "-k", "3" }, "nul.mhd",
+                "invalid MetaImage header: the ElementDataFile value has a control character (0x00 at character 3)");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sys/stat.h>
@@ -206,6 +207,18 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
       dataFile = value; // always the last header line
       break;
     }
+  }
+  // MetaIO keeps the name up to a NUL byte, and on a data file it cannot open returns without closing its stream
+  // (ITK 5.2 leaks it): a name with control characters is refused here.
+  const auto control = std::find_if(dataFile.begin(), dataFile.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 && c != '\t';
+  });
+  if (control != dataFile.end())
+  {
+    char byte[8];
+    std::snprintf(byte, sizeof(byte), "0x%02x", static_cast<unsigned char>(*control));
+    throw FileError(path, std::string("invalid MetaImage header: the ElementDataFile value has a control character (") +
+                            byte + " at character " + std::to_string(control - dataFile.begin() + 1) + ")");
   }
   if (dataFile.empty() || dataFile == "LIST" || dataFile.find('%') != std::string::npos)
   {

@@ -181,6 +181,7 @@ public:
       return DicomElementScanResult::NotDicom;
     }
     uint64_t    position = preamble ? 132 : 0;
+    bool        dataSetBigEndian = false; // of a data set without preamble and meta group
     std::string transferSyntax;
     if (preamble || Read16(start, false) == 0x0002)
     {
@@ -190,7 +191,7 @@ public:
         Damaged("the file ends after its meta group, with no data set"); // GDCM 3.0 asserts on it
       }
     }
-    else if (!StartsDataSet(start))
+    else if (!StartsDataSet(start, dataSetBigEndian))
     {
       return DicomElementScanResult::NotDicom;
     }
@@ -204,7 +205,7 @@ public:
     {
       // The transfer syntax decides the byte order; whether VRs are written is read from the first element, as
       // GDCM does for files whose meta group misstates it.
-      encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" ||
+      encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" || dataSetBigEndian ||
                            (transferSyntax.empty() && Read16(first, false) != 0x0008 && Read16(first, true) == 0x0008);
       const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
       encoding.Explicit = IsKnownVR(vr);
@@ -215,22 +216,33 @@ public:
   }
 
 private:
-  /** A file without preamble and meta group that GDCM reads as a data set (ACR-NEMA): one starting with a group
-   * 0000 or 0008 element, but not a NIfTI or Analyze header, whose sizeof_hdr (348 or 540) also starts with 0000
-   * when stored big endian. */
+  /** A file without preamble and meta group that GDCM 3.0 takes for a data set (ACR-NEMA; gdcm::Reader::CanRead):
+   * a first group number up to 00ff in the byte order its first bytes suggest, followed by a known VR, or by an
+   * implicit VR length under 255 (little endian); but not a NIfTI or Analyze header, whose sizeof_hdr (348 or
+   * 540) stored big endian also starts so. Sets \a bigEndian to that byte order. */
   static bool
-  StartsDataSet(const unsigned char * start)
+  StartsDataSet(const unsigned char * start, bool & bigEndian)
   {
-    for (const bool bigEndian : { false, true })
+    for (const bool swapped : { false, true })
     {
-      const uint32_t sizeofHdr = Read32(start, bigEndian);
+      const uint32_t sizeofHdr = Read32(start, swapped);
       if (sizeofHdr == 348 || sizeofHdr == 540)
       {
         return false;
       }
     }
-    const uint16_t group = Read16(start, false), swappedGroup = Read16(start, true);
-    return group == 0x0000 || group == 0x0008 || swappedGroup == 0x0008;
+    const auto signedByte = [start](int i) { return static_cast<signed char>(start[i]); }; // GDCM compares chars
+    bigEndian = signedByte(0) < signedByte(1) || (start[0] == 0 && start[1] == 0 && signedByte(4) < signedByte(7));
+    if (Read16(start, bigEndian) > 0xff)
+    {
+      return false;
+    }
+    const char vr[3] = { static_cast<char>(start[4]), static_cast<char>(start[5]), 0 };
+    if (vr[0] >= 'A' && vr[0] <= 'Z' && vr[1] >= 'A' && vr[1] <= 'Z')
+    {
+      return IsKnownVR(vr);
+    }
+    return !bigEndian && Read32(start + 4, false) < 0xff;
   }
 
   [[noreturn]] void

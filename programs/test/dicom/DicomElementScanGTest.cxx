@@ -344,6 +344,25 @@ TEST(DicomElementScan, LengthsAsGdcmFallbacksReadThemAreChecked)
     << ScanError(TestFile("mixed.dcm"));
 }
 
+/** A file without preamble and meta group that GDCM 3.0 takes for a data set (a first group up to 00ff and a
+ * known VR; found by fuzzing with group 0062, on which GDCM allocated 4 GB) is scanned as one. */
+TEST(DicomElementScan, DataSetsWithoutMetaGroupThatGdcmReadsAreScanned)
+{
+  DicomBytes raw;
+  raw.Element(0x0062, 0x0000, "UL", std::string(4, '\0')).Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t at = raw.Data.size();
+  raw.Header(0x0029, 0x1010, "OB", 500000000u).Data.insert(raw.Data.end(), 16, 1);
+  const std::string path = Write("group-0062.dcm", raw.Data);
+  EXPECT_EQ(ScanError(path), PastTheEnd(path, "(0029,1010)", at, 500000000u, "the file", raw.Data.size()));
+  EXPECT_THROW(kmeans_cli::CheckSingleDicomFile(path), kmeans_cli::FileError);
+  raw.Data.resize(at);
+  raw.Header(0x7fe0, 0x0010, "OW", 4).Data.insert(raw.Data.end(), 4, 1);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("group-0062-valid.dcm", raw.Data)), DicomElementScanResult::Valid);
+  // Text whose first bytes make a group over 00ff is not DICOM for GDCM.
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("notes.txt", Bytes{ 'N', 'o', 't', 'e', 's', ':', ' ', 'x' })),
+            DicomElementScanResult::NotDicom);
+}
+
 /** The two-file series of the input fuzz harness on which GDCM 3.0 allocated 808 MB in that fallback reading
  * (test/fuzz/regressions/input, format byte 5: the rest split in two halves, the files of a series directory):
  * refused by the scan and by the series listing, with one line. */

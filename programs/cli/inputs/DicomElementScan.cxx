@@ -368,11 +368,49 @@ private:
     }
   }
 
+  /** GDCM 3.0 reads a file meta group whose first VR is not a VR with implicit VRs (tag and 4-byte length), and
+   * aborts on an assertion where an element of it does not fit in the file: throws then. */
+  void
+  CheckImplicitMetaGroup(uint64_t position)
+  {
+    unsigned char bytes[8];
+    while (m_Bytes.Read(position, bytes, 4) && Read16(bytes, false) == 0x0002)
+    {
+      const std::string element = "file meta element " + TagText(0x0002, Read16(bytes + 2, false)) + " at byte " +
+                                  std::to_string(position) + " (read with implicit VR, as GDCM reads a meta group " +
+                                  "whose first VR is not a VR)";
+      if (!m_Bytes.Read(position, bytes, 8))
+      {
+        Damaged("the file ends inside " + element);
+      }
+      const uint32_t length = Read32(bytes + 4, false);
+      if (length == UndefinedLength || length > m_Bytes.Size() - (position + 8))
+      {
+        Damaged(element + " declares a value of " + std::to_string(length) + " bytes, past the end of the file");
+      }
+      position += 8 + uint64_t(length);
+    }
+    if (m_Bytes.Size() - position < 4)
+    {
+      Damaged("the file ends inside its file meta group at byte " + std::to_string(position) +
+              " (read with implicit VR, as GDCM reads a meta group whose first VR is not a VR)");
+    }
+  }
+
   /** The file meta group (group 0002, explicit VR little endian): returns where the data set starts. */
   uint64_t
   ScanMetaGroup(uint64_t position, std::string & transferSyntax)
   {
     unsigned char tag[2];
+    unsigned char first[6];
+    if (m_Bytes.Read(position, first, 6) && Read16(first, false) == 0x0002)
+    {
+      const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
+      if (!IsKnownVR(vr))
+      {
+        CheckImplicitMetaGroup(position);
+      }
+    }
     while (m_Bytes.Read(position, tag, 2) && Read16(tag, false) == 0x0002)
     {
       const ElementHeader header = ReadHeader(position, Encoding{});

@@ -344,6 +344,32 @@ TEST(DicomElementScan, LengthsAsGdcmFallbacksReadThemAreChecked)
     << ScanError(TestFile("mixed.dcm"));
 }
 
+/** A meta group whose first VR is not a VR is read by GDCM 3.0 with implicit VRs, and an element that does not
+ * fit then makes it abort on an assertion (found by fuzzing: VR "]L"): such a group is checked as implicit. */
+TEST(DicomElementScan, ImplicitMetaGroupsAreCheckedAsGdcmReadsThem)
+{
+  DicomBytes implicitMeta; // an old writer's implicit VR meta group: readable
+  implicitMeta.Data.assign(128, 0);
+  implicitMeta.Data.insert(implicitMeta.Data.end(), { 'D', 'I', 'C', 'M' });
+  implicitMeta.Explicit = false;
+  implicitMeta.Element(0x0002, 0x0010, "", std::string("1.2.840.10008.1.2\0", 18));
+  implicitMeta.Element(0x0008, 0x0060, "", "MR").Header(0x7fe0, 0x0010, "", 4).Data.insert(implicitMeta.Data.end(), 4, 1);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("implicit-meta.dcm", implicitMeta.Data)), DicomElementScanResult::Valid)
+    << ScanError(TestFile("implicit-meta.dcm"));
+
+  DicomBytes damaged; // "]L" for UL: the 4-byte length GDCM then reads is "]L" and the next two bytes
+  damaged.Data.assign(128, 0);
+  damaged.Data.insert(damaged.Data.end(), { 'D', 'I', 'C', 'M' });
+  damaged.Header(0x0002, 0x0000, "UL", 4).Put(30, 4);
+  damaged.Data[136] = ']';
+  damaged.Element(0x0002, 0x0010, "UI", std::string("1.2.840.10008.1.2\0", 18)).Element(0x0008, 0x0060, "CS", "MR");
+  const std::string path = Write("meta-unknown-vr.dcm", damaged.Data);
+  EXPECT_EQ(ScanError(path), path + ": damaged DICOM file: file meta element (0002,0000) at byte 132 (read with "
+                                    "implicit VR, as GDCM reads a meta group whose first VR is not a VR) declares a "
+                                    "value of 281693 bytes, past the end of the file (the file has " +
+                               std::to_string(damaged.Data.size()) + " bytes); not read");
+}
+
 /** A file without preamble and meta group that GDCM 3.0 takes for a data set (a first group up to 00ff and a
  * known VR; found by fuzzing with group 0062, on which GDCM allocated 4 GB) is scanned as one. */
 TEST(DicomElementScan, DataSetsWithoutMetaGroupThatGdcmReadsAreScanned)

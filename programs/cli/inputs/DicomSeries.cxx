@@ -18,6 +18,7 @@
 #include "cli/inputs/DicomSeries.h"
 
 #include "cli/inputs/DicomElementScan.h"
+#include "cli/run/ErrorReporting.h"
 
 #include "itkGDCMImageIO.h"
 #include "itkImageSeriesReader.h"
@@ -275,6 +276,12 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
   header.Rows = GetUnsignedShort<0x0028, 0x0010>(dataSet, 0);
   header.Columns = GetUnsignedShort<0x0028, 0x0011>(dataSet, 0);
   header.SamplesPerPixel = GetUnsignedShort<0x0028, 0x0002>(dataSet, 1);
+  if (header.SamplesPerPixel != 1 && header.SamplesPerPixel != 3 && header.SamplesPerPixel != 4)
+  {
+    // GDCM 3.0 aborts on an assertion for other values when it reads the image.
+    throw FileError(fileName, "damaged DICOM file: Samples per Pixel (0028,0002) is " +
+                                std::to_string(header.SamplesPerPixel) + " (DICOM allows 1, 3 or 4); not read");
+  }
   header.BitsAllocated = GetUnsignedShort<0x0028, 0x0100>(dataSet, 16);
   const std::vector<double> frames = GetNumbers(dataSet, gdcm::Tag(0x0028, 0x0008));
   header.NumberOfFrames = frames.empty() ? 1u : static_cast<unsigned int>(std::max(frames[0], 1.0));

@@ -286,7 +286,8 @@ TEST(DicomElementScan, FuzzFoundFilesAreRefused)
 {
   for (const auto & [name, expected] :
        { std::pair<const char *, const char *>{ "dicom-element-length-800MB", "declares a value of 8" },
-         { "dicom-meta-header-gdcm-assertion", "element (0002,0012) at byte 290 declares a value of 16098 bytes" } })
+         { "dicom-meta-header-gdcm-assertion", "element (0002,0012) at byte 290 declares a value of 16098 bytes" },
+         { "dicom-meta-group-unknown-vr-gdcm-assertion", "(read with implicit VR" } })
   {
     std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/" + name, std::ios::binary);
     Bytes         bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -410,6 +411,29 @@ TEST(DicomElementScan, FuzzFoundSeriesIsRefused)
                     "the end of the file, in the reading with 16-bit lengths that GDCM falls back to at byte 402, "
                     "where the VR bytes are not a VR (the file has 1046 bytes); not read");
   EXPECT_THROW(kmeans_cli::ListDicomSeries(directory.string()), kmeans_cli::FileError);
+}
+
+/** A Samples per Pixel other than 1, 3 or 4 made GDCM 3.0 abort on an assertion when ITK read the image (found by
+ * fuzzing, test/fuzz/regressions/input: 64257 in a file without pixel data): refused when the header is read. */
+TEST(DicomElementScan, SamplesPerPixelGdcmAbortsOnAreRefused)
+{
+  for (const unsigned char samples : { 0, 2, 5 })
+  {
+    DicomBytes file;
+    file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+    file.Element(0x0028, 0x0002, "US", std::string{ static_cast<char>(samples), 0 });
+    const std::string path = Write("samples-" + std::to_string(samples) + ".dcm", file.Data);
+    try
+    {
+      kmeans_cli::CheckSingleDicomFile(path);
+      ADD_FAILURE() << path << " was not refused";
+    }
+    catch (const kmeans_cli::FileError & error)
+    {
+      EXPECT_EQ(std::string(error.what()), path + ": damaged DICOM file: Samples per Pixel (0028,0002) is " +
+                                             std::to_string(samples) + " (DICOM allows 1, 3 or 4); not read");
+    }
+  }
 }
 
 TEST(DicomElementScan, ItkWrittenSeriesPasses)

@@ -32,7 +32,8 @@ namespace
 constexpr uint32_t UndefinedLength = 0xffffffffu;
 constexpr uint64_t UndefinedEnd = ~uint64_t(0);
 constexpr unsigned MaximumDepth = 64; // sequences nested in items of sequences; real files have a handful
-/** Lengths past the end of the file that GDCM's fallback reading may allocate (it then reads the file otherwise). */
+/** Lengths past the end of the file that GDCM may allocate: in its fallback reading (it then reads the file
+ * otherwise), and of pixel data (a file cut short, which the caller reports). */
 constexpr uint64_t LargestFallbackLength = uint64_t(16) << 20;
 
 /** Random access to a file's bytes through a 64 KiB window (element headers are read one after another). */
@@ -488,10 +489,13 @@ private:
         position = ScanSequence(header.ValueStart, UndefinedEnd, inner, depth + 1, pixelData);
         continue;
       }
-      if (pixelData && depth == 0 && header.Length > limit - std::min(limit, header.ValueStart))
+      if (pixelData && depth == 0 && header.Length > limit - std::min(limit, header.ValueStart) &&
+          header.Length <= std::max(m_Bytes.Size(), LargestFallbackLength))
       {
         return m_Bytes.Size(); // pixel data cut short: reported by the caller with the bytes missing
       }
+      // (GDCM allocates the declared length of pixel data before it reads them: a length larger than the file and
+      // 16 MiB is refused by the check below.)
       CheckValueFits(header, position, limit);
       position = header.HasVR("SQ") ? ScanSequence(header.ValueStart, header.ValueStart + header.Length, encoding,
                                                    depth + 1, false)

@@ -266,6 +266,16 @@ TEST(DicomElementScan, LengthsPastTheEndAreRefused)
   EXPECT_EQ(ScanError(openPath), openPath + ": damaged DICOM file: the file ends inside the element header at byte " +
                                    std::to_string(open.Data.size()) + " (the file has " +
                                    std::to_string(open.Data.size()) + " bytes); not read");
+
+  // A declared length larger than the file and 16 MiB, which GDCM would allocate (found by fuzzing: 771 MB in a
+  // 1 KB file whose first bytes of pixel data were enough for its rows and columns), is refused.
+  DicomBytes pixels;
+  pixels.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t pixelsAt = pixels.Data.size();
+  pixels.Header(0x7fe0, 0x0010, "OW", 771751976u).Data.insert(pixels.Data.end(), 40, 1);
+  const std::string pixelsPath = Write("huge-pixels.dcm", pixels.Data);
+  EXPECT_EQ(ScanError(pixelsPath),
+            PastTheEnd(pixelsPath, "(7fe0,0010)", pixelsAt, 771751976u, "the file", pixels.Data.size()));
 }
 
 TEST(DicomElementScan, DeepNestingIsRefused)

@@ -260,7 +260,10 @@ TEST_F(NiftiInputTest, NonFiniteGeometryIsRefusedWithExactlyOneLine)
 {
   ExpectRefused("srow-nan.nii", Corpus("srow-nan.nii") +
                                   ": invalid NIfTI-1 header: srow_x[3] = nan; voxel spacing, origin and orientation "
-                                  "must be finite numbers");
+                                  "must be finite numbers of magnitude up to 1e15");
+  ExpectRefused("srow-huge.nii", Corpus("srow-huge.nii") +
+                                   ": invalid NIfTI-1 header: srow_z[3] = -1.70141e+38; voxel spacing, origin and "
+                                   "orientation must be finite numbers of magnitude up to 1e15");
 }
 
 TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)

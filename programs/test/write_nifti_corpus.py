@@ -105,6 +105,10 @@ def main(directory):
     hdr.set_sform(np.diag([1.0, 1.0, 1.0, 1.0]), code=1)
     hdr["srow_x"][3] = np.nan
     write_single(directory, "srow-nan.nii", hdr, values)
+    # An sform offset of -2^127 (ITK 5.2's reader never returned from vnl_svd; found by the input fuzz harness).
+    hdr["srow_x"][3] = 0.0
+    hdr["srow_z"][3] = -2.0**127
+    write_single(directory, "srow-huge.nii", hdr, values)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <sys/stat.h>
 
@@ -120,8 +121,12 @@ LocateFiles(const std::string & path, NiftiHeader & header)
   return false;
 }
 
-/** Refuses a non-finite value among the fields ITK's reader makes spacing, origin and direction of (ITK 5.2
- * aborts in vnl_svd on one): pixdim[1..] (of type T) at \a pixdim, and where qform_code or sform_code (of type
+/** Geometry fields (mm) above this magnitude are refused: ITK 5.2's reader computes the direction with vnl_svd
+ * in single precision, which never returned for an sform offset of -2^127 (its doubles overflow). */
+constexpr double MaximumGeometryMagnitude = 1e15;
+
+/** Refuses a non-finite or huge value among the fields ITK's reader makes spacing, origin and direction of (ITK
+ * 5.2 aborts in vnl_svd on a NaN): pixdim[1..] (of type T) at \a pixdim, and where qform_code or sform_code (of type
  * TCode, at \a codes) is set, the quaternion and its offsets or the srow rows from \a quaternion on. */
 template <typename T, typename TCode>
 void
@@ -153,11 +158,13 @@ CheckGeometryFields(const std::string & bytes, bool swap, std::size_t pixdim, st
   }
   for (const auto & [name, value] : geometry)
   {
-    if (!std::isfinite(value))
+    if (!std::isfinite(value) || std::abs(value) > MaximumGeometryMagnitude)
     {
-      throw FileError(header.HeaderPath, "invalid " + header.Format + " header: " + name + " = " +
-                                           std::to_string(value) +
-                                           "; voxel spacing, origin and orientation must be finite numbers");
+      char text[32];
+      std::snprintf(text, sizeof(text), "%g", value);
+      throw FileError(header.HeaderPath, "invalid " + header.Format + " header: " + name + " = " + text +
+                                           "; voxel spacing, origin and orientation must be finite numbers of "
+                                           "magnitude up to 1e15");
     }
   }
 }

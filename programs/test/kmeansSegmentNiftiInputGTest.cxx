@@ -264,6 +264,9 @@ TEST_F(NiftiInputTest, NonFiniteGeometryIsRefusedWithExactlyOneLine)
   ExpectRefused("srow-huge.nii", Corpus("srow-huge.nii") +
                                    ": invalid NIfTI-1 header: srow_z[3] = -1.70141e+38; voxel spacing, origin and "
                                    "orientation must be finite numbers of magnitude up to 1e15");
+  ExpectRefused("srow-huge-sizeof-hdr.nii", Corpus("srow-huge-sizeof-hdr.nii") +
+                                              ": invalid NIfTI-1 header: srow_z[3] = -1.70141e+38; voxel spacing, "
+                                              "origin and orientation must be finite numbers of magnitude up to 1e15");
 }
 
 TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)

@@ -109,6 +109,12 @@ def main(directory):
     hdr["srow_x"][3] = 0.0
     hdr["srow_z"][3] = -2.0**127
     write_single(directory, "srow-huge.nii", hdr, values)
+    # The same with a sizeof_hdr other than 348, which niftilib ignores when the magic is NIfTI's (fuzzing).
+    with open(os.path.join(directory, "srow-huge.nii"), "rb") as f:
+        data = bytearray(f.read())
+    data[0:4] = (0x6100015c).to_bytes(4, "little")
+    with open(os.path.join(directory, "srow-huge-sizeof-hdr.nii"), "wb") as f:
+        f.write(data)
 
 
 if __name__ == "__main__":

@@ -186,15 +186,20 @@ ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
   CheckGeometryFields<double, std::int32_t>(bytes, swap, 104, 344, 352, header);
 }
 
+/** niftilib's NIFTI_VERSION: "n+N" or "niN" with N from 1 to 9 and a NUL at byte 344 makes a NIfTI header (read
+ * as NIfTI-1 when sizeof_hdr is not 540), anything else Analyze 7.5. */
+bool
+HasNiftiMagic(const std::string & bytes)
+{
+  const std::string magic = bytes.substr(344, 4);
+  return magic[0] == 'n' && (magic[1] == '+' || magic[1] == 'i') && magic[2] >= '1' && magic[2] <= '9' &&
+         magic[3] == '\0';
+}
+
 void
 ReadNifti1Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 {
-  // niftilib's NIFTI_VERSION: "n+N" or "niN" with N from 1 to 9 and a NUL makes a NIfTI header (read as NIfTI-1
-  // when sizeof_hdr is 348), anything else Analyze 7.5.
-  const std::string magic = bytes.substr(344, 4);
-  const bool        nifti = magic[0] == 'n' && (magic[1] == '+' || magic[1] == 'i') && magic[2] >= '1' &&
-                     magic[2] <= '9' && magic[3] == '\0';
-  header.Format = nifti ? "NIfTI-1" : "Analyze 7.5";
+  header.Format = HasNiftiMagic(bytes) ? "NIfTI-1" : "Analyze 7.5";
   header.Swapped = swap;
   header.Datatype = ReadField<std::int16_t>(bytes, 70, swap);
   header.BitsPerPixel = ReadField<std::int16_t>(bytes, 72, swap);
@@ -412,6 +417,17 @@ ReadNiftiHeader(const std::string & path)
   else if (sizeofHdr == 348 || swappedSizeofHdr == 348)
   {
     ReadNifti1Fields(bytes, sizeofHdr != 348, header);
+  }
+  else if (bytes.size() >= 348 && HasNiftiMagic(bytes))
+  {
+    // Another sizeof_hdr with a NIfTI-1 magic: ITK 5.2's niftilib reads it anyway, in the byte order in which
+    // dim[0] is 1 to 7 (and refuses it when there is none).
+    const auto dims = ReadField<std::int16_t>(bytes, 40, false), swappedDims = ReadField<std::int16_t>(bytes, 40, true);
+    if ((dims < 1 || dims > 7) && (swappedDims < 1 || swappedDims > 7))
+    {
+      return std::nullopt;
+    }
+    ReadNifti1Fields(bytes, dims < 1 || dims > 7, header);
   }
   else
   {

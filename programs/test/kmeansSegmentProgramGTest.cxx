@@ -425,6 +425,16 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("nul.mhd").string(), "-o", output, "-k", "3" }, "nul.mhd",
                 "invalid MetaImage header: the ElementDataFile value has a control character (0x00 at character 3)");
+  // A damaged header whose data file, as MetaIO reads it, is COCAL (found by fuzzing: MetaIO leaked its stream on
+  // it; test/fuzz/regressions/input, format byte 3): refused with one line naming that file.
+  {
+    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/metaimage-second-header-leak-in-metaio",
+                     std::ios::binary);
+    in.get();
+    std::ofstream(Path("second-header.mha"), std::ios::binary) << in.rdbuf();
+  }
+  ExpectFailure({ Path("second-header.mha").string(), "-o", output, "-k", "3" }, "second-header.mha",
+                "its data file " + Path("COCAL").string() + " cannot be opened: No such file or directory");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

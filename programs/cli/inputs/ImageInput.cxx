@@ -21,6 +21,7 @@
 
 #include "itkGDCMImageIO.h"
 #include "itkImageIOFactory.h"
+#include "itkMetaImageIO.h"
 
 #include <zlib.h>
 
@@ -162,6 +163,26 @@ CheckMetaImageFieldNames(const std::string & path)
     {
       return; // the data follow
     }
+  }
+}
+
+/** MetaImage (.mha, .mhd): ITK 5.2's MetaIO returns without closing (and leaks) its stream when it cannot open
+ * the one data file its header names; that name, as MetaIO read it, must name a file that opens. (LOCAL data,
+ * LIST and %-patterns of slice files are read otherwise.) */
+void
+CheckMetaImageDataFile(const std::string & path, itk::ImageIOBase * io)
+{
+  auto * meta = dynamic_cast<itk::MetaImageIO *>(io);
+  const std::string name = meta != nullptr ? meta->GetMetaImagePointer()->ElementDataFileName() : "";
+  if (name.empty() || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0 ||
+      name.find('%') != std::string::npos)
+  {
+    return;
+  }
+  const std::string dataPath = name.front() == '/' ? name : Directory(path) + "/" + name;
+  if (!std::ifstream(dataPath, std::ios::binary))
+  {
+    throw FileError(path, "its data file " + dataPath + " cannot be opened: " + std::strerror(errno));
   }
 }
 
@@ -398,6 +419,7 @@ ProbeImage(const std::string & path)
   if (result.Format == "MetaImageIO")
   {
     CheckMetaImage(path, io->GetImageSizeInBytes());
+    CheckMetaImageDataFile(path, io.GetPointer());
   }
   if (nifti && nifti->ReaderMisreads() && result.NumberOfComponents != 1)
   {

@@ -115,6 +115,9 @@ def main(directory):
     data[0:4] = (0x6100015c).to_bytes(4, "little")
     with open(os.path.join(directory, "srow-huge-sizeof-hdr.nii"), "wb") as f:
         f.write(data)
+    data[40:42] = (9).to_bytes(2, "little")  # and no dim[0] from 1 to 7: refused before niftilib prints its own
+    with open(os.path.join(directory, "dim0-bad-sizeof-hdr.nii"), "wb") as f:
+        f.write(data)
 
 
 if __name__ == "__main__":

@@ -421,11 +421,13 @@ ReadNiftiHeader(const std::string & path)
   else if (bytes.size() >= 348 && HasNiftiMagic(bytes))
   {
     // Another sizeof_hdr with a NIfTI-1 magic: ITK 5.2's niftilib reads it anyway, in the byte order in which
-    // dim[0] is 1 to 7 (and refuses it when there is none).
+    // dim[0] is 1 to 7 (and refuses it, with its own message, when there is none).
     const auto dims = ReadField<std::int16_t>(bytes, 40, false), swappedDims = ReadField<std::int16_t>(bytes, 40, true);
     if ((dims < 1 || dims > 7) && (swappedDims < 1 || swappedDims > 7))
     {
-      return std::nullopt;
+      throw FileError(header.HeaderPath, "invalid NIfTI-1 header: dim[0] = " + std::to_string(dims) +
+                                           " and sizeof_hdr = " + std::to_string(sizeofHdr) +
+                                           "; dim[0] must be 1 to 7, sizeof_hdr 348");
     }
     ReadNifti1Fields(bytes, dims < 1 || dims > 7, header);
   }

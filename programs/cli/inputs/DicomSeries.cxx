@@ -251,6 +251,10 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
   {
     return false;
   }
+  if (header.FileSize < 8)
+  {
+    return false; // not DICOM; GDCM's check of the first eight bytes would read past the end (and it then asserts)
+  }
   gdcm::Reader reader;
   reader.SetFileName(fileName.c_str());
   if (!reader.CanRead())
@@ -669,6 +673,13 @@ CheckSingleDicomFile(const std::string & fileName)
     {
       return; // the pixel data of an Analyze or NIfTI pair, which may start like a DICOM data set (zeros)
     }
+  }
+  std::error_code error;
+  const auto      size = std::filesystem::file_size(fileName, error);
+  if (!error && size > 0 && size < 8)
+  {
+    // ITK would hand it to GDCM, which reads its first eight bytes unchecked and then asserts (found by fuzzing).
+    throw FileError(fileName, "only " + std::to_string(size) + " bytes: too short for an image file");
   }
   GDCMMessageCapture capture;
   DicomSliceHeader   header;

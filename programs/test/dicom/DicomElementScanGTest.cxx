@@ -446,6 +446,36 @@ TEST(DicomElementScan, SamplesPerPixelGdcmAbortsOnAreRefused)
   }
 }
 
+/** A series directory of a 5-byte and a 6-byte file (found by fuzzing; GDCM 3.0 checks eight bytes it does not
+ * have and then asserted on the second, which starts with group 0002): the listing leaves them out, and a single
+ * such file is refused with one line. */
+TEST(DicomElementScan, FilesShorterThanAnElementHeaderAreNotReadByGdcm)
+{
+  const fs::path directory = TestFile("tiny-series");
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  Write("tiny-series/1.dcm", Bytes{ 0x00, 0x55, 0x54, 0x60, 0x00 });
+  const std::string second = Write("tiny-series/2.dcm", Bytes{ 0x02, 0x00, 0x00, 0x00, 0x4c, 0x00 });
+  try
+  {
+    kmeans_cli::ListDicomSeries(directory.string());
+    ADD_FAILURE() << directory << " was listed";
+  }
+  catch (const std::runtime_error & error)
+  {
+    EXPECT_EQ(std::string(error.what()), directory.string() + ": no DICOM image in the directory (2 files)");
+  }
+  try
+  {
+    kmeans_cli::CheckSingleDicomFile(second);
+    ADD_FAILURE() << second << " was not refused";
+  }
+  catch (const kmeans_cli::FileError & error)
+  {
+    EXPECT_EQ(std::string(error.what()), second + ": only 6 bytes: too short for an image file");
+  }
+}
+
 TEST(DicomElementScan, ItkWrittenSeriesPasses)
 {
   KMeansDicomTest::SeriesSpec spec;

@@ -415,10 +415,11 @@ private:
     while (m_Bytes.Read(position, tag, 2) && Read16(tag, false) == 0x0002)
     {
       const ElementHeader header = ReadHeader(position, Encoding{});
-      if (header.Length == UndefinedLength)
+      if (header.Length == UndefinedLength || header.HasVR("SQ"))
       {
+        // GDCM 3.0 aborts on an assertion for either.
         Damaged("file meta element " + TagText(header.Group, header.Element) + " at byte " + std::to_string(position) +
-                " has an undefined length");
+                (header.HasVR("SQ") ? " is a sequence (VR SQ)" : " has an undefined length"));
       }
       CheckValueFits(header, position, m_Bytes.Size());
       unsigned char groupLength[4];

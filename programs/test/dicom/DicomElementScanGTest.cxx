@@ -236,6 +236,14 @@ TEST(DicomElementScan, LengthsPastTheEndAreRefused)
                                               "132 is 258 bytes, past the end of the file (the file has 178 bytes); "
                                               "not read");
 
+  DicomBytes sequence; // a file meta element of VR SQ (GDCM 3.0 asserts; found by fuzzing)
+  sequence.Preamble("1.2.840.10008.1.2.1");
+  sequence.Header(0x0002, 0x0012, "SQ", 0).Element(0x0008, 0x0060, "CS", "MR");
+  const std::string sequencePath = Write("meta-sequence.dcm", sequence.Data);
+  EXPECT_EQ(ScanError(sequencePath), sequencePath + ": damaged DICOM file: file meta element (0002,0012) at byte 160 "
+                                                    "is a sequence (VR SQ) (the file has " +
+                                       std::to_string(sequence.Data.size()) + " bytes); not read");
+
   DicomBytes tail; // a partial element header after the meta group (GDCM 3.0 asserts; found by fuzzing)
   tail.Preamble("1.2.840.10008.1.2.1").Data.insert(tail.Data.end(), { 0x08, 0x00, 0x60 });
   const std::string tailPath = Write("partial-header.dcm", tail.Data);

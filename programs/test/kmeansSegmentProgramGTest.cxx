@@ -435,6 +435,20 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("second-header.mha").string(), "-o", output, "-k", "3" }, "second-header.mha",
                 "its data file " + Path("COCAL").string() + " cannot be opened: No such file or directory");
+  // An empty ElementDataFile value (found by fuzzing: MetaIO read the directory as its compressed data and asked
+  // for 2^64 - 1 bytes).
+  WriteTestImage(phantom.GetPointer(), Path("empty-name.mha"), true);
+  {
+    std::ifstream      in(Path("empty-name.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    const auto  at = text.find("ElementDataFile = LOCAL");
+    text = text.substr(0, at) + "ElementDataFile = \n" + text.substr(at);
+    std::ofstream(Path("empty-name.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("empty-name.mha").string(), "-o", output, "-k", "3" }, "empty-name.mha",
+                "invalid MetaImage header: ElementDataFile has no value");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

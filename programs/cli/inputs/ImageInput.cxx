@@ -174,15 +174,23 @@ CheckMetaImageDataFile(const std::string & path, itk::ImageIOBase * io)
 {
   auto * meta = dynamic_cast<itk::MetaImageIO *>(io);
   const std::string name = meta != nullptr ? meta->GetMetaImagePointer()->ElementDataFileName() : "";
-  if (name.empty() || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0 ||
+  if (meta == nullptr || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0 ||
       name.find('%') != std::string::npos)
   {
     return;
   }
-  const std::string dataPath = name.front() == '/' ? name : Directory(path) + "/" + name;
-  if (!std::ifstream(dataPath, std::ios::binary))
+  if (name.empty()) // MetaIO would read the header's directory as its data file
   {
-    throw FileError(path, "its data file " + dataPath + " cannot be opened: " + std::strerror(errno));
+    throw FileError(path, "invalid MetaImage header: ElementDataFile has no value");
+  }
+  const std::string dataPath = name.front() == '/' ? name : Directory(path) + "/" + name;
+  const bool        opens = static_cast<bool>(std::ifstream(dataPath, std::ios::binary));
+  const int         openError = errno;
+  struct stat       info = {};
+  if (!opens || (stat(dataPath.c_str(), &info) == 0 && S_ISDIR(info.st_mode)))
+  {
+    throw FileError(path, "its data file " + dataPath + " cannot be opened: " +
+                            (opens ? std::string("it is a directory") : std::strerror(openError)));
   }
 }
 

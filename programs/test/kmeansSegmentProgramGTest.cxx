@@ -449,6 +449,18 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("empty-name.mha").string(), "-o", output, "-k", "3" }, "empty-name.mha",
                 "invalid MetaImage header: ElementDataFile has no value");
+  // An NDims of 10^12 (found by fuzzing: MetaIO then read 10^12 numbers for DimSize and never returned).
+  WriteTestImage(phantom.GetPointer(), Path("ndims.mha"));
+  {
+    std::ifstream      in(Path("ndims.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("NDims = 3"), 9, "NDims = 1000000000000");
+    std::ofstream(Path("ndims.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("ndims.mha").string(), "-o", output, "-k", "3" }, "ndims.mha",
+                "invalid MetaImage header: line 2 gives NDims 1000000000000.000000 (MetaIO reads 1 to 10)");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

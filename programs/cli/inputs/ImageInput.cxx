@@ -142,7 +142,8 @@ CheckNiftiData(const NiftiHeader & header)
 /** MetaImage (.mha, .mhd): ITK 5.2's MetaIO copies every field name of the header into a 255-byte buffer
  * (MET_InitReadField, strcpy), so a longer name overflows it (the program aborts where the C library checks the
  * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
- * characters. */
+ * characters, and an NDims outside 1 to 10 (MetaIO reads that many numbers for fields of 10: it never returned
+ * for 10^12). */
 void
 CheckMetaImageFieldNames(const std::string & path)
 {
@@ -158,6 +159,16 @@ CheckMetaImageFieldNames(const std::string & path)
     {
       throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " has a field name of " +
                               std::to_string(length) + " characters (MetaIO reads at most 254)");
+    }
+    if (length == 5 && name.compare(first, 5, "NDims") == 0 && name.size() < line.size())
+    {
+      // MetaIO then reads NDims numbers for each of DimSize, ElementSpacing..., into arrays of 10.
+      const double dimensions = std::strtod(line.c_str() + name.size() + 1, nullptr);
+      if (!(dimensions >= 1 && dimensions <= 10))
+      {
+        throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " gives NDims " +
+                                std::to_string(dimensions) + " (MetaIO reads 1 to 10)");
+      }
     }
     if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)
     {

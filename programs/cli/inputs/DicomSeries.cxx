@@ -287,6 +287,14 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
                                 std::to_string(header.SamplesPerPixel) + " (DICOM allows 1, 3 or 4); not read");
   }
   header.BitsAllocated = GetUnsignedShort<0x0028, 0x0100>(dataSet, 16);
+  const gdcm::Tag bitsAllocated(0x0028, 0x0100), bitsStored(0x0028, 0x0101);
+  if ((!dataSet.FindDataElement(bitsAllocated) || dataSet.GetDataElement(bitsAllocated).IsEmpty() ||
+       GetUnsignedShort<0x0028, 0x0100>(dataSet, 0) == 0) &&
+      (dataSet.FindDataElement(bitsStored) || header.Rows > 0 || header.Columns > 0))
+  {
+    // GDCM 3.0 then keeps a Bits Stored over its Bits Allocated of 0 and aborts on an assertion.
+    throw FileError(fileName, "damaged DICOM file: an image without Bits Allocated (0028,0100); not read");
+  }
   const std::vector<double> frames = GetNumbers(dataSet, gdcm::Tag(0x0028, 0x0008));
   header.NumberOfFrames = frames.empty() ? 1u : static_cast<unsigned int>(std::max(frames[0], 1.0));
   const std::vector<double> instance = GetNumbers(dataSet, gdcm::Tag(0x0020, 0x0013));

@@ -484,6 +484,28 @@ TEST(DicomElementScan, FilesShorterThanAnElementHeaderAreNotReadByGdcm)
   }
 }
 
+/** An image without Bits Allocated made GDCM 3.0 abort on an assertion (found by fuzzing): refused. */
+TEST(DicomElementScan, ImagesWithoutBitsAllocatedAreRefused)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  file.Element(0x0028, 0x0010, "US", std::string("\x02\x00", 2));
+  file.Element(0x0028, 0x0011, "US", std::string("\x02\x00", 2));
+  file.Element(0x0028, 0x0101, "US", std::string("\x10\x00", 2));
+  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const std::string path = Write("no-bits-allocated.dcm", file.Data);
+  try
+  {
+    kmeans_cli::CheckSingleDicomFile(path);
+    ADD_FAILURE() << path << " was not refused";
+  }
+  catch (const kmeans_cli::FileError & error)
+  {
+    EXPECT_EQ(std::string(error.what()),
+              path + ": damaged DICOM file: an image without Bits Allocated (0028,0100); not read");
+  }
+}
+
 TEST(DicomElementScan, ItkWrittenSeriesPasses)
 {
   KMeansDicomTest::SeriesSpec spec;

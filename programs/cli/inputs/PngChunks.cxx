@@ -86,7 +86,8 @@ struct ImageHeader
     const bool bitDepthValid = (ColorType == 0 && (BitDepth == 1 || BitDepth == 2 || BitDepth == 4 ||
                                                    BitDepth == 8 || BitDepth == 16)) ||
                                (ColorType == 3 && (BitDepth == 1 || BitDepth == 2 || BitDepth == 4 || BitDepth == 8)) ||
-                               ((ColorType == 2 || ColorType == 4 || ColorType == 6) && (BitDepth == 8 || BitDepth == 16));
+                               ((ColorType == 2 || ColorType == 4 || ColorType == 6) &&
+                                (BitDepth == 8 || BitDepth == 16));
     if (!bitDepthValid)
     {
       return "bit depth " + std::to_string(BitDepth) + " with colour type " + std::to_string(ColorType);

@@ -372,7 +372,8 @@ TEST(DicomElementScan, ImplicitMetaGroupsAreCheckedAsGdcmReadsThem)
   implicitMeta.Data.insert(implicitMeta.Data.end(), { 'D', 'I', 'C', 'M' });
   implicitMeta.Explicit = false;
   implicitMeta.Element(0x0002, 0x0010, "", std::string("1.2.840.10008.1.2\0", 18));
-  implicitMeta.Element(0x0008, 0x0060, "", "MR").Header(0x7fe0, 0x0010, "", 4).Data.insert(implicitMeta.Data.end(), 4, 1);
+  implicitMeta.Element(0x0008, 0x0060, "", "MR").Header(0x7fe0, 0x0010, "", 4);
+  implicitMeta.Data.insert(implicitMeta.Data.end(), 4, 1);
   EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("implicit-meta.dcm", implicitMeta.Data)), DicomElementScanResult::Valid)
     << ScanError(TestFile("implicit-meta.dcm"));
 

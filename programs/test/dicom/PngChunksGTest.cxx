@@ -140,7 +140,8 @@ TEST(PngChunks, ValidFilesPassAndItkReadsThem)
 {
   PngBytes palette; // a palette image, with an ancillary chunk whose CRC is wrong (libpng only warns)
   palette.Header(4, 3, 8, 3).Chunk("PLTE", Bytes(3 * 201, 7)).Chunk("tIME", Bytes(7, 1), true).ImageData();
-  for (const auto & [name, png] : { std::pair<const char *, PngBytes>{ "grey.png", Grey() }, { "palette.png", palette } })
+  for (const auto & [name, png] :
+       { std::pair<const char *, PngBytes>{ "grey.png", Grey() }, { "palette.png", palette } })
   {
     const std::string path = Write(name, png.Data);
     EXPECT_EQ(CheckError(path), "") << name;

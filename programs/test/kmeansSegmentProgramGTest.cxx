@@ -461,6 +461,19 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("ndims.mha").string(), "-o", output, "-k", "3" }, "ndims.mha",
                 "invalid MetaImage header: line 2 gives NDims 1000000000000.000000 (MetaIO reads 1 to 10)");
+  // A slice file pattern with a '%' that is not %d (found by fuzzing: MetaIO overflowed a buffer on it).
+  WriteTestImage(phantom.GetPointer(), Path("pattern.mhd"));
+  {
+    std::ifstream      in(Path("pattern.mhd"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("pattern.raw"), 11, "slice%]x.raw 1 3 1");
+    std::ofstream(Path("pattern.mhd"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("pattern.mhd").string(), "-o", output, "-k", "3" }, "pattern.mhd",
+                "invalid MetaImage header: ElementDataFile \"slice%]x.raw 1 3 1\" is not a slice file pattern (one %d, "
+                "then up to three integers: first, last, step)");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

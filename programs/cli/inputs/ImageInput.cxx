@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 
 namespace kmeans_cli
@@ -177,6 +178,34 @@ CheckMetaImageFieldNames(const std::string & path)
   }
 }
 
+/** MetaImage slice files named by a pattern ("slice%03d.raw 1 40 1": first, last, step): MetaIO 5.2 passes the
+ * pattern to sprintf and splits the value into words with an overflow on some malformed ones (found by fuzzing).
+ * Accepts one %d conversion (with flags and width) and up to three integers after the pattern. */
+void
+CheckMetaImageSlicePattern(const std::string & path, const std::string & value)
+{
+  std::istringstream words(value);
+  std::string        pattern, word;
+  words >> pattern;
+  int numbers = 0;
+  for (; words >> word; ++numbers)
+  {
+    if (numbers == 3 || word.find_first_not_of("+-0123456789") != std::string::npos)
+    {
+      numbers = -1;
+      break;
+    }
+  }
+  const auto percent = pattern.find('%');
+  const auto conversion = pattern.find_first_not_of("0123456789-+ #", percent + 1);
+  if (numbers < 0 || percent == std::string::npos || conversion == std::string::npos || pattern[conversion] != 'd' ||
+      pattern.find('%', conversion) != std::string::npos)
+  {
+    throw FileError(path, "invalid MetaImage header: ElementDataFile \"" + value +
+                            "\" is not a slice file pattern (one %d, then up to three integers: first, last, step)");
+  }
+}
+
 /** MetaImage (.mha, .mhd): ITK 5.2's MetaIO returns without closing (and leaks) its stream when it cannot open
  * the one data file its header names; that name, as MetaIO read it, must name a file that opens. (LOCAL data,
  * LIST and %-patterns of slice files are read otherwise.) */
@@ -185,8 +214,12 @@ CheckMetaImageDataFile(const std::string & path, itk::ImageIOBase * io)
 {
   auto * meta = dynamic_cast<itk::MetaImageIO *>(io);
   const std::string name = meta != nullptr ? meta->GetMetaImagePointer()->ElementDataFileName() : "";
-  if (meta == nullptr || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0 ||
-      name.find('%') != std::string::npos)
+  if (name.find('%') != std::string::npos)
+  {
+    CheckMetaImageSlicePattern(path, name);
+    return;
+  }
+  if (meta == nullptr || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0)
   {
     return;
   }

@@ -182,7 +182,6 @@ public:
       return DicomElementScanResult::NotDicom;
     }
     uint64_t    position = preamble ? 132 : 0;
-    bool        dataSetBigEndian = false; // of a data set without preamble and meta group
     std::string transferSyntax;
     if (preamble || Read16(start, false) == 0x0002)
     {
@@ -192,7 +191,7 @@ public:
         Damaged("the file ends after its meta group, with no data set"); // GDCM 3.0 asserts on it
       }
     }
-    else if (!StartsDataSet(start, dataSetBigEndian))
+    else if (bool bigEndian = false; !StartsDataSet(start, bigEndian))
     {
       return DicomElementScanResult::NotDicom;
     }
@@ -206,7 +205,9 @@ public:
     {
       // The transfer syntax decides the byte order; whether VRs are written is read from the first element, as
       // GDCM does for files whose meta group misstates it.
-      encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" || dataSetBigEndian ||
+      // (GDCM reads a data set without meta group as little endian unless it starts with group 0008 big endian,
+      // whatever byte order its check of the first bytes suggested.)
+      encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" ||
                            (transferSyntax.empty() && Read16(first, false) != 0x0008 && Read16(first, true) == 0x0008);
       const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
       encoding.Explicit = IsKnownVR(vr);
@@ -220,7 +221,7 @@ private:
   /** A file without preamble and meta group that GDCM 3.0 takes for a data set (ACR-NEMA; gdcm::Reader::CanRead):
    * a first group number up to 00ff in the byte order its first bytes suggest, followed by a known VR, or by an
    * implicit VR length under 255 (little endian); but not a NIfTI or Analyze header, whose sizeof_hdr (348 or
-   * 540) stored big endian also starts so. Sets \a bigEndian to that byte order. */
+   * 540) stored big endian also starts so. Sets \a bigEndian to that byte order (GDCM's check only). */
   static bool
   StartsDataSet(const unsigned char * start, bool & bigEndian)
   {

@@ -404,6 +404,14 @@ TEST(DicomElementScan, DataSetsWithoutMetaGroupThatGdcmReadsAreScanned)
   raw.Data.resize(at);
   raw.Header(0x7fe0, 0x0010, "OW", 4).Data.insert(raw.Data.end(), 4, 1);
   EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("group-0062-valid.dcm", raw.Data)), DicomElementScanResult::Valid);
+  // GDCM's check takes this one for big endian, but GDCM reads it little endian, as the scan does (found by fuzzing:
+  // 600 MB allocated; test/fuzz/regressions/input, format byte 5, first half of the rest).
+  std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/dicom-series-raw-data-set-big-endian-check-600MB",
+                   std::ios::binary);
+  const Bytes   series((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(series.size(), 257u);
+  const std::string half = Write("big-endian-check.dcm", Bytes(series.begin() + 1, series.begin() + 129));
+  EXPECT_EQ(ScanError(half), PastTheEnd(half, "(0000,0000)", 52, 603979776u, "the file", 128));
   // Text whose first bytes make a group over 00ff is not DICOM for GDCM.
   EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("notes.txt", Bytes{ 'N', 'o', 't', 'e', 's', ':', ' ', 'x' })),
             DicomElementScanResult::NotDicom);

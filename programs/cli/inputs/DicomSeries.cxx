@@ -287,6 +287,26 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
                                 std::to_string(header.SamplesPerPixel) + " (DICOM allows 1, 3 or 4); not read");
   }
   header.BitsAllocated = GetUnsignedShort<0x0028, 0x0100>(dataSet, 16);
+  std::string photometric = GetString(dataSet, gdcm::Tag(0x0028, 0x0004));
+  photometric.erase(photometric.find_last_not_of(std::string(" \0", 2)) + 1);
+  static const char * const photometrics[] = { "",         "MONOCHROME1",  "MONOCHROME2",     "PALETTE COLOR",
+                                               "RGB",      "HSV",          "ARGB",            "CMYK",
+                                               "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
+                                               "YBR_ICT",  "YBR_RCT" };
+  if (std::find(std::begin(photometrics), std::end(photometrics), photometric) == std::end(photometrics))
+  {
+    // GDCM 3.0 aborts on an assertion when it reads an image with another one.
+    throw FileError(fileName, "damaged DICOM file: Photometric Interpretation (0028,0004) \"" + photometric +
+                                "\" is not one DICOM defines; not read");
+  }
+  if (photometric == "PALETTE COLOR" && !(dataSet.FindDataElement(gdcm::Tag(0x0028, 0x1101)) &&
+                                          dataSet.FindDataElement(gdcm::Tag(0x0028, 0x1102)) &&
+                                          dataSet.FindDataElement(gdcm::Tag(0x0028, 0x1103))))
+  {
+    // Likewise.
+    throw FileError(fileName, "damaged DICOM file: a PALETTE COLOR image without its palette descriptors "
+                              "(0028,1101) to (0028,1103); not read");
+  }
   const gdcm::Tag bitsAllocated(0x0028, 0x0100), bitsStored(0x0028, 0x0101);
   if ((!dataSet.FindDataElement(bitsAllocated) || dataSet.GetDataElement(bitsAllocated).IsEmpty() ||
        GetUnsignedShort<0x0028, 0x0100>(dataSet, 0) == 0) &&

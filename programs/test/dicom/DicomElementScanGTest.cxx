@@ -515,6 +515,38 @@ TEST(DicomElementScan, ImagesWithoutBitsAllocatedAreRefused)
   }
 }
 
+/** A PALETTE COLOR image without its palette made GDCM 3.0 abort on an assertion (found by fuzzing): refused. */
+TEST(DicomElementScan, PaletteImagesWithoutPaletteAreRefused)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  file.Element(0x0028, 0x0004, "CS", "PALETTE COLOR ").Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const std::string path = Write("palette-without-palette.dcm", file.Data);
+  try
+  {
+    kmeans_cli::CheckSingleDicomFile(path);
+    ADD_FAILURE() << path << " was not refused";
+  }
+  catch (const kmeans_cli::FileError & error)
+  {
+    EXPECT_EQ(std::string(error.what()), path + ": damaged DICOM file: a PALETTE COLOR image without its palette "
+                                                "descriptors (0028,1101) to (0028,1103); not read");
+  }
+}
+
+/** A Photometric Interpretation DICOM does not define ("PALETTE COLO", cut short) made GDCM 3.0 abort on an
+ * assertion (found by fuzzing): refused. */
+TEST(DicomElementScan, UnknownPhotometricInterpretationsAreRefused)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  file.Element(0x0028, 0x0004, "CS", "PALETTE COLO").Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const std::string path = Write("photometric-cut.dcm", file.Data);
+  EXPECT_THROW(kmeans_cli::CheckSingleDicomFile(path), kmeans_cli::FileError);
+}
+
 TEST(DicomElementScan, ItkWrittenSeriesPasses)
 {
   KMeansDicomTest::SeriesSpec spec;

@@ -474,6 +474,17 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   ExpectFailure({ Path("pattern.mhd").string(), "-o", output, "-k", "3" }, "pattern.mhd",
                 "invalid MetaImage header: ElementDataFile \"slice%]x.raw 1 3 1\" is not a slice file pattern (one %d, "
                 "then up to three integers: first, last, step)");
+  // A first line without '=', after which MetaIO reads past the ElementDataFile line to a field name of over 254
+  // characters (found by fuzzing: it overflowed its 255-byte buffer).
+  {
+    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) +
+                       "/input/metaimage-field-name-overflow-after-element-data-file",
+                     std::ios::binary);
+    ASSERT_EQ(in.get(), 3);
+    std::ofstream(Path("swallowed.mha"), std::ios::binary) << in.rdbuf();
+  }
+  ExpectFailure({ Path("swallowed.mha").string(), "-o", output, "-k", "3" }, "swallowed.mha",
+                "invalid MetaImage header: line 8 has a field name of 362 characters (MetaIO reads at most 254)");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

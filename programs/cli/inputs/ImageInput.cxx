@@ -144,15 +144,25 @@ CheckNiftiData(const NiftiHeader & header)
  * (MET_InitReadField, strcpy), so a longer name overflows it (the program aborts where the C library checks the
  * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
  * characters, and an NDims outside 1 to 10 (MetaIO reads that many numbers for fields of 10: it never returned
- * for 10^12). */
+ * for 10^12). A name without '=' makes MetaIO read on to the next separator for its value, past a line break and
+ * past an ElementDataFile line (found by fuzzing). */
 void
 CheckMetaImageFieldNames(const std::string & path)
 {
   std::ifstream stream(path, std::ios::binary);
   std::string   line;
+  bool          swallowed = false;
   for (std::size_t number = 1; std::getline(stream, line); ++number)
   {
-    const std::string name = line.substr(0, line.find_first_of("=:"));
+    const auto separator = line.find_first_of("=:");
+    if (swallowed)
+    {
+      // The line before named a field without '=': MetaIO took the text up to the next separator, here, as part of
+      // its value, and goes on reading names after it (so this line does not end the header either).
+      swallowed = separator == std::string::npos;
+      continue;
+    }
+    const std::string name = line.substr(0, separator);
     const auto        first = name.find_first_not_of(" \t\r\v\f");
     const auto        last = name.find_last_not_of(" \t\r\v\f");
     const std::size_t length = first == std::string::npos ? 0 : last - first + 1;
@@ -170,6 +180,11 @@ CheckMetaImageFieldNames(const std::string & path)
         throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " gives NDims " +
                                 std::to_string(dimensions) + " (MetaIO reads 1 to 10)");
       }
+    }
+    if (separator == std::string::npos)
+    {
+      swallowed = length > 0;
+      continue;
     }
     if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)
     {

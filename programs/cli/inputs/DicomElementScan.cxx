@@ -312,12 +312,24 @@ private:
   {
     const uint64_t start = position;
     unsigned char  bytes[12];
-    while (m_Bytes.Read(position, bytes, 8))
+    const auto     asserts = [&](const std::string & what) {
+      Damaged(what + " at byte " + std::to_string(position) + ", in the reading with 16-bit lengths that GDCM falls " +
+              "back to at byte " + std::to_string(start) + " (GDCM 3.0 aborts on an assertion there)");
+    };
+    for (; position < m_Bytes.Size(); )
     {
+      if (!m_Bytes.Read(position, bytes, 8))
+      {
+        asserts("the file ends inside an element header");
+      }
       const uint16_t group = Read16(bytes, bigEndian), element = Read16(bytes + 2, bigEndian);
       const char     vr[3] = { static_cast<char>(bytes[4]), static_cast<char>(bytes[5]), 0 };
       if (group == 0xfffe)
       {
+        if (element == 0xe0dd || element == 0x0000)
+        {
+          asserts("a sequence delimitation or item tag " + TagText(group, element));
+        }
         if (element != 0xe00d)
         {
           return; // an item where a data element was expected: GDCM stops
@@ -331,7 +343,11 @@ private:
       const uint64_t valueStart = position + (longLength ? 12 : 8);
       if (longLength && !m_Bytes.Read(position, bytes, 12))
       {
-        return;
+        asserts("the file ends inside an element header");
+      }
+      if (invalid && longLength && (bytes[6] != 0 || bytes[7] != 0))
+      {
+        asserts("pixel data whose VR bytes are not a VR and whose next two bytes are not zero");
       }
       const uint32_t length = longLength ? Read32(bytes + 8, bigEndian) : Read16(bytes + 6, bigEndian);
       if (length == UndefinedLength || (invalid && group == 0 && element == 0 && length == 0))

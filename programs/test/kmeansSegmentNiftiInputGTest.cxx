@@ -260,7 +260,16 @@ TEST_F(NiftiInputTest, NonFiniteGeometryIsRefusedWithExactlyOneLine)
 {
   ExpectRefused("srow-nan.nii", Corpus("srow-nan.nii") +
                                   ": invalid NIfTI-1 header: srow_x[3] = nan; voxel spacing, origin and orientation "
-                                  "must be finite numbers");
+                                  "must be finite numbers of magnitude up to 1e15");
+  ExpectRefused("srow-huge.nii", Corpus("srow-huge.nii") +
+                                   ": invalid NIfTI-1 header: srow_z[3] = -1.70141e+38; voxel spacing, origin and "
+                                   "orientation must be finite numbers of magnitude up to 1e15");
+  ExpectRefused("srow-huge-sizeof-hdr.nii", Corpus("srow-huge-sizeof-hdr.nii") +
+                                              ": invalid NIfTI-1 header: srow_z[3] = -1.70141e+38; voxel spacing, "
+                                              "origin and orientation must be finite numbers of magnitude up to 1e15");
+  ExpectRefused("dim0-bad-sizeof-hdr.nii", Corpus("dim0-bad-sizeof-hdr.nii") +
+                                             ": invalid NIfTI-1 header: dim[0] = 9 and sizeof_hdr = 1627390300; "
+                                             "dim[0] must be 1 to 7, sizeof_hdr 348");
 }
 
 TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)

@@ -412,6 +412,79 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   WriteTestImage(phantom.GetPointer(), Path("pair.mhd"));
   Truncate(Path("pair.raw"), 0.5);
   ExpectFailure({ Path("pair.mhd").string(), "-o", output, "-k", "3" }, "pair.raw", "cut short");
+  // A data file name with a NUL byte and a '%' after it (found by fuzzing: MetaIO keeps the name up to the NUL and
+  // leaked its stream on the missing file): refused before ITK reads the header.
+  WriteTestImage(phantom.GetPointer(), Path("nul.mhd"));
+  {
+    std::ifstream      in(Path("nul.mhd"));
+    std::ostringstream header;
+    header << in.rdbuf();
+    std::string text = header.str();
+    text.replace(text.find("nul.raw"), 7, std::string("nu\0l.raw %d", 12));
+    std::ofstream(Path("nul.mhd"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("nul.mhd").string(), "-o", output, "-k", "3" }, "nul.mhd",
+                "invalid MetaImage header: the ElementDataFile value has a control character (0x00 at character 3)");
+  // A damaged header whose data file, as MetaIO reads it, is COCAL (found by fuzzing: MetaIO leaked its stream on
+  // it; test/fuzz/regressions/input, format byte 3): refused with one line naming that file.
+  {
+    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/metaimage-second-header-leak-in-metaio",
+                     std::ios::binary);
+    in.get();
+    std::ofstream(Path("second-header.mha"), std::ios::binary) << in.rdbuf();
+  }
+  ExpectFailure({ Path("second-header.mha").string(), "-o", output, "-k", "3" }, "second-header.mha",
+                "its data file " + Path("COCAL").string() + " cannot be opened: No such file or directory");
+  // An empty ElementDataFile value (found by fuzzing: MetaIO read the directory as its compressed data and asked
+  // for 2^64 - 1 bytes).
+  WriteTestImage(phantom.GetPointer(), Path("empty-name.mha"), true);
+  {
+    std::ifstream      in(Path("empty-name.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    const auto  at = text.find("ElementDataFile = LOCAL");
+    text = text.substr(0, at) + "ElementDataFile = \n" + text.substr(at);
+    std::ofstream(Path("empty-name.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("empty-name.mha").string(), "-o", output, "-k", "3" }, "empty-name.mha",
+                "invalid MetaImage header: ElementDataFile has no value");
+  // An NDims of 10^12 (found by fuzzing: MetaIO then read 10^12 numbers for DimSize and never returned).
+  WriteTestImage(phantom.GetPointer(), Path("ndims.mha"));
+  {
+    std::ifstream      in(Path("ndims.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("NDims = 3"), 9, "NDims = 1000000000000");
+    std::ofstream(Path("ndims.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("ndims.mha").string(), "-o", output, "-k", "3" }, "ndims.mha",
+                "invalid MetaImage header: line 2 gives NDims 1000000000000.000000 (MetaIO reads 1 to 10)");
+  // A slice file pattern with a '%' that is not %d (found by fuzzing: MetaIO overflowed a buffer on it).
+  WriteTestImage(phantom.GetPointer(), Path("pattern.mhd"));
+  {
+    std::ifstream      in(Path("pattern.mhd"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("pattern.raw"), 11, "slice%]x.raw 1 3 1");
+    std::ofstream(Path("pattern.mhd"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("pattern.mhd").string(), "-o", output, "-k", "3" }, "pattern.mhd",
+                "invalid MetaImage header: ElementDataFile \"slice%]x.raw 1 3 1\" is not a slice file pattern (one %d, "
+                "then up to three integers: first, last, step)");
+  // A first line without '=', after which MetaIO reads past the ElementDataFile line to a field name of over 254
+  // characters (found by fuzzing: it overflowed its 255-byte buffer).
+  {
+    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) +
+                       "/input/metaimage-field-name-overflow-after-element-data-file",
+                     std::ios::binary);
+    ASSERT_EQ(in.get(), 3);
+    std::ofstream(Path("swallowed.mha"), std::ios::binary) << in.rdbuf();
+  }
+  ExpectFailure({ Path("swallowed.mha").string(), "-o", output, "-k", "3" }, "swallowed.mha",
+                "invalid MetaImage header: line 8 has a field name of 362 characters (MetaIO reads at most 254)");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

@@ -105,6 +105,19 @@ def main(directory):
     hdr.set_sform(np.diag([1.0, 1.0, 1.0, 1.0]), code=1)
     hdr["srow_x"][3] = np.nan
     write_single(directory, "srow-nan.nii", hdr, values)
+    # An sform offset of -2^127 (ITK 5.2's reader never returned from vnl_svd; found by the input fuzz harness).
+    hdr["srow_x"][3] = 0.0
+    hdr["srow_z"][3] = -2.0**127
+    write_single(directory, "srow-huge.nii", hdr, values)
+    # The same with a sizeof_hdr other than 348, which niftilib ignores when the magic is NIfTI's (fuzzing).
+    with open(os.path.join(directory, "srow-huge.nii"), "rb") as f:
+        data = bytearray(f.read())
+    data[0:4] = (0x6100015c).to_bytes(4, "little")
+    with open(os.path.join(directory, "srow-huge-sizeof-hdr.nii"), "wb") as f:
+        f.write(data)
+    data[40:42] = (9).to_bytes(2, "little")  # and no dim[0] from 1 to 7: refused before niftilib prints its own
+    with open(os.path.join(directory, "dim0-bad-sizeof-hdr.nii"), "wb") as f:
+        f.write(data)
 
 
 if __name__ == "__main__":

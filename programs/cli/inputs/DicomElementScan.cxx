@@ -32,6 +32,9 @@ namespace
 constexpr uint32_t UndefinedLength = 0xffffffffu;
 constexpr uint64_t UndefinedEnd = ~uint64_t(0);
 constexpr unsigned MaximumDepth = 64; // sequences nested in items of sequences; real files have a handful
+/** Lengths past the end of the file that GDCM may allocate: in its fallback reading (it then reads the file
+ * otherwise), and of pixel data (a file cut short, which the caller reports). */
+constexpr uint64_t LargestFallbackLength = uint64_t(16) << 20;
 
 /** Random access to a file's bytes through a 64 KiB window (element headers are read one after another). */
 class ByteWindow
@@ -131,6 +134,15 @@ IsKnownVR(const char * vr)
          std::any_of(std::begin(vrs), std::end(vrs), [vr](const char * v) { return std::strcmp(v, vr) == 0; });
 }
 
+/** Two printable characters that are not a VR PS3.5 defines: GDCM 3.0 reads such a VR as UN (a newer VR, whose
+ * explicit-VR header has a 4-byte length); other bytes make it give up the explicit VR reading. */
+bool
+IsUnknownPrintableVR(const char * vr)
+{
+  auto printable = [](char c) { return c >= ' ' && c <= '~'; };
+  return printable(vr[0]) && printable(vr[1]) && !IsKnownVR(vr);
+}
+
 uint16_t
 Read16(const unsigned char * p, bool bigEndian)
 {
@@ -179,7 +191,7 @@ public:
         Damaged("the file ends after its meta group, with no data set"); // GDCM 3.0 asserts on it
       }
     }
-    else if (!StartsDataSet(start))
+    else if (bool bigEndian = false; !StartsDataSet(start, bigEndian))
     {
       return DicomElementScanResult::NotDicom;
     }
@@ -193,32 +205,46 @@ public:
     {
       // The transfer syntax decides the byte order; whether VRs are written is read from the first element, as
       // GDCM does for files whose meta group misstates it.
+      // (GDCM reads a data set without meta group as little endian unless it starts with group 0008 big endian,
+      // whatever byte order its check of the first bytes suggested.)
       encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" ||
                            (transferSyntax.empty() && Read16(first, false) != 0x0008 && Read16(first, true) == 0x0008);
       const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
       encoding.Explicit = IsKnownVR(vr);
     }
+    m_DataSetStart = position;
     ScanDataSet(position, m_Bytes.Size(), encoding, 0);
     return DicomElementScanResult::Valid;
   }
 
 private:
-  /** A file without preamble and meta group that GDCM reads as a data set (ACR-NEMA): one starting with a group
-   * 0000 or 0008 element, but not a NIfTI or Analyze header, whose sizeof_hdr (348 or 540) also starts with 0000
-   * when stored big endian. */
+  /** A file without preamble and meta group that GDCM 3.0 takes for a data set (ACR-NEMA; gdcm::Reader::CanRead):
+   * a first group number up to 00ff in the byte order its first bytes suggest, followed by a known VR, or by an
+   * implicit VR length under 255 (little endian); but not a NIfTI or Analyze header, whose sizeof_hdr (348 or
+   * 540) stored big endian also starts so. Sets \a bigEndian to that byte order (GDCM's check only). */
   static bool
-  StartsDataSet(const unsigned char * start)
+  StartsDataSet(const unsigned char * start, bool & bigEndian)
   {
-    for (const bool bigEndian : { false, true })
+    for (const bool swapped : { false, true })
     {
-      const uint32_t sizeofHdr = Read32(start, bigEndian);
+      const uint32_t sizeofHdr = Read32(start, swapped);
       if (sizeofHdr == 348 || sizeofHdr == 540)
       {
         return false;
       }
     }
-    const uint16_t group = Read16(start, false), swappedGroup = Read16(start, true);
-    return group == 0x0000 || group == 0x0008 || swappedGroup == 0x0008;
+    const auto signedByte = [start](int i) { return static_cast<signed char>(start[i]); }; // GDCM compares chars
+    bigEndian = signedByte(0) < signedByte(1) || (start[0] == 0 && start[1] == 0 && signedByte(4) < signedByte(7));
+    if (Read16(start, bigEndian) > 0xff)
+    {
+      return false;
+    }
+    const char vr[3] = { static_cast<char>(start[4]), static_cast<char>(start[5]), 0 };
+    if (vr[0] >= 'A' && vr[0] <= 'Z' && vr[1] >= 'A' && vr[1] <= 'Z')
+    {
+      return IsKnownVR(vr);
+    }
+    return !bigEndian && Read32(start + 4, false) < 0xff;
   }
 
   [[noreturn]] void
@@ -242,8 +268,18 @@ private:
     header.Element = Read16(bytes + 2, encoding.BigEndian);
     header.VR[0] = static_cast<char>(bytes[4]);
     header.VR[1] = static_cast<char>(bytes[5]);
+    if (encoding.Explicit && header.Group != 0xfffe && IsUnknownPrintableVR(header.VR))
+    {
+      header.VR[0] = 'U'; // as GDCM reads it
+      header.VR[1] = 'N';
+    }
     if (header.Group == 0xfffe || !encoding.Explicit || !IsKnownVR(header.VR))
     {
+      if (encoding.Explicit && header.Group != 0xfffe && position >= m_DataSetStart && !m_VR16Checked)
+      {
+        m_VR16Checked = true;
+        CheckVR16Reading(position, encoding.BigEndian);
+      }
       header.VR[0] = header.VR[1] = 0; // items and delimiters have no VR
       header.Length = Read32(bytes + 4, encoding.BigEndian);
       header.ValueStart = position + 8;
@@ -265,6 +301,74 @@ private:
     return header;
   }
 
+  /** GDCM 3.0 gives up reading an explicit VR data set at the first element whose VR bytes are not printable and
+   * reads it again from there with VR16ExplicitDataElement: 16-bit lengths for such VRs, the usual lengths for
+   * others. It allocates each length before it finds the file short; only when that reading fails does it read
+   * the data set as explicit and implicit VR mixed (as ScanDataSet does). Follows that reading from the element at
+   * \a position to the first failure and throws at a length that runs past the end of the file and is larger than
+   * the file and LargestFallbackLength. */
+  void
+  CheckVR16Reading(uint64_t position, bool bigEndian)
+  {
+    const uint64_t start = position;
+    unsigned char  bytes[12];
+    const auto     asserts = [&](const std::string & what) {
+      Damaged(what + " at byte " + std::to_string(position) + ", in the reading with 16-bit lengths that GDCM falls " +
+              "back to at byte " + std::to_string(start) + " (GDCM 3.0 aborts on an assertion there)");
+    };
+    for (; position < m_Bytes.Size(); )
+    {
+      if (!m_Bytes.Read(position, bytes, 8))
+      {
+        asserts("the file ends inside an element header");
+      }
+      const uint16_t group = Read16(bytes, bigEndian), element = Read16(bytes + 2, bigEndian);
+      const char     vr[3] = { static_cast<char>(bytes[4]), static_cast<char>(bytes[5]), 0 };
+      if (group == 0xfffe)
+      {
+        if (element == 0xe0dd || element == 0x0000)
+        {
+          asserts("a sequence delimitation or item tag " + TagText(group, element));
+        }
+        if (element != 0xe00d)
+        {
+          return; // an item where a data element was expected: GDCM stops
+        }
+        position += 8;
+        continue;
+      }
+      const bool     invalid = !IsKnownVR(vr) && !IsUnknownPrintableVR(vr);
+      const bool     longLength = invalid ? group == 0x7fe0 && element == 0x0010 // GDCM's "OX" pixel data
+                                          : HasLongLength(vr) || IsUnknownPrintableVR(vr);
+      const uint64_t valueStart = position + (longLength ? 12 : 8);
+      if (longLength && !m_Bytes.Read(position, bytes, 12))
+      {
+        asserts("the file ends inside an element header");
+      }
+      if (invalid && longLength && (bytes[6] != 0 || bytes[7] != 0))
+      {
+        asserts("pixel data whose VR bytes are not a VR and whose next two bytes are not zero");
+      }
+      const uint32_t length = longLength ? Read32(bytes + 8, bigEndian) : Read16(bytes + 6, bigEndian);
+      if (length == UndefinedLength || (invalid && group == 0 && element == 0 && length == 0))
+      {
+        return; // sequences and fragments of undefined length are not followed; GDCM stops on (0000,0000)
+      }
+      if (length > m_Bytes.Size() - std::min(m_Bytes.Size(), valueStart))
+      {
+        if (length > std::max(m_Bytes.Size(), LargestFallbackLength))
+        {
+          Damaged("element " + TagText(group, element) + " at byte " + std::to_string(position) +
+                  " declares a value of " + std::to_string(length) + " bytes, past the end of the file, in the " +
+                  "reading with 16-bit lengths that GDCM falls back to at byte " + std::to_string(start) +
+                  ", where the VR bytes are not a VR");
+        }
+        return; // GDCM allocates it, fails and reads the file as explicit and implicit VR mixed
+      }
+      position = valueStart + length;
+    }
+  }
+
   /** Throws when the header or the value of the element at \a position run past \a end (the file's or its item's). */
   void
   CheckValueFits(const ElementHeader & header, uint64_t position, uint64_t end) const
@@ -282,18 +386,57 @@ private:
     }
   }
 
+  /** GDCM 3.0 reads a file meta group whose first VR is not a VR with implicit VRs (tag and 4-byte length), and
+   * aborts on an assertion where an element of it does not fit in the file: throws then. */
+  void
+  CheckImplicitMetaGroup(uint64_t position)
+  {
+    unsigned char bytes[8];
+    while (m_Bytes.Read(position, bytes, 4) && Read16(bytes, false) == 0x0002)
+    {
+      const std::string element = "file meta element " + TagText(0x0002, Read16(bytes + 2, false)) + " at byte " +
+                                  std::to_string(position) + " (read with implicit VR, as GDCM reads a meta group " +
+                                  "whose first VR is not a VR)";
+      if (!m_Bytes.Read(position, bytes, 8))
+      {
+        Damaged("the file ends inside " + element);
+      }
+      const uint32_t length = Read32(bytes + 4, false);
+      if (length == UndefinedLength || length > m_Bytes.Size() - (position + 8))
+      {
+        Damaged(element + " declares a value of " + std::to_string(length) + " bytes, past the end of the file");
+      }
+      position += 8 + uint64_t(length);
+    }
+    if (m_Bytes.Size() - position < 4)
+    {
+      Damaged("the file ends inside its file meta group at byte " + std::to_string(position) +
+              " (read with implicit VR, as GDCM reads a meta group whose first VR is not a VR)");
+    }
+  }
+
   /** The file meta group (group 0002, explicit VR little endian): returns where the data set starts. */
   uint64_t
   ScanMetaGroup(uint64_t position, std::string & transferSyntax)
   {
     unsigned char tag[2];
+    unsigned char first[6];
+    if (m_Bytes.Read(position, first, 6) && Read16(first, false) == 0x0002)
+    {
+      const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
+      if (!IsKnownVR(vr))
+      {
+        CheckImplicitMetaGroup(position);
+      }
+    }
     while (m_Bytes.Read(position, tag, 2) && Read16(tag, false) == 0x0002)
     {
       const ElementHeader header = ReadHeader(position, Encoding{});
-      if (header.Length == UndefinedLength)
+      if (header.Length == UndefinedLength || header.HasVR("SQ"))
       {
+        // GDCM 3.0 aborts on an assertion for either.
         Damaged("file meta element " + TagText(header.Group, header.Element) + " at byte " + std::to_string(position) +
-                " has an undefined length");
+                (header.HasVR("SQ") ? " is a sequence (VR SQ)" : " has an undefined length"));
       }
       CheckValueFits(header, position, m_Bytes.Size());
       unsigned char groupLength[4];
@@ -364,10 +507,13 @@ private:
         position = ScanSequence(header.ValueStart, UndefinedEnd, inner, depth + 1, pixelData);
         continue;
       }
-      if (pixelData && depth == 0 && header.Length > limit - std::min(limit, header.ValueStart))
+      if (pixelData && depth == 0 && header.Length > limit - std::min(limit, header.ValueStart) &&
+          header.Length <= std::max(m_Bytes.Size(), LargestFallbackLength))
       {
         return m_Bytes.Size(); // pixel data cut short: reported by the caller with the bytes missing
       }
+      // (GDCM allocates the declared length of pixel data before it reads them: a length larger than the file and
+      // 16 MiB is refused by the check below.)
       CheckValueFits(header, position, limit);
       position = header.HasVR("SQ") ? ScanSequence(header.ValueStart, header.ValueStart + header.Length, encoding,
                                                    depth + 1, false)
@@ -427,6 +573,8 @@ private:
   std::string m_FileName;
   ByteWindow  m_Bytes;
   bool        m_PixelDataSeen{ false };
+  bool        m_VR16Checked{ false };
+  uint64_t    m_DataSetStart{ UndefinedEnd };
 };
 } // namespace
 

@@ -36,7 +36,10 @@ enum class DicomElementScanResult
  * endian), into sequences and items of defined and undefined length and the fragments of encapsulated pixel
  * data, and checks that every element's declared length lies within the file (and within its sequence or item).
  * Pixel data whose length runs past the end of the file end the scan: that is a file cut short, which the
- * caller reports itself (CheckDicomSeries).
+ * caller reports itself (CheckDicomSeries), unless the length is larger than the file and 16 MiB (GDCM would
+ * allocate it). Lengths are read as GDCM 3.0 reads them: a VR of two printable characters that PS3.5 does not
+ * define as UN, a meta group whose first VR is not a VR with implicit VRs, and after the first VR of other bytes
+ * in an explicit VR data set, also with the 16-bit lengths GDCM falls back to.
  *
  * GDCM 3.0 trusts these lengths: it allocates a declared length before it finds the file short (hundreds of MB
  * for a 1 KB file) and aborts on an assertion for some damaged meta groups. Checking them first, as the

@@ -18,6 +18,7 @@
 #include "cli/inputs/DicomSeries.h"
 
 #include "cli/inputs/DicomElementScan.h"
+#include "cli/run/ErrorReporting.h"
 
 #include "itkGDCMImageIO.h"
 #include "itkImageSeriesReader.h"
@@ -250,6 +251,10 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
   {
     return false;
   }
+  if (header.FileSize < 8)
+  {
+    return false; // not DICOM; GDCM's check of the first eight bytes would read past the end (and it then asserts)
+  }
   gdcm::Reader reader;
   reader.SetFileName(fileName.c_str());
   if (!reader.CanRead())
@@ -275,7 +280,41 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
   header.Rows = GetUnsignedShort<0x0028, 0x0010>(dataSet, 0);
   header.Columns = GetUnsignedShort<0x0028, 0x0011>(dataSet, 0);
   header.SamplesPerPixel = GetUnsignedShort<0x0028, 0x0002>(dataSet, 1);
+  if (header.SamplesPerPixel != 1 && header.SamplesPerPixel != 3 && header.SamplesPerPixel != 4)
+  {
+    // GDCM 3.0 aborts on an assertion for other values when it reads the image.
+    throw FileError(fileName, "damaged DICOM file: Samples per Pixel (0028,0002) is " +
+                                std::to_string(header.SamplesPerPixel) + " (DICOM allows 1, 3 or 4); not read");
+  }
   header.BitsAllocated = GetUnsignedShort<0x0028, 0x0100>(dataSet, 16);
+  std::string photometric = GetString(dataSet, gdcm::Tag(0x0028, 0x0004));
+  photometric.erase(photometric.find_last_not_of(std::string(" \0", 2)) + 1);
+  static const char * const photometrics[] = { "",         "MONOCHROME1",  "MONOCHROME2",     "PALETTE COLOR",
+                                               "RGB",      "HSV",          "ARGB",            "CMYK",
+                                               "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
+                                               "YBR_ICT",  "YBR_RCT" };
+  if (std::find(std::begin(photometrics), std::end(photometrics), photometric) == std::end(photometrics))
+  {
+    // GDCM 3.0 aborts on an assertion when it reads an image with another one.
+    throw FileError(fileName, "damaged DICOM file: Photometric Interpretation (0028,0004) \"" + photometric +
+                                "\" is not one DICOM defines; not read");
+  }
+  if (photometric == "PALETTE COLOR" && !(dataSet.FindDataElement(gdcm::Tag(0x0028, 0x1101)) &&
+                                          dataSet.FindDataElement(gdcm::Tag(0x0028, 0x1102)) &&
+                                          dataSet.FindDataElement(gdcm::Tag(0x0028, 0x1103))))
+  {
+    // Likewise.
+    throw FileError(fileName, "damaged DICOM file: a PALETTE COLOR image without its palette descriptors "
+                              "(0028,1101) to (0028,1103); not read");
+  }
+  const gdcm::Tag bitsAllocated(0x0028, 0x0100), bitsStored(0x0028, 0x0101);
+  if ((!dataSet.FindDataElement(bitsAllocated) || dataSet.GetDataElement(bitsAllocated).IsEmpty() ||
+       GetUnsignedShort<0x0028, 0x0100>(dataSet, 0) == 0) &&
+      (dataSet.FindDataElement(bitsStored) || header.Rows > 0 || header.Columns > 0))
+  {
+    // GDCM 3.0 then keeps a Bits Stored over its Bits Allocated of 0 and aborts on an assertion.
+    throw FileError(fileName, "damaged DICOM file: an image without Bits Allocated (0028,0100); not read");
+  }
   const std::vector<double> frames = GetNumbers(dataSet, gdcm::Tag(0x0028, 0x0008));
   header.NumberOfFrames = frames.empty() ? 1u : static_cast<unsigned int>(std::max(frames[0], 1.0));
   const std::vector<double> instance = GetNumbers(dataSet, gdcm::Tag(0x0020, 0x0013));
@@ -662,6 +701,13 @@ CheckSingleDicomFile(const std::string & fileName)
     {
       return; // the pixel data of an Analyze or NIfTI pair, which may start like a DICOM data set (zeros)
     }
+  }
+  std::error_code error;
+  const auto      size = std::filesystem::file_size(fileName, error);
+  if (!error && size > 0 && size < 8)
+  {
+    // ITK would hand it to GDCM, which reads its first eight bytes unchecked and then asserts (found by fuzzing).
+    throw FileError(fileName, "only " + std::to_string(size) + " bytes: too short for an image file");
   }
   GDCMMessageCapture capture;
   DicomSliceHeader   header;

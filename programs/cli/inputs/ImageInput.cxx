@@ -17,16 +17,21 @@
  *=========================================================================*/
 #include "cli/inputs/ImageInput.h"
 
+#include "cli/inputs/PngChunks.h"
+
 #include "itkGDCMImageIO.h"
 #include "itkImageIOFactory.h"
+#include "itkMetaImageIO.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 
 namespace kmeans_cli
@@ -138,15 +143,26 @@ CheckNiftiData(const NiftiHeader & header)
 /** MetaImage (.mha, .mhd): ITK 5.2's MetaIO copies every field name of the header into a 255-byte buffer
  * (MET_InitReadField, strcpy), so a longer name overflows it (the program aborts where the C library checks the
  * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
- * characters. */
+ * characters, and an NDims outside 1 to 10 (MetaIO reads that many numbers for fields of 10: it never returned
+ * for 10^12). A name without '=' makes MetaIO read on to the next separator for its value, past a line break and
+ * past an ElementDataFile line (found by fuzzing). */
 void
 CheckMetaImageFieldNames(const std::string & path)
 {
   std::ifstream stream(path, std::ios::binary);
   std::string   line;
+  bool          swallowed = false;
   for (std::size_t number = 1; std::getline(stream, line); ++number)
   {
-    const std::string name = line.substr(0, line.find_first_of("=:"));
+    const auto separator = line.find_first_of("=:");
+    if (swallowed)
+    {
+      // The line before named a field without '=': MetaIO took the text up to the next separator, here, as part of
+      // its value, and goes on reading names after it (so this line does not end the header either).
+      swallowed = separator == std::string::npos;
+      continue;
+    }
+    const std::string name = line.substr(0, separator);
     const auto        first = name.find_first_not_of(" \t\r\v\f");
     const auto        last = name.find_last_not_of(" \t\r\v\f");
     const std::size_t length = first == std::string::npos ? 0 : last - first + 1;
@@ -155,10 +171,85 @@ CheckMetaImageFieldNames(const std::string & path)
       throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " has a field name of " +
                               std::to_string(length) + " characters (MetaIO reads at most 254)");
     }
+    if (length == 5 && name.compare(first, 5, "NDims") == 0 && name.size() < line.size())
+    {
+      // MetaIO then reads NDims numbers for each of DimSize, ElementSpacing..., into arrays of 10.
+      const double dimensions = std::strtod(line.c_str() + name.size() + 1, nullptr);
+      if (!(dimensions >= 1 && dimensions <= 10))
+      {
+        throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " gives NDims " +
+                                std::to_string(dimensions) + " (MetaIO reads 1 to 10)");
+      }
+    }
+    if (separator == std::string::npos)
+    {
+      swallowed = length > 0;
+      continue;
+    }
     if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)
     {
       return; // the data follow
     }
+  }
+}
+
+/** MetaImage slice files named by a pattern ("slice%03d.raw 1 40 1": first, last, step): MetaIO 5.2 passes the
+ * pattern to sprintf and splits the value into words with an overflow on some malformed ones (found by fuzzing).
+ * Accepts one %d conversion (with flags and width) and up to three integers after the pattern. */
+void
+CheckMetaImageSlicePattern(const std::string & path, const std::string & value)
+{
+  std::istringstream words(value);
+  std::string        pattern, word;
+  words >> pattern;
+  int numbers = 0;
+  for (; words >> word; ++numbers)
+  {
+    if (numbers == 3 || word.find_first_not_of("+-0123456789") != std::string::npos)
+    {
+      numbers = -1;
+      break;
+    }
+  }
+  const auto percent = pattern.find('%');
+  const auto conversion = pattern.find_first_not_of("0123456789-+ #", percent + 1);
+  if (numbers < 0 || percent == std::string::npos || conversion == std::string::npos || pattern[conversion] != 'd' ||
+      pattern.find('%', conversion) != std::string::npos)
+  {
+    throw FileError(path, "invalid MetaImage header: ElementDataFile \"" + value +
+                            "\" is not a slice file pattern (one %d, then up to three integers: first, last, step)");
+  }
+}
+
+/** MetaImage (.mha, .mhd): ITK 5.2's MetaIO returns without closing (and leaks) its stream when it cannot open
+ * the one data file its header names; that name, as MetaIO read it, must name a file that opens. (LOCAL data,
+ * LIST and %-patterns of slice files are read otherwise.) */
+void
+CheckMetaImageDataFile(const std::string & path, itk::ImageIOBase * io)
+{
+  auto * meta = dynamic_cast<itk::MetaImageIO *>(io);
+  const std::string name = meta != nullptr ? meta->GetMetaImagePointer()->ElementDataFileName() : "";
+  if (name.find('%') != std::string::npos)
+  {
+    CheckMetaImageSlicePattern(path, name);
+    return;
+  }
+  if (meta == nullptr || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0)
+  {
+    return;
+  }
+  if (name.empty()) // MetaIO would read the header's directory as its data file
+  {
+    throw FileError(path, "invalid MetaImage header: ElementDataFile has no value");
+  }
+  const std::string dataPath = name.front() == '/' ? name : Directory(path) + "/" + name;
+  const bool        opens = static_cast<bool>(std::ifstream(dataPath, std::ios::binary));
+  const int         openError = errno;
+  struct stat       info = {};
+  if (!opens || (stat(dataPath.c_str(), &info) == 0 && S_ISDIR(info.st_mode)))
+  {
+    throw FileError(path, "its data file " + dataPath + " cannot be opened: " +
+                            (opens ? std::string("it is a directory") : std::strerror(openError)));
   }
 }
 
@@ -204,6 +295,18 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
       dataFile = value; // always the last header line
       break;
     }
+  }
+  // MetaIO keeps the name up to a NUL byte, and on a data file it cannot open returns without closing its stream
+  // (ITK 5.2 leaks it): a name with control characters is refused here.
+  const auto control = std::find_if(dataFile.begin(), dataFile.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 && c != '\t';
+  });
+  if (control != dataFile.end())
+  {
+    char byte[8];
+    std::snprintf(byte, sizeof(byte), "0x%02x", static_cast<unsigned char>(*control));
+    throw FileError(path, std::string("invalid MetaImage header: the ElementDataFile value has a control character (") +
+                            byte + " at character " + std::to_string(control - dataFile.begin() + 1) + ")");
   }
   if (dataFile.empty() || dataFile == "LIST" || dataFile.find('%') != std::string::npos)
   {
@@ -301,9 +404,14 @@ CreateReadImageIO(const std::string & path, std::optional<NiftiHeader> * nifti)
     {
       try
       {
-        if (std::string(io->GetNameOfClass()) == "MetaImageIO")
+        const std::string format = io->GetNameOfClass();
+        if (format == "MetaImageIO")
         {
           CheckMetaImageFieldNames(path);
+        }
+        else if (format == "PNGImageIO")
+        {
+          CheckPngChunks(path); // ITK 5.2 lets libpng abort the program on a damaged chunk before IDAT
         }
         io->SetFileName(path);
         io->ReadImageInformation();
@@ -378,6 +486,7 @@ ProbeImage(const std::string & path)
   if (result.Format == "MetaImageIO")
   {
     CheckMetaImage(path, io->GetImageSizeInBytes());
+    CheckMetaImageDataFile(path, io.GetPointer());
   }
   if (nifti && nifti->ReaderMisreads() && result.NumberOfComponents != 1)
   {

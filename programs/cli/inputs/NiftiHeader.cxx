@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <sys/stat.h>
 
@@ -120,8 +121,12 @@ LocateFiles(const std::string & path, NiftiHeader & header)
   return false;
 }
 
-/** Refuses a non-finite value among the fields ITK's reader makes spacing, origin and direction of (ITK 5.2
- * aborts in vnl_svd on one): pixdim[1..] (of type T) at \a pixdim, and where qform_code or sform_code (of type
+/** Geometry fields (mm) above this magnitude are refused: ITK 5.2's reader computes the direction with vnl_svd
+ * in single precision, which never returned for an sform offset of -2^127 (its doubles overflow). */
+constexpr double MaximumGeometryMagnitude = 1e15;
+
+/** Refuses a non-finite or huge value among the fields ITK's reader makes spacing, origin and direction of (ITK
+ * 5.2 aborts in vnl_svd on a NaN): pixdim[1..] (of type T) at \a pixdim, and where qform_code or sform_code (of type
  * TCode, at \a codes) is set, the quaternion and its offsets or the srow rows from \a quaternion on. */
 template <typename T, typename TCode>
 void
@@ -153,11 +158,13 @@ CheckGeometryFields(const std::string & bytes, bool swap, std::size_t pixdim, st
   }
   for (const auto & [name, value] : geometry)
   {
-    if (!std::isfinite(value))
+    if (!std::isfinite(value) || std::abs(value) > MaximumGeometryMagnitude)
     {
-      throw FileError(header.HeaderPath, "invalid " + header.Format + " header: " + name + " = " +
-                                           std::to_string(value) +
-                                           "; voxel spacing, origin and orientation must be finite numbers");
+      char text[32];
+      std::snprintf(text, sizeof(text), "%g", value);
+      throw FileError(header.HeaderPath, "invalid " + header.Format + " header: " + name + " = " + text +
+                                           "; voxel spacing, origin and orientation must be finite numbers of "
+                                           "magnitude up to 1e15");
     }
   }
 }
@@ -179,15 +186,20 @@ ReadNifti2Fields(const std::string & bytes, bool swap, NiftiHeader & header)
   CheckGeometryFields<double, std::int32_t>(bytes, swap, 104, 344, 352, header);
 }
 
+/** niftilib's NIFTI_VERSION: "n+N" or "niN" with N from 1 to 9 and a NUL at byte 344 makes a NIfTI header (read
+ * as NIfTI-1 when sizeof_hdr is not 540), anything else Analyze 7.5. */
+bool
+HasNiftiMagic(const std::string & bytes)
+{
+  const std::string magic = bytes.substr(344, 4);
+  return magic[0] == 'n' && (magic[1] == '+' || magic[1] == 'i') && magic[2] >= '1' && magic[2] <= '9' &&
+         magic[3] == '\0';
+}
+
 void
 ReadNifti1Fields(const std::string & bytes, bool swap, NiftiHeader & header)
 {
-  // niftilib's NIFTI_VERSION: "n+N" or "niN" with N from 1 to 9 and a NUL makes a NIfTI header (read as NIfTI-1
-  // when sizeof_hdr is 348), anything else Analyze 7.5.
-  const std::string magic = bytes.substr(344, 4);
-  const bool        nifti = magic[0] == 'n' && (magic[1] == '+' || magic[1] == 'i') && magic[2] >= '1' &&
-                     magic[2] <= '9' && magic[3] == '\0';
-  header.Format = nifti ? "NIfTI-1" : "Analyze 7.5";
+  header.Format = HasNiftiMagic(bytes) ? "NIfTI-1" : "Analyze 7.5";
   header.Swapped = swap;
   header.Datatype = ReadField<std::int16_t>(bytes, 70, swap);
   header.BitsPerPixel = ReadField<std::int16_t>(bytes, 72, swap);
@@ -405,6 +417,19 @@ ReadNiftiHeader(const std::string & path)
   else if (sizeofHdr == 348 || swappedSizeofHdr == 348)
   {
     ReadNifti1Fields(bytes, sizeofHdr != 348, header);
+  }
+  else if (bytes.size() >= 348 && HasNiftiMagic(bytes))
+  {
+    // Another sizeof_hdr with a NIfTI-1 magic: ITK 5.2's niftilib reads it anyway, in the byte order in which
+    // dim[0] is 1 to 7 (and refuses it, with its own message, when there is none).
+    const auto dims = ReadField<std::int16_t>(bytes, 40, false), swappedDims = ReadField<std::int16_t>(bytes, 40, true);
+    if ((dims < 1 || dims > 7) && (swappedDims < 1 || swappedDims > 7))
+    {
+      throw FileError(header.HeaderPath, "invalid NIfTI-1 header: dim[0] = " + std::to_string(dims) +
+                                           " and sizeof_hdr = " + std::to_string(sizeofHdr) +
+                                           "; dim[0] must be 1 to 7, sizeof_hdr 348");
+    }
+    ReadNifti1Fields(bytes, dims < 1 || dims > 7, header);
   }
   else
   {

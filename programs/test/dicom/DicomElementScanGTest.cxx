@@ -236,6 +236,14 @@ TEST(DicomElementScan, LengthsPastTheEndAreRefused)
                                               "132 is 258 bytes, past the end of the file (the file has 178 bytes); "
                                               "not read");
 
+  DicomBytes sequence; // a file meta element of VR SQ (GDCM 3.0 asserts; found by fuzzing)
+  sequence.Preamble("1.2.840.10008.1.2.1");
+  sequence.Header(0x0002, 0x0012, "SQ", 0).Element(0x0008, 0x0060, "CS", "MR");
+  const std::string sequencePath = Write("meta-sequence.dcm", sequence.Data);
+  EXPECT_EQ(ScanError(sequencePath), sequencePath + ": damaged DICOM file: file meta element (0002,0012) at byte 160 "
+                                                    "is a sequence (VR SQ) (the file has " +
+                                       std::to_string(sequence.Data.size()) + " bytes); not read");
+
   DicomBytes tail; // a partial element header after the meta group (GDCM 3.0 asserts; found by fuzzing)
   tail.Preamble("1.2.840.10008.1.2.1").Data.insert(tail.Data.end(), { 0x08, 0x00, 0x60 });
   const std::string tailPath = Write("partial-header.dcm", tail.Data);
@@ -266,6 +274,16 @@ TEST(DicomElementScan, LengthsPastTheEndAreRefused)
   EXPECT_EQ(ScanError(openPath), openPath + ": damaged DICOM file: the file ends inside the element header at byte " +
                                    std::to_string(open.Data.size()) + " (the file has " +
                                    std::to_string(open.Data.size()) + " bytes); not read");
+
+  // A declared length larger than the file and 16 MiB, which GDCM would allocate (found by fuzzing: 771 MB in a
+  // 1 KB file whose first bytes of pixel data were enough for its rows and columns), is refused.
+  DicomBytes pixels;
+  pixels.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t pixelsAt = pixels.Data.size();
+  pixels.Header(0x7fe0, 0x0010, "OW", 771751976u).Data.insert(pixels.Data.end(), 40, 1);
+  const std::string pixelsPath = Write("huge-pixels.dcm", pixels.Data);
+  EXPECT_EQ(ScanError(pixelsPath),
+            PastTheEnd(pixelsPath, "(7fe0,0010)", pixelsAt, 771751976u, "the file", pixels.Data.size()));
 }
 
 TEST(DicomElementScan, DeepNestingIsRefused)
@@ -286,7 +304,8 @@ TEST(DicomElementScan, FuzzFoundFilesAreRefused)
 {
   for (const auto & [name, expected] :
        { std::pair<const char *, const char *>{ "dicom-element-length-800MB", "declares a value of 8" },
-         { "dicom-meta-header-gdcm-assertion", "element (0002,0012) at byte 290 declares a value of 16098 bytes" } })
+         { "dicom-meta-header-gdcm-assertion", "element (0002,0012) at byte 290 declares a value of 16098 bytes" },
+         { "dicom-meta-group-unknown-vr-gdcm-assertion", "(read with implicit VR" } })
   {
     std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/" + name, std::ios::binary);
     Bytes         bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -299,6 +318,233 @@ TEST(DicomElementScan, FuzzFoundFilesAreRefused)
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
     EXPECT_THROW(kmeans_cli::CheckSingleDicomFile(path), kmeans_cli::FileError) << name;
   }
+}
+
+/** GDCM 3.0 reads a VR of two printable characters it does not know as UN (4-byte length); at the first VR of
+ * other bytes it reads the data set again from there with 16-bit lengths for such VRs (VR16ExplicitDataElement),
+ * allocating each length before it finds the file short. */
+TEST(DicomElementScan, LengthsAsGdcmFallbacksReadThemAreChecked)
+{
+  DicomBytes unknown; // a printable VR that PS3.5 does not define: a 4-byte length, past the end
+  unknown.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t unknownAt = unknown.Data.size();
+  unknown.Put(0x0009, 2);
+  unknown.Put(0x0010, 2);
+  unknown.Data.insert(unknown.Data.end(), { 'Z', 'Z', 0, 0 });
+  unknown.Put(900000000u, 4);
+  unknown.Data.insert(unknown.Data.end(), 20, 'x');
+  const std::string unknownPath = Write("unknown-vr.dcm", unknown.Data);
+  EXPECT_EQ(ScanError(unknownPath),
+            PastTheEnd(unknownPath, "(0009,0010)", unknownAt, 900000000u, "the file", unknown.Data.size()));
+
+  // VR bytes 1a 00 (an implicit VR length): GDCM reads (0008,0016) with a 16-bit length of 0, then the text of
+  // its value as an element (2e31,2e32) of VR "84" (UN for GDCM) whose 4-byte length is the text "1000".
+  DicomBytes fallback;
+  fallback.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t fallbackAt = fallback.Data.size();
+  fallback.Explicit = false;
+  fallback.Element(0x0008, 0x0016, "", std::string("1.2.840.10008.5.1.4.1.1.7\0", 26));
+  fallback.Element(0x0028, 0x0010, "", std::string("\x02\x00", 2));
+  const std::string fallbackPath = Write("vr16-fallback.dcm", fallback.Data);
+  EXPECT_EQ(ScanError(fallbackPath),
+            fallbackPath + ": damaged DICOM file: element (2e31,2e32) at byte " + std::to_string(fallbackAt + 8) +
+              " declares a value of 808464433 bytes, past the end of the file, in the reading with 16-bit lengths "
+              "that GDCM falls back to at byte " + std::to_string(fallbackAt) + ", where the VR bytes are not a VR "
+              "(the file has " + std::to_string(fallback.Data.size()) + " bytes); not read");
+
+  // An explicit data set with implicit VR elements whose fallback reading only runs a little past the end (GDCM
+  // allocates a few bytes, then reads the elements as explicit and implicit VR mixed): not refused.
+  DicomBytes mixed;
+  mixed.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  mixed.Explicit = false;
+  mixed.Element(0x0029, 0x1010, "", std::string(8, '\x01'));
+  mixed.Element(0x0028, 0x0010, "", std::string("\x02\x00", 2));
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("mixed.dcm", mixed.Data)), DicomElementScanResult::Valid)
+    << ScanError(TestFile("mixed.dcm"));
+}
+
+/** A meta group whose first VR is not a VR is read by GDCM 3.0 with implicit VRs, and an element that does not
+ * fit then makes it abort on an assertion (found by fuzzing: VR "]L"): such a group is checked as implicit. */
+TEST(DicomElementScan, ImplicitMetaGroupsAreCheckedAsGdcmReadsThem)
+{
+  DicomBytes implicitMeta; // an old writer's implicit VR meta group: readable
+  implicitMeta.Data.assign(128, 0);
+  implicitMeta.Data.insert(implicitMeta.Data.end(), { 'D', 'I', 'C', 'M' });
+  implicitMeta.Explicit = false;
+  implicitMeta.Element(0x0002, 0x0010, "", std::string("1.2.840.10008.1.2\0", 18));
+  implicitMeta.Element(0x0008, 0x0060, "", "MR").Header(0x7fe0, 0x0010, "", 4);
+  implicitMeta.Data.insert(implicitMeta.Data.end(), 4, 1);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("implicit-meta.dcm", implicitMeta.Data)), DicomElementScanResult::Valid)
+    << ScanError(TestFile("implicit-meta.dcm"));
+
+  DicomBytes damaged; // "]L" for UL: the 4-byte length GDCM then reads is "]L" and the next two bytes
+  damaged.Data.assign(128, 0);
+  damaged.Data.insert(damaged.Data.end(), { 'D', 'I', 'C', 'M' });
+  damaged.Header(0x0002, 0x0000, "UL", 4).Put(30, 4);
+  damaged.Data[136] = ']';
+  damaged.Element(0x0002, 0x0010, "UI", std::string("1.2.840.10008.1.2\0", 18)).Element(0x0008, 0x0060, "CS", "MR");
+  const std::string path = Write("meta-unknown-vr.dcm", damaged.Data);
+  EXPECT_EQ(ScanError(path), path + ": damaged DICOM file: file meta element (0002,0000) at byte 132 (read with "
+                                    "implicit VR, as GDCM reads a meta group whose first VR is not a VR) declares a "
+                                    "value of 281693 bytes, past the end of the file (the file has " +
+                               std::to_string(damaged.Data.size()) + " bytes); not read");
+}
+
+/** A file without preamble and meta group that GDCM 3.0 takes for a data set (a first group up to 00ff and a
+ * known VR; found by fuzzing with group 0062, on which GDCM allocated 4 GB) is scanned as one. */
+TEST(DicomElementScan, DataSetsWithoutMetaGroupThatGdcmReadsAreScanned)
+{
+  DicomBytes raw;
+  raw.Element(0x0062, 0x0000, "UL", std::string(4, '\0')).Element(0x0008, 0x0060, "CS", "MR");
+  const std::size_t at = raw.Data.size();
+  raw.Header(0x0029, 0x1010, "OB", 500000000u).Data.insert(raw.Data.end(), 16, 1);
+  const std::string path = Write("group-0062.dcm", raw.Data);
+  EXPECT_EQ(ScanError(path), PastTheEnd(path, "(0029,1010)", at, 500000000u, "the file", raw.Data.size()));
+  EXPECT_THROW(kmeans_cli::CheckSingleDicomFile(path), kmeans_cli::FileError);
+  raw.Data.resize(at);
+  raw.Header(0x7fe0, 0x0010, "OW", 4).Data.insert(raw.Data.end(), 4, 1);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("group-0062-valid.dcm", raw.Data)), DicomElementScanResult::Valid);
+  // GDCM's check takes this one for big endian, but GDCM reads it little endian, as the scan does (found by fuzzing:
+  // 600 MB allocated; test/fuzz/regressions/input, format byte 5, first half of the rest).
+  std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/dicom-series-raw-data-set-big-endian-check-600MB",
+                   std::ios::binary);
+  const Bytes   series((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(series.size(), 257u);
+  const std::string half = Write("big-endian-check.dcm", Bytes(series.begin() + 1, series.begin() + 129));
+  EXPECT_EQ(ScanError(half), PastTheEnd(half, "(0000,0000)", 52, 603979776u, "the file", 128));
+  // Text whose first bytes make a group over 00ff is not DICOM for GDCM.
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("notes.txt", Bytes{ 'N', 'o', 't', 'e', 's', ':', ' ', 'x' })),
+            DicomElementScanResult::NotDicom);
+}
+
+/** The two-file series of the input fuzz harness on which GDCM 3.0 allocated 808 MB in that fallback reading
+ * (test/fuzz/regressions/input, format byte 5: the rest split in two halves, the files of a series directory):
+ * refused by the scan and by the series listing, with one line. */
+TEST(DicomElementScan, FuzzFoundSeriesIsRefused)
+{
+  std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/dicom-series-vr16-explicit-800MB",
+                   std::ios::binary);
+  const Bytes   bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 264u);
+  ASSERT_EQ(bytes[0], 5);
+  const fs::path directory = TestFile("fuzz-series");
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  const std::size_t half = (bytes.size() - 1) / 2;
+  const std::string first = Write("fuzz-series/1.dcm", Bytes(bytes.begin() + 1, bytes.begin() + 1 + half));
+  Write("fuzz-series/2.dcm", Bytes(bytes.begin() + 1 + half, bytes.end()));
+  EXPECT_EQ(ScanError(first),
+            first + ": damaged DICOM file: element (2e31,2e32) at byte 410 declares a value of 808464433 bytes, past "
+                    "the end of the file, in the reading with 16-bit lengths that GDCM falls back to at byte 402, "
+                    "where the VR bytes are not a VR (the file has 1046 bytes); not read");
+  EXPECT_THROW(kmeans_cli::ListDicomSeries(directory.string()), kmeans_cli::FileError);
+}
+
+/** A Samples per Pixel other than 1, 3 or 4 made GDCM 3.0 abort on an assertion when ITK read the image (found by
+ * fuzzing, test/fuzz/regressions/input: 64257 in a file without pixel data): refused when the header is read. */
+TEST(DicomElementScan, SamplesPerPixelGdcmAbortsOnAreRefused)
+{
+  for (const unsigned char samples : { 0, 2, 5 })
+  {
+    DicomBytes file;
+    file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+    file.Element(0x0028, 0x0002, "US", std::string{ static_cast<char>(samples), 0 });
+    const std::string path = Write("samples-" + std::to_string(samples) + ".dcm", file.Data);
+    try
+    {
+      kmeans_cli::CheckSingleDicomFile(path);
+      ADD_FAILURE() << path << " was not refused";
+    }
+    catch (const kmeans_cli::FileError & error)
+    {
+      EXPECT_EQ(std::string(error.what()), path + ": damaged DICOM file: Samples per Pixel (0028,0002) is " +
+                                             std::to_string(samples) + " (DICOM allows 1, 3 or 4); not read");
+    }
+  }
+}
+
+/** A series directory of a 5-byte and a 6-byte file (found by fuzzing; GDCM 3.0 checks eight bytes it does not
+ * have and then asserted on the second, which starts with group 0002): the listing leaves them out, and a single
+ * such file is refused with one line. */
+TEST(DicomElementScan, FilesShorterThanAnElementHeaderAreNotReadByGdcm)
+{
+  const fs::path directory = TestFile("tiny-series");
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  Write("tiny-series/1.dcm", Bytes{ 0x00, 0x55, 0x54, 0x60, 0x00 });
+  const std::string second = Write("tiny-series/2.dcm", Bytes{ 0x02, 0x00, 0x00, 0x00, 0x4c, 0x00 });
+  try
+  {
+    kmeans_cli::ListDicomSeries(directory.string());
+    ADD_FAILURE() << directory << " was listed";
+  }
+  catch (const std::runtime_error & error)
+  {
+    EXPECT_EQ(std::string(error.what()), directory.string() + ": no DICOM image in the directory (2 files)");
+  }
+  try
+  {
+    kmeans_cli::CheckSingleDicomFile(second);
+    ADD_FAILURE() << second << " was not refused";
+  }
+  catch (const kmeans_cli::FileError & error)
+  {
+    EXPECT_EQ(std::string(error.what()), second + ": only 6 bytes: too short for an image file");
+  }
+}
+
+/** An image without Bits Allocated made GDCM 3.0 abort on an assertion (found by fuzzing): refused. */
+TEST(DicomElementScan, ImagesWithoutBitsAllocatedAreRefused)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  file.Element(0x0028, 0x0010, "US", std::string("\x02\x00", 2));
+  file.Element(0x0028, 0x0011, "US", std::string("\x02\x00", 2));
+  file.Element(0x0028, 0x0101, "US", std::string("\x10\x00", 2));
+  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const std::string path = Write("no-bits-allocated.dcm", file.Data);
+  try
+  {
+    kmeans_cli::CheckSingleDicomFile(path);
+    ADD_FAILURE() << path << " was not refused";
+  }
+  catch (const kmeans_cli::FileError & error)
+  {
+    EXPECT_EQ(std::string(error.what()),
+              path + ": damaged DICOM file: an image without Bits Allocated (0028,0100); not read");
+  }
+}
+
+/** A PALETTE COLOR image without its palette made GDCM 3.0 abort on an assertion (found by fuzzing): refused. */
+TEST(DicomElementScan, PaletteImagesWithoutPaletteAreRefused)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  file.Element(0x0028, 0x0004, "CS", "PALETTE COLOR ").Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const std::string path = Write("palette-without-palette.dcm", file.Data);
+  try
+  {
+    kmeans_cli::CheckSingleDicomFile(path);
+    ADD_FAILURE() << path << " was not refused";
+  }
+  catch (const kmeans_cli::FileError & error)
+  {
+    EXPECT_EQ(std::string(error.what()), path + ": damaged DICOM file: a PALETTE COLOR image without its palette "
+                                                "descriptors (0028,1101) to (0028,1103); not read");
+  }
+}
+
+/** A Photometric Interpretation DICOM does not define ("PALETTE COLO", cut short) made GDCM 3.0 abort on an
+ * assertion (found by fuzzing): refused. */
+TEST(DicomElementScan, UnknownPhotometricInterpretationsAreRefused)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  file.Element(0x0028, 0x0004, "CS", "PALETTE COLO").Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const std::string path = Write("photometric-cut.dcm", file.Data);
+  EXPECT_THROW(kmeans_cli::CheckSingleDicomFile(path), kmeans_cli::FileError);
 }
 
 TEST(DicomElementScan, ItkWrittenSeriesPasses)

@@ -461,19 +461,25 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("ndims.mha").string(), "-o", output, "-k", "3" }, "ndims.mha",
                 "invalid MetaImage header: line 2 gives NDims 1000000000000.000000 (MetaIO reads 1 to 10)");
-  // A slice file pattern with a '%' that is not %d (found by fuzzing: MetaIO overflowed a buffer on it).
-  WriteTestImage(phantom.GetPointer(), Path("pattern.mhd"));
-  {
-    std::ifstream      in(Path("pattern.mhd"), std::ios::binary);
+  // Slice file patterns with a '%' that is not %d, or a word of over 79 characters (found by fuzzing: MetaIO
+  // overflowed a buffer on each).
+  const auto withPattern = [&](const std::string & name, const std::string & pattern) {
+    WriteTestImage(phantom.GetPointer(), Path(name + ".mhd"));
+    std::ifstream      in(Path(name + ".mhd"), std::ios::binary);
     std::ostringstream content;
     content << in.rdbuf();
     std::string text = content.str();
-    text.replace(text.find("pattern.raw"), 11, "slice%]x.raw 1 3 1");
-    std::ofstream(Path("pattern.mhd"), std::ios::binary) << text;
-  }
-  ExpectFailure({ Path("pattern.mhd").string(), "-o", output, "-k", "3" }, "pattern.mhd",
+    text.replace(text.find(name + ".raw"), name.size() + 4, pattern);
+    std::ofstream(Path(name + ".mhd"), std::ios::binary) << text;
+    return Path(name + ".mhd").string();
+  };
+  ExpectFailure({ withPattern("pattern", "slice%]x.raw 1 3 1"), "-o", output, "-k", "3" }, "pattern.mhd",
                 "invalid MetaImage header: ElementDataFile \"slice%]x.raw 1 3 1\" is not a slice file pattern (one %d, "
                 "then up to three integers: first, last, step)");
+  ExpectFailure({ withPattern("long", "slice" + std::string(80, 'x') + "%03d.raw 1 3 1"), "-o", output, "-k", "3" },
+                "long.mhd",
+                "invalid MetaImage header: the ElementDataFile slice file pattern has a word of 93 characters (MetaIO "
+                "reads at most 79)");
   // A first line without '=', after which MetaIO reads past the ElementDataFile line to a field name of over 254
   // characters (found by fuzzing: it overflowed its 255-byte buffer).
   {

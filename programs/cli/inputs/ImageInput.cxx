@@ -194,11 +194,23 @@ CheckMetaImageFieldNames(const std::string & path)
 }
 
 /** MetaImage slice files named by a pattern ("slice%03d.raw 1 40 1": first, last, step): MetaIO 5.2 passes the
- * pattern to sprintf and splits the value into words with an overflow on some malformed ones (found by fuzzing).
- * Accepts one %d conversion (with flags and width) and up to three integers after the pattern. */
+ * pattern to sprintf and splits the value into words with an overflow on some malformed ones (found by fuzzing):
+ * MET_StringToWordArray copies each word, split at single spaces, into a buffer of 80 bytes. Accepts words of at
+ * most 79 characters separated by one space, one %d conversion (with flags and width) and up to three integers
+ * after the pattern. */
 void
 CheckMetaImageSlicePattern(const std::string & path, const std::string & value)
 {
+  for (std::size_t start = 0; start <= value.size();)
+  {
+    const auto end = std::min(value.find(' ', start), value.size());
+    if (end - start > 79)
+    {
+      throw FileError(path, "invalid MetaImage header: the ElementDataFile slice file pattern has a word of " +
+                              std::to_string(end - start) + " characters (MetaIO reads at most 79)");
+    }
+    start = end + 1;
+  }
   std::istringstream words(value);
   std::string        pattern, word;
   words >> pattern;

@@ -254,6 +254,24 @@ private:
                                   " bytes); not read");
   }
 
+  /** Samples per Pixel (0028,0002) as this reading of the data set finds it: GDCM 3.0 aborts on an assertion when
+   * it reads an image with a value other than 1, 3 or 4 (found by fuzzing, in a reading where GDCM's own header
+   * reading up to the pixel data had seen another value). */
+  void
+  CheckSamplesPerPixel(const ElementHeader & header, const Encoding & encoding)
+  {
+    unsigned char value[2];
+    if (header.Length != 2 || !m_Bytes.Read(header.ValueStart, value, 2))
+    {
+      return;
+    }
+    const uint16_t samples = Read16(value, encoding.BigEndian);
+    if (samples != 1 && samples != 3 && samples != 4)
+    {
+      Damaged("Samples per Pixel (0028,0002) is " + std::to_string(samples) + " (DICOM allows 1, 3 or 4)");
+    }
+  }
+
   /** The header at \a position; explicit VR headers with an unknown VR are read as implicit ones. */
   ElementHeader
   ReadHeader(uint64_t position, const Encoding & encoding)
@@ -515,6 +533,10 @@ private:
       // (GDCM allocates the declared length of pixel data before it reads them: a length larger than the file and
       // 16 MiB is refused by the check below.)
       CheckValueFits(header, position, limit);
+      if (depth == 0 && header.Is(0x0028, 0x0002))
+      {
+        CheckSamplesPerPixel(header, encoding);
+      }
       position = header.HasVR("SQ") ? ScanSequence(header.ValueStart, header.ValueStart + header.Length, encoding,
                                                    depth + 1, false)
                                     : header.ValueStart + header.Length;

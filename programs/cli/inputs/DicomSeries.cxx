@@ -280,12 +280,7 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
   header.Rows = GetUnsignedShort<0x0028, 0x0010>(dataSet, 0);
   header.Columns = GetUnsignedShort<0x0028, 0x0011>(dataSet, 0);
   header.SamplesPerPixel = GetUnsignedShort<0x0028, 0x0002>(dataSet, 1);
-  if (header.SamplesPerPixel != 1 && header.SamplesPerPixel != 3 && header.SamplesPerPixel != 4)
-  {
-    // GDCM 3.0 aborts on an assertion for other values when it reads the image.
-    throw FileError(fileName, "damaged DICOM file: Samples per Pixel (0028,0002) is " +
-                                std::to_string(header.SamplesPerPixel) + " (DICOM allows 1, 3 or 4); not read");
-  }
+  // (ScanDicomElements refused Samples per Pixel other than 1, 3 or 4, on which GDCM 3.0 asserts.)
   header.BitsAllocated = GetUnsignedShort<0x0028, 0x0100>(dataSet, 16);
   std::string photometric = GetString(dataSet, gdcm::Tag(0x0028, 0x0004));
   photometric.erase(photometric.find_last_not_of(std::string(" \0", 2)) + 1);

@@ -305,7 +305,8 @@ TEST(DicomElementScan, FuzzFoundFilesAreRefused)
   for (const auto & [name, expected] :
        { std::pair<const char *, const char *>{ "dicom-element-length-800MB", "declares a value of 8" },
          { "dicom-meta-header-gdcm-assertion", "element (0002,0012) at byte 290 declares a value of 16098 bytes" },
-         { "dicom-meta-group-unknown-vr-gdcm-assertion", "(read with implicit VR" } })
+         { "dicom-meta-group-unknown-vr-gdcm-assertion", "(read with implicit VR" },
+         { "dicom-samples-per-pixel-gdcm-assertion-2", "Samples per Pixel (0028,0002) is 64257 (DICOM allows 1, 3 or 4)" } })
   {
     std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/" + name, std::ios::binary);
     Bytes         bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -458,7 +459,8 @@ TEST(DicomElementScan, SamplesPerPixelGdcmAbortsOnAreRefused)
     catch (const kmeans_cli::FileError & error)
     {
       EXPECT_EQ(std::string(error.what()), path + ": damaged DICOM file: Samples per Pixel (0028,0002) is " +
-                                             std::to_string(samples) + " (DICOM allows 1, 3 or 4); not read");
+                                             std::to_string(samples) +
+                                             " (DICOM allows 1, 3 or 4) (the file has 180 bytes); not read");
     }
   }
 }

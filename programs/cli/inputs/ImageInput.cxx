@@ -171,7 +171,10 @@ CheckMetaImageFieldNames(const std::string & path)
       throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " has a field name of " +
                               std::to_string(length) + " characters (MetaIO reads at most 254)");
     }
-    if (length == 5 && name.compare(first, 5, "NDims") == 0 && name.size() < line.size())
+    // MetaIO compares the name as a C string: "NDims" followed by NUL bytes is NDims (found by fuzzing).
+    if (length >= 5 && name.compare(first, 5, "NDims") == 0 &&
+        name.find_first_not_of(std::string(" \t\r\v\f\0", 6), first + 5) == std::string::npos &&
+        name.size() < line.size())
     {
       // MetaIO then reads NDims numbers for each of DimSize, ElementSpacing..., into arrays of 10.
       const double dimensions = std::strtod(line.c_str() + name.size() + 1, nullptr);

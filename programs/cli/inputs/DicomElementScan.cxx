@@ -498,7 +498,7 @@ private:
       {
         CheckValueFits(header, position, limit);
       }
-      if (header.Group == 0xfffe)
+      if (header.Group == 0xfffe && (header.Element == 0xe000 || header.Element == 0xe00d || header.Element == 0xe0dd))
       {
         if (header.Element == 0xe00d && end == UndefinedEnd)
         {
@@ -511,6 +511,8 @@ private:
         position = header.ValueStart; // a stray delimiter: no value
         continue;
       }
+      // Other elements of group fffe are read by GDCM as elements with a value (it allocated 3.7 GB for one, found
+      // by fuzzing): checked below like any other.
       const bool pixelData = header.Is(0x7fe0, 0x0010);
       m_PixelDataSeen = m_PixelDataSeen || (pixelData && depth == 0);
       if (header.Length == UndefinedLength)

@@ -401,10 +401,7 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
     Progress(1.0);
   }
 }
-} // namespace itk
 
-namespace itk
-{
 void
 PartialVolumeTissueModel::FitPureTissues(Workspace &                w,
                                          const std::vector<float> & values,
@@ -451,10 +448,7 @@ PartialVolumeTissueModel::FitPureTissues(Workspace &                w,
     std::swap(w.Previous, w.Current);
   }
 }
-} // namespace itk
 
-namespace itk
-{
 void
 PartialVolumeTissueModel::FitMixedClasses(Workspace &                w,
                                           const std::vector<float> & values,
@@ -495,10 +489,7 @@ PartialVolumeTissueModel::FitMixedClasses(Workspace &                w,
   }
   m_Iterations += iterations;
 }
-} // namespace itk
 
-namespace itk
-{
 void
 PartialVolumeTissueModel::Prepare(Workspace &                          w,
                                   const std::vector<float> &           values,

@@ -277,6 +277,28 @@ TEST(GaussianMixtureOnLevels, ErrorsNameTheValues)
 
 namespace
 {
+/** Adds a sample to the histogram bins of width 1 (bins keyed by the integer part of the value). */
+void
+AddToBins(std::map<long, Level> & bins, double value)
+{
+  Level & level = bins[static_cast<long>(value)];
+  level.Count += 1;
+  level.Sum += value;
+  level.SumOfSquares += static_cast<long double>(value) * value;
+}
+
+/** The levels of the bins, in ascending order. */
+std::vector<Level>
+LevelsOf(const std::map<long, Level> & bins)
+{
+  std::vector<Level> levels;
+  for (const auto & bin : bins)
+  {
+    levels.push_back(bin.second);
+  }
+  return levels;
+}
+
 /** Levels (bins of width 1, measured from 0) of sampleCount intensities of a brain-like histogram: pure classes at
  * means (proportions pure), mixed classes between neighbours (proportions mixed, f uniform), the multiplicative bias
  * field of PartialVolumePhantom.h (spanning 1 -+ biasPercent / 200) at a random place, and Gaussian noise of
@@ -312,17 +334,9 @@ PartialVolumeLevels(const std::vector<double> & means,
     const double u = 2.0 * uniform(rng) - 1.0, v = 2.0 * uniform(rng) - 1.0, w = 2.0 * uniform(rng) - 1.0;
     const double field = 1.0 + 0.5 * biasPercent / 100.0 * (0.6 * u + 0.3 * v - 0.5 * w + 0.4 * u * v) / 1.8;
     const double value = std::max(0.0, clean * field + sigma * unit(rng));
-    Level &      level = bins[static_cast<long>(value)];
-    level.Count += 1;
-    level.Sum += value;
-    level.SumOfSquares += static_cast<long double>(value) * value;
+    AddToBins(bins, value);
   }
-  std::vector<Level> levels;
-  for (const auto & bin : bins)
-  {
-    levels.push_back(bin.second);
-  }
-  return levels;
+  return LevelsOf(bins);
 }
 
 unsigned int
@@ -433,17 +447,9 @@ TEST(GaussianMixtureOnLevels, AutomaticKGivesThreeTissuesOnTheDrawnPartialVolume
     std::map<long, Level> bins;
     for (const float value : phantom.Values)
     {
-      Level & level = bins[static_cast<long>(value)];
-      level.Count += 1;
-      level.Sum += value;
-      level.SumOfSquares += static_cast<long double>(value) * value;
+      AddToBins(bins, value);
     }
-    std::vector<Level> levels;
-    for (const auto & bin : bins)
-    {
-      levels.push_back(bin.second);
-    }
-    EXPECT_EQ(AutomaticK(levels), 3u);
+    EXPECT_EQ(AutomaticK(LevelsOf(bins)), 3u);
   }
 }
 

@@ -12,6 +12,7 @@ itk_module(KMeansSegmentation
     ITKTestKernel
     ITKGoogleTest
     ITKIOImageBase
+    ITKIOMeta
     ITKIONIFTI
   DESCRIPTION
     "${DOCUMENTATION}"

@@ -20,6 +20,7 @@
 // and merged histograms.
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
+#include "itkMetaImageIOFactory.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkKMeansSegmentationEstimator.h"
@@ -353,6 +354,9 @@ TEST(KMeansSegmentationStreaming, ReaderRunsOncePerPieceAndPassFromAFile)
 {
   using ImageType = itk::Image<float, 3>;
   using LabelType = itk::Image<unsigned char, 3>;
+  // ITK's GoogleTest driver (module builds) registers no ImageIO factories; plain builds do it through
+  // ITK_USE_FILE. MetaImage streams both ways; a second registration is ignored.
+  itk::MetaImageIOFactory::RegisterOneFactory();
   const auto image = MakePhantom<float, 3>(32, false);
   const auto directory = std::filesystem::current_path() / "kmeans-streaming-test";
   std::filesystem::create_directories(directory);

@@ -16,7 +16,11 @@ predict on the brain voxels; DIPY classify() on the image cropped to the brain's
 iterations with tolerance 0; GMM + MRF runs up to --mrf-iterations (default 10) and, for the speed comparison,
 also exactly --dipy-iterations. With --repeat N every method runs N times and each time column gives its best
 (the machine's other load only ever adds time); the Dice scores are the same every time. Dice is computed inside
-the brain for every method. A second table gives, per data set, GMM + MRF's speed-up over DIPY's HMRF at the same
+the brain for every method. On the data sets with true fractions (the partial-volume phantoms, MNI152), a
+reference row ("two-tissue fractions at the true pure intensities", no method, no time) gives what a partial-volume
+model that holds at most two adjacent tissues per voxel reaches with the image's own pure intensities and no noise
+model: the pure intensities fitted to the true fractions by least squares, each voxel's fractions linear in its
+intensity between the two adjacent ones. A second table gives, per data set, GMM + MRF's speed-up over DIPY's HMRF at the same
 number of iterations, by wall clock and by processor time. Run with /usr/bin/python3 (Debian's numpy,
 scikit-learn, nibabel, python3-dipy).
 """
@@ -125,6 +129,36 @@ def volume_errors(row, truth, fractions):
     hard = 100.0 * (np.array(row["volumes"], np.float64) / true_volumes - 1.0)
     soft = 100.0 * (np.array(row["fraction_sums"]) / true_volumes - 1.0) if "fraction_sums" in row else None
     return hard, soft
+
+
+def two_tissue_reference(image, truth, fractions):
+    """The reference row of a data set with true fractions (K x shape, 0 outside the brain truth > 0): the pure
+    intensities mu fitted to the true fractions by least squares (intensity ~ sum_k f_k mu_k), then each voxel's
+    fractions from its intensity alone, linear between the two adjacent pure intensities it lies between (all of
+    the darkest tissue below mu_1, all of the brightest above mu_K): the fractions of a partial-volume model with
+    two tissues per voxel, the true pure intensities and no noise model. Returns the row (Dice and volumes of the
+    largest fraction, fraction sums, fractions) and mu."""
+    brain = truth > 0
+    x = image[brain].astype(np.float64)
+    true = fractions[:, brain].T.astype(np.float64)
+    mu = np.linalg.lstsq(true, x, rcond=None)[0]
+    K = len(mu)
+    if not np.all(np.diff(mu) > 0):
+        raise ValueError("pure intensities fitted to the fractions do not ascend: %s" % mu)
+    estimate = np.zeros_like(true)
+    segment = np.clip(np.searchsorted(mu, x) - 1, 0, K - 2)  # the pair of tissues (j, j + 1) around x
+    upper = np.clip((x - mu[segment]) / (mu[segment + 1] - mu[segment]), 0.0, 1.0)
+    rows = np.arange(len(x))
+    estimate[rows, segment] = 1.0 - upper
+    estimate[rows, segment + 1] = upper
+    result = np.zeros(fractions.shape, np.float64)
+    result[:, brain] = estimate.T
+    labels = np.where(brain, np.argmax(result, axis=0) + 1, 0).astype(np.uint8)
+    row = {"method": "reference: two-tissue fractions at the true pure intensities %s" %
+                     " / ".join("%.0f" % m for m in mu),
+           "dice": dice(labels, truth), "volumes": label_volumes(labels), "fraction_sums": list(estimate.sum(axis=0)),
+           "fractions": result, "seconds": None, "processor_seconds": None, "iterations": ""}
+    return row, mu
 
 
 def best(a, b):
@@ -253,6 +287,8 @@ def main():
                 if not arguments.skip_dipy:
                     runs.append(run_dipy(image, truth, arguments.dipy_beta, arguments.dipy_iterations))
                 rows = runs if rows is None else [best(a, b) for a, b in zip(rows, runs)]
+            if fractions is not None:
+                rows.append(two_tissue_reference(image, truth, fractions)[0])
             brain = truth > 0
             for row in rows:
                 hard, soft = volume_errors(row, truth, fractions)
@@ -261,9 +297,9 @@ def main():
                     cells += ["%.3f" % np.abs(row["fractions"][k][brain] - fractions[k][brain]).mean() for k in range(3)]
                 else:
                     cells += ["", "", ""]
-                print("| %s | %s | %.3f | %.3f | %.3f | %s | %.2f | %.2f | %s |" % (
-                    name, row["method"], *row["dice"], " | ".join(cells), row["seconds"], row["processor_seconds"],
-                    row["iterations"]), flush=True)
+                times = ["" if row[key] is None else "%.2f" % row[key] for key in ("seconds", "processor_seconds")]
+                print("| %s | %s | %.3f | %.3f | %.3f | %s | %s | %s | %s |" % (
+                    name, row["method"], *row["dice"], " | ".join(cells), *times, row["iterations"]), flush=True)
             fixed = [row for row in rows if row["method"].endswith("exactly %d iterations" % arguments.dipy_iterations)]
             dipy = [row for row in rows if row["method"].startswith("DIPY")]
             if fixed and dipy:

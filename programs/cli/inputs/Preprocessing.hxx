@@ -15,11 +15,11 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-// GCC 12 reports a false -Warray-bounds inside ITK 5.2's NeighborhoodOperator for 2-D images (instantiated by the
-// anisotropic diffusion); the diagnostic points into ITK's itkSize.h, so it is silenced for this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC diagnostic ignored "-Warray-bounds"
-#endif
+#ifndef KMeansCLI_Preprocessing_hxx
+#define KMeansCLI_Preprocessing_hxx
+
+// The preprocessing steps' definitions, instantiated for 2-D and 3-D images in Preprocessing2D.cxx and
+// Preprocessing3D.cxx (compiled with different optimization levels, see programs/CMakeLists.txt).
 #include "cli/inputs/Preprocessing.h"
 #include "cli/run/Progress.h"
 
@@ -347,6 +347,6 @@ Preprocess(const itk::Image<float, D> *         image,
     const itk::Image<float, D> *, const itk::Image<unsigned char, D> *, const PreprocessingOptions &,              \
     ProgressReporter *)
 
-KMEANS_CLI_INSTANTIATE_PREPROCESSING(2);
-KMEANS_CLI_INSTANTIATE_PREPROCESSING(3);
 } // namespace kmeans_cli
+
+#endif

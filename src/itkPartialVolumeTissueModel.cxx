@@ -16,13 +16,13 @@
  *
  *=========================================================================*/
 #include "itkPartialVolumeTissueModelWorkspace.h"
+#include "itkPartialVolumeTissueModelLanes.h"
 
 #include "itkMacro.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <ostream>
@@ -32,32 +32,10 @@ namespace itk
 namespace
 {
 using PartialVolumeTissueModelDetail::BlockSize;
+using PartialVolumeTissueModelDetail::Lanes;
 constexpr double      Pi = 3.14159265358979323846;
 /** Share of the voxels the mixed classes start with in the partial-volume stage (then calibrated). */
 constexpr double InitialMixedShare = 0.2;
-
-/** e^x in single precision for x <= 0 (flushed to e^-87 below -87), relative error below 3e-7: e^x = 2^n e^r with
- * n the integer nearest to x / ln 2, |r| <= ln(2) / 2, e^r by its Taylor polynomial of degree 6. A pure inline
- * function (every thread gets the same value for the same argument) and several times faster than std::exp. */
-inline float
-ExpNonPositive(float x)
-{
-  x = std::max(x, -87.0f);
-  const float n = std::floor(x * 1.44269504f + 0.5f);
-  // ln 2 in two parts: the high part has 16 significant bits, so n * high is exact.
-  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
-  float       p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const auto bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
-  float      scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
-}
 
 /** Sum of the logarithms of many positive factors with one logarithm per many factors: the running product is
  * folded into the sum only when it leaves [1e-100, 1e100]. */
@@ -158,110 +136,222 @@ struct SweepData
   std::uint8_t *       Labels;
 };
 
-/** The sweep over voxels [begin, end) adding to blockSums (layout of Workspace::Stride); FixedK > 0 makes the
- * number of tissues and, with Mixed (the mixed classes present), of classes compile-time constants (for 2 to 4
- * tissues, so that the per-class loops unroll and the sums stay in a local array), 0 the run-time K and C. */
+/** The sweep over voxels [begin, end), four at a time, adding to blockSums (layout of Workspace::Stride); FixedK > 0
+ * makes the number of tissues and, with Mixed (the mixed classes present), of classes compile-time constants (for
+ * 2 to 4 tissues, so that the per-class loops unroll and the sums stay in a local array), 0 the run-time K and C.
+ * The per-voxel terms are computed in four single-precision lanes (one voxel each; every lane's arithmetic is the
+ * scalar one), the sums over the voxels in double precision one voxel after the other, in voxel order. */
 template <unsigned int FixedK, bool Mixed>
-void
-SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * blockSums)
+class SweepKernel
 {
-  constexpr unsigned int MaxK = FixedK > 0 ? FixedK : 255;
-  constexpr unsigned int MaxC = 2 * MaxK - 1;
-  constexpr unsigned int FixedC = FixedK > 0 ? (Mixed ? 2 * FixedK - 1 : FixedK) : 0;
-  const unsigned int     K = FixedK > 0 ? FixedK : d.K;
-  const unsigned int     C = FixedK > 0 ? FixedC : d.C;
-  const unsigned int     M = C - K;
-  // Compile-time layout: the sums in a local array (same additions in the same order), copied out at the end.
-  std::array<double, (FixedK > 0 ? 4 * FixedK + 2 * FixedC + 2 : 1)> local{};
-  double *                                                         sums = FixedK > 0 ? local.data() : blockSums;
-  const std::size_t      width = C + 1 + 2 * M;
-  std::array<float, MaxK> s{}, fraction{};
-  std::array<float, MaxC> H{}, u{}, r{};
-  double                 maximumSum = 0.0;
-  LogOfProduct           logOfTotals;
-  for (std::size_t i = begin; i < end; ++i)
+public:
+  SweepKernel(const SweepData & d)
+    : d(d)
+    , K(FixedK > 0 ? FixedK : d.K)
+    , C(FixedK > 0 ? (Mixed ? 2 * FixedK - 1 : FixedK) : d.C)
+    , M(C - K)
+    , Width(C + 1 + 2 * M)
+  {}
+
+  void
+  Run(std::size_t begin, std::size_t end, double * blockSums)
   {
-    std::fill(s.begin(), s.begin() + K, 0.0f);
-    for (unsigned int n = 0; n < d.Neighbourhood; ++n)
+    // Compile-time layout: the sums in a local array (same additions in the same order), copied out at the end.
+    double * sums = FixedK > 0 ? m_Local.data() : blockSums;
+    for (std::size_t first = begin; first < end; first += 4)
     {
-      // A missing neighbour is voxel N, whose content stays 0.
-      const float * content = d.Previous + static_cast<std::size_t>(d.Neighbours[i * d.Neighbourhood + n]) * K;
-      for (unsigned int k = 0; k < K; ++k)
+      const auto count = static_cast<unsigned int>(std::min<std::size_t>(4, end - first));
+      this->Terms(first, count);
+      for (unsigned int l = 0; l < count; ++l)
       {
-        s[k] += content[k];
+        this->Add(first + l, l, sums);
       }
     }
-    const float z = d.Z[i];
-    float       t = std::min(std::max((z - d.Low) * d.InverseStep, 0.0f), static_cast<float>(d.Nodes - 1));
-    const auto  node = std::min(static_cast<std::size_t>(t), d.Nodes - 2);
-    t -= static_cast<float>(node);
-    const float * a = d.Table + node * width;
-    const float * b = a + width;
-    const float   maximum = a[C] + t * (b[C] - a[C]);
-    float         largest = s[0];
+    sums[3 * K + C] = m_MaximumSum + m_LogOfTotals.Total();
+    if (FixedK > 0)
+    {
+      std::copy(m_Local.begin(), m_Local.end(), blockSums);
+    }
+  }
+
+private:
+  static constexpr unsigned int MaxK = FixedK > 0 ? FixedK : 255;
+  static constexpr unsigned int MaxC = Mixed || FixedK == 0 ? 2 * MaxK - 1 : MaxK;
+  static constexpr unsigned int MaxEntries = 2 * (MaxC + 1 + 2 * (MaxC - MaxK)) + 3; // two table rows, and a chunk
+  static constexpr unsigned int FixedC = FixedK > 0 ? MaxC : 0;
+
+  /** The lanes' terms of voxels first..first+count-1 (a voxel beyond them repeats the last). */
+  void
+  Terms(std::size_t first, unsigned int count)
+  {
+    std::array<std::size_t, 4> voxel{};
+    std::array<float, 4>       z{};
+    for (unsigned int l = 0; l < 4; ++l)
+    {
+      voxel[l] = first + std::min(l, count - 1);
+      z[l] = d.Z[voxel[l]];
+    }
+    // Neighbour sums: each lane adds its neighbours' contents, four classes at a time (a missing neighbour is voxel
+    // N, whose content stays 0), then the lanes are transposed to one Lanes per class.
+    for (unsigned int k = 0; k < K; k += 4)
+    {
+      std::array<Lanes, 4> sum;
+      for (unsigned int l = 0; l < 4; ++l)
+      {
+        const std::int32_t * neighbours = d.Neighbours + voxel[l] * d.Neighbourhood;
+        sum[l] = Lanes::Broadcast(0.0f);
+        for (unsigned int n = 0; n < d.Neighbourhood; ++n)
+        {
+          sum[l] = sum[l] + Lanes::Load(d.Previous + static_cast<std::size_t>(neighbours[n]) * K + k);
+        }
+      }
+      Transpose(sum[0], sum[1], sum[2], sum[3]);
+      std::copy(sum.begin(), sum.end(), m_S.begin() + k);
+    }
+    // Table rows: node and node + 1 of each lane, transposed to one Lanes per entry.
+    const Lanes zLanes = Lanes::Load(z.data());
+    Lanes       t = Min(Max((zLanes - Lanes::Broadcast(d.Low)) * Lanes::Broadcast(d.InverseStep), Lanes::Broadcast(0.0f)),
+                  Lanes::Broadcast(static_cast<float>(d.Nodes - 1)));
+    const Lanes node = Min(Floor(t), Lanes::Broadcast(static_cast<float>(d.Nodes - 2)));
+    t = t - node;
+    std::array<float, 4> nodes;
+    node.Store(nodes.data());
+    const unsigned int entries = 2 * Width;
+    for (unsigned int e = 0; e < entries; e += 4)
+    {
+      const unsigned int   available = std::min(4u, entries - e);
+      std::array<Lanes, 4> row;
+      for (unsigned int l = 0; l < 4; ++l)
+      {
+        row[l] = Lanes::Load(d.Table + static_cast<std::size_t>(nodes[l]) * Width + e, available);
+      }
+      Transpose(row[0], row[1], row[2], row[3]);
+      std::copy(row.begin(), row.end(), m_Entry.begin() + e);
+    }
+    this->Posteriors(t);
+    this->Mixtures(t);
+  }
+
+  /** Interpolated entry e of the table. */
+  Lanes
+  Entry(unsigned int e, Lanes t) const
+  {
+    return m_Entry[e] + t * (m_Entry[Width + e] - m_Entry[e]);
+  }
+
+  /** The class posteriors u (with exp(beta field_c) relative to the largest: a mixed class's field is the mean of
+   * its tissues' fields) and the prior's shares r, stored per lane. */
+  void
+  Posteriors(Lanes t)
+  {
+    (this->Entry(C, t)).Store(m_Maximum.data());
+    Lanes largest = m_S[0];
     for (unsigned int k = 1; k < K; ++k)
     {
-      largest = std::max(largest, s[k]);
+      largest = Max(largest, m_S[k]);
     }
-    // exp(beta field_c) relative to the largest: a mixed class's field is the mean of its tissues' fields.
+    const Lanes beta = Lanes::Broadcast(d.Beta);
+    (beta * largest).Store(m_BetaLargest.data());
     for (unsigned int k = 0; k < K; ++k)
     {
-      H[k] = ExpNonPositive(d.Beta * (s[k] - largest));
+      m_H[k] = ExpNonPositive(beta * (m_S[k] - largest));
     }
     for (unsigned int j = 0; j < M; ++j)
     {
-      H[K + j] = std::sqrt(H[j] * H[j + 1]);
+      m_H[K + j] = Sqrt(m_H[j] * m_H[j + 1]);
     }
-    float total = 0.0f;
-    float priorTotal = 0.0f;
+    Lanes total = Lanes::Broadcast(0.0f);
     for (unsigned int c = 0; c < C; ++c)
     {
-      u[c] = (a[c] + t * (b[c] - a[c])) * H[c];
-      total += u[c];
+      m_U[c] = this->Entry(c, t) * m_H[c];
+      total = total + m_U[c];
+    }
+    total.Store(m_Total.data());
+    const Lanes inverse = Lanes::Broadcast(1.0f) / total;
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      m_U[c] = m_U[c] * inverse;
+      m_U[c].Store(m_UStore[c].data());
     }
     if (d.Calibrated)
     {
+      Lanes priorTotal = Lanes::Broadcast(0.0f);
       for (unsigned int c = 0; c < C; ++c)
       {
-        r[c] = d.Prior[c] * H[c];
-        priorTotal += r[c];
+        m_R[c] = Lanes::Broadcast(d.Prior[c]) * m_H[c];
+        priorTotal = priorTotal + m_R[c];
+      }
+      const Lanes priorInverse = Lanes::Broadcast(1.0f) / priorTotal;
+      for (unsigned int c = 0; c < C; ++c)
+      {
+        (m_R[c] * priorInverse).Store(m_RStore[c].data());
       }
     }
-    maximumSum += static_cast<double>(maximum) + static_cast<double>(d.Beta * largest);
-    logOfTotals.Add(total);
-    const float inverse = 1.0f / total;
+  }
+
+  /** The tissue contents (written to Current), the mixed classes' expected squared residuals and, in the final
+   * sweep, the tissue fractions, stored per lane. */
+  void
+  Mixtures(Lanes t)
+  {
+    std::array<Lanes, (MaxK + 3) / 4 * 4> content;
+    std::copy(m_U.begin(), m_U.begin() + K, content.begin());
+    std::array<Lanes, MaxK> fraction;
+    std::copy(m_U.begin(), m_U.begin() + K, fraction.begin());
+    const Lanes half = Lanes::Broadcast(0.5f);
+    for (unsigned int j = 0; j < M; ++j)
+    {
+      const Lanes q = m_U[K + j];
+      (q * this->Entry(C + 1 + M + j, t)).Store(m_Residual[j].data());
+      if (d.Fractions)
+      {
+        const Lanes f = this->Entry(C + 1 + j, t);
+        fraction[j] = fraction[j] + q * (Lanes::Broadcast(1.0f) - f);
+        fraction[j + 1] = fraction[j + 1] + q * f;
+      }
+      content[j] = content[j] + half * q;
+      content[j + 1] = content[j + 1] + half * q;
+    }
+    for (unsigned int k = 0; k < K && d.Fractions; ++k)
+    {
+      fraction[k].Store(m_Fraction[k].data());
+    }
+    for (unsigned int k = 0; k < K; k += 4)
+    {
+      Transpose(content[k], content[k + 1], content[k + 2], content[k + 3]);
+      std::copy(content.begin() + k, content.begin() + k + 4, m_Content.begin() + k);
+    }
+  }
+
+  /** Voxel i (lane l): its contents, and its terms added to the sums. */
+  void
+  Add(std::size_t i, unsigned int l, double * sums)
+  {
+    for (unsigned int k = 0; k < K; k += 4)
+    {
+      m_Content[k + l].Store(d.Current + i * K + k, std::min(4u, K - k));
+    }
+    m_MaximumSum += static_cast<double>(m_Maximum[l]) + static_cast<double>(m_BetaLargest[l]);
+    m_LogOfTotals.Add(m_Total[l]);
     for (unsigned int c = 0; c < C; ++c)
     {
-      u[c] *= inverse;
-      sums[3 * K + c] += u[c];
+      sums[3 * K + c] += m_UStore[c][l];
     }
-    if (d.Calibrated)
+    for (unsigned int c = 0; c < C && d.Calibrated; ++c)
     {
-      const float priorInverse = 1.0f / priorTotal;
-      for (unsigned int c = 0; c < C; ++c)
-      {
-        sums[4 * K + C + 1 + c] += r[c] * priorInverse;
-      }
+      sums[4 * K + C + 1 + c] += m_RStore[c][l];
     }
-    const double dz = z - d.Shift;
-    float *      content = d.Current + i * K;
+    const double dz = d.Z[i] - d.Shift;
     for (unsigned int k = 0; k < K; ++k)
     {
-      sums[3 * k] += u[k];
-      sums[3 * k + 1] += u[k] * dz;
-      sums[3 * k + 2] += u[k] * dz * dz;
-      fraction[k] = u[k];
-      content[k] = u[k];
+      const float u = m_UStore[k][l];
+      sums[3 * k] += u;
+      sums[3 * k + 1] += u * dz;
+      sums[3 * k + 2] += u * dz * dz;
     }
     for (unsigned int j = 0; j < M; ++j)
     {
-      const float q = u[K + j];
-      const float f = a[C + 1 + j] + t * (b[C + 1 + j] - a[C + 1 + j]);
-      sums[4 * K + 2 * C + 1] += q * (a[C + 1 + M + j] + t * (b[C + 1 + M + j] - a[C + 1 + M + j]));
-      fraction[j] += q * (1.0f - f);
-      fraction[j + 1] += q * f;
-      content[j] += 0.5f * q;
-      content[j + 1] += 0.5f * q;
+      sums[4 * K + 2 * C + 1] += m_Residual[j][l];
     }
     if (d.Expected)
     {
@@ -270,12 +360,11 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * bl
       float pureWeight = 0.0f, pureMean = 0.0f, pureSpread = 0.0f;
       for (unsigned int k = 0; k < K; ++k)
       {
-        pureWeight += u[k];
-        pureMean += u[k] * d.Mean[k];
-        pureSpread += u[k] * d.Variance[k];
+        pureWeight += m_UStore[k][l];
+        pureMean += m_UStore[k][l] * d.Mean[k];
+        pureSpread += m_UStore[k][l] * d.Variance[k];
       }
-      const float m = pureWeight > 0.0f ? pureMean / pureWeight : 0.0f;
-      d.Expected[i] = m;
+      d.Expected[i] = pureWeight > 0.0f ? pureMean / pureWeight : 0.0f;
       d.Weight[i] = pureWeight > 0.0f ? pureMean * pureMean / pureSpread : 0.0f; // w_i^2 m_i^2 / v_i
     }
     if (d.Fractions)
@@ -284,19 +373,32 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * bl
       unsigned int best = 0;
       for (unsigned int k = 0; k < K; ++k)
       {
-        out[k] = fraction[k];
+        out[k] = m_Fraction[k][l];
         sums[3 * K + C + 1 + k] += out[k];
         best = out[k] > out[best] ? k : best;
       }
       d.Labels[i] = static_cast<std::uint8_t>(best + 1);
     }
   }
-  sums[3 * K + C] = maximumSum + logOfTotals.Total();
-  if (FixedK > 0)
-  {
-    std::copy(local.begin(), local.end(), blockSums);
-  }
-}
+
+  using Lane = std::array<float, 4>;
+
+  const SweepData &  d;
+  const unsigned int K;
+  const unsigned int C;
+  const unsigned int M;
+  const unsigned int Width;
+  std::array<double, (FixedK > 0 ? 4 * FixedK + 2 * FixedC + 2 : 1)> m_Local{};
+  double                                                          m_MaximumSum{ 0.0 };
+  LogOfProduct                                                    m_LogOfTotals;
+  std::array<Lanes, (MaxK + 3) / 4 * 4>                           m_S;
+  std::array<Lanes, MaxEntries / 4 * 4>                           m_Entry;
+  std::array<Lanes, MaxC>                                         m_H, m_U, m_R;
+  std::array<Lanes, (MaxK + 3) / 4 * 4>                           m_Content;
+  Lane                                                            m_Maximum, m_BetaLargest, m_Total;
+  std::array<Lane, MaxC>                                          m_UStore, m_RStore;
+  std::array<Lane, MaxK>                                          m_Residual, m_Fraction;
+};
 } // namespace
 
 void
@@ -584,8 +686,9 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
   }
   w.Shift = sum / static_cast<double>(w.N);
   // One more voxel, N, of content 0: the neighbour of voxels at the edge of the mask or grid.
-  w.Previous.assign((w.N + 1) * w.K, 0.0f);
-  w.Current.assign((w.N + 1) * w.K, 0.0f);
+  // The sweep reads four floats from a voxel's first class on: 3 more floats at the end.
+  w.Previous.assign((w.N + 1) * w.K + 3, 0.0f);
+  w.Current.assign((w.N + 1) * w.K + 3, 0.0f);
   w.Z = values;
   w.Field.assign(EstimateBiasField ? w.N : 0, 1.0f);
   w.Expected.assign(EstimateBiasField ? w.N : 0, 0.0f);
@@ -682,7 +785,8 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         static_cast<float>(MRFWeight),
                         w.Shift,
                         prior.data(),
-                        w.Calibrated,
+                        w.Calibrated && !final, // no update of the proportions follows the final sweep
+
                         mean.data(),
                         variance.data(),
                         bias ? w.Expected.data() : nullptr,
@@ -698,16 +802,16 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
     switch (K)
     {
       case 2:
-        (mixed ? SweepVoxels<2, true> : SweepVoxels<2, false>)(data, begin, end, sums);
+        mixed ? SweepKernel<2, true>(data).Run(begin, end, sums) : SweepKernel<2, false>(data).Run(begin, end, sums);
         break;
       case 3:
-        (mixed ? SweepVoxels<3, true> : SweepVoxels<3, false>)(data, begin, end, sums);
+        mixed ? SweepKernel<3, true>(data).Run(begin, end, sums) : SweepKernel<3, false>(data).Run(begin, end, sums);
         break;
       case 4:
-        (mixed ? SweepVoxels<4, true> : SweepVoxels<4, false>)(data, begin, end, sums);
+        mixed ? SweepKernel<4, true>(data).Run(begin, end, sums) : SweepKernel<4, false>(data).Run(begin, end, sums);
         break;
       default:
-        SweepVoxels<0, false>(data, begin, end, sums);
+        SweepKernel<0, false>(data).Run(begin, end, sums);
     }
   });
   double energy = 0.0;

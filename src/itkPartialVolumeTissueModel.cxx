@@ -110,6 +110,83 @@ Normalise(std::vector<double> & weights)
   }
 }
 
+/** Voxel number of each neighbour of every voxel (neighbours[i * steps + n], N where the neighbour lies outside the
+ * grid or does not take part) and, with coordinates, each voxel's grid coordinates. The grid index of the
+ * neighbour in a direction ascends with the voxel's, so a cursor per direction that only moves forward finds it:
+ * no map of the grid, a few steps per voxel. Throws where gridIndex does not ascend. */
+void
+FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
+               const std::array<std::uint64_t, 3> &    gridSize,
+               const std::vector<std::array<int, 3>> & steps,
+               std::vector<std::int32_t> &             neighbours,
+               std::vector<std::array<float, 3>> *     coordinates)
+{
+  const std::size_t N = gridIndex.size();
+  const std::size_t S = steps.size();
+  // Per direction: its step in the grid index, and the position flags it needs (bit 2d: the voxel is not on the
+  // grid's low face in dimension d, bit 2d + 1: not on its high face).
+  std::vector<std::int64_t> offset(S);
+  std::vector<unsigned int> needed(S, 0);
+  for (std::size_t n = 0; n < S; ++n)
+  {
+    offset[n] = steps[n][0] + static_cast<std::int64_t>(gridSize[0]) *
+                                (steps[n][1] + static_cast<std::int64_t>(gridSize[1]) * steps[n][2]);
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      needed[n] |= (steps[n][d] < 0 ? 1u : 0u) << (2 * d) | (steps[n][d] > 0 ? 1u : 0u) << (2 * d + 1);
+    }
+  }
+  std::vector<std::size_t> cursor(S, 0);
+  std::uint64_t            rowStart = 0;
+  std::array<std::uint64_t, 3> c{ { 0, 0, 0 } };
+  unsigned int             rowFlags = 0;
+  neighbours.resize(N * S);
+  for (std::size_t i = 0; i < N; ++i)
+  {
+    const std::uint64_t g = gridIndex[i];
+    if (i > 0 && g <= gridIndex[i - 1])
+    {
+      itkGenericExceptionMacro(<< "PartialVolumeTissueModel: grid index " << g << " of voxel " << i
+                               << " does not ascend");
+    }
+    if (i == 0 || g >= rowStart + gridSize[0])
+    {
+      // A new row: its coordinates by division and its flags, once per row.
+      rowStart = g - g % gridSize[0];
+      c[1] = g / gridSize[0] % gridSize[1];
+      c[2] = g / (gridSize[0] * gridSize[1]);
+      rowFlags = 0;
+      for (unsigned int d = 1; d < 3; ++d)
+      {
+        rowFlags |= (c[d] > 0 ? 1u : 0u) << (2 * d) | (c[d] + 1 < gridSize[d] ? 1u : 0u) << (2 * d + 1);
+      }
+    }
+    c[0] = g - rowStart;
+    if (coordinates)
+    {
+      (*coordinates)[i] = { { static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2]) } };
+    }
+    const unsigned int flags = rowFlags | (c[0] > 0 ? 1u : 0u) | (c[0] + 1 < gridSize[0] ? 2u : 0u);
+    std::int32_t *     out = neighbours.data() + i * S;
+    for (std::size_t n = 0; n < S; ++n)
+    {
+      std::size_t j = N;
+      if ((flags & needed[n]) == needed[n])
+      {
+        const auto  target = static_cast<std::uint64_t>(static_cast<std::int64_t>(g) + offset[n]);
+        std::size_t p = cursor[n];
+        while (p < N && gridIndex[p] < target)
+        {
+          ++p;
+        }
+        cursor[n] = p;
+        j = p < N && gridIndex[p] == target ? p : N;
+      }
+      out[n] = static_cast<std::int32_t>(j);
+    }
+  }
+}
+
 /** What one mean-field sweep reads and writes (see PartialVolumeTissueModel::Sweep). */
 struct SweepData
 {
@@ -147,15 +224,12 @@ class SweepKernel
 public:
   SweepKernel(const SweepData & d)
     : d(d)
-    , K(FixedK > 0 ? FixedK : d.K)
-    , C(FixedK > 0 ? (Mixed ? 2 * FixedK - 1 : FixedK) : d.C)
-    , M(C - K)
-    , Width(C + 1 + 2 * M)
   {}
 
   void
   Run(std::size_t begin, std::size_t end, double * blockSums)
   {
+    const auto [K, C, M, Width] = this->Counts();
     // Compile-time layout: the sums in a local array (same additions in the same order), copied out at the end.
     double * sums = FixedK > 0 ? m_Local.data() : blockSums;
     for (std::size_t first = begin; first < end; first += 4)
@@ -184,6 +258,7 @@ private:
   void
   Terms(std::size_t first, unsigned int count)
   {
+    const auto [K, C, M, Width] = this->Counts();
     std::array<std::size_t, 4> voxel{};
     std::array<float, 4>       z{};
     for (unsigned int l = 0; l < 4; ++l)
@@ -191,23 +266,8 @@ private:
       voxel[l] = first + std::min(l, count - 1);
       z[l] = d.Z[voxel[l]];
     }
-    // Neighbour sums: each lane adds its neighbours' contents, four classes at a time (a missing neighbour is voxel
-    // N, whose content stays 0), then the lanes are transposed to one Lanes per class.
-    for (unsigned int k = 0; k < K; k += 4)
-    {
-      std::array<Lanes, 4> sum;
-      for (unsigned int l = 0; l < 4; ++l)
-      {
-        const std::int32_t * neighbours = d.Neighbours + voxel[l] * d.Neighbourhood;
-        sum[l] = Lanes::Broadcast(0.0f);
-        for (unsigned int n = 0; n < d.Neighbourhood; ++n)
-        {
-          sum[l] = sum[l] + Lanes::Load(d.Previous + static_cast<std::size_t>(neighbours[n]) * K + k);
-        }
-      }
-      Transpose(sum[0], sum[1], sum[2], sum[3]);
-      std::copy(sum.begin(), sum.end(), m_S.begin() + k);
-    }
+    // The 6 neighbours of a 3-D grid as a compile-time constant, so that the loop unrolls.
+    d.Neighbourhood == 6 ? this->NeighbourSums<6>(voxel) : this->NeighbourSums<0>(voxel);
     // Table rows: node and node + 1 of each lane, transposed to one Lanes per entry.
     const Lanes zLanes = Lanes::Load(z.data());
     Lanes       t = Min(Max((zLanes - Lanes::Broadcast(d.Low)) * Lanes::Broadcast(d.InverseStep), Lanes::Broadcast(0.0f)),
@@ -232,10 +292,36 @@ private:
     this->Mixtures(t);
   }
 
+  /** Neighbour sums: each lane adds its neighbours' contents, four classes at a time (a missing neighbour is voxel
+   * N, whose content stays 0), then the lanes are transposed to one Lanes per class. */
+  template <unsigned int FixedNeighbourhood>
+  void
+  NeighbourSums(const std::array<std::size_t, 4> & voxel)
+  {
+    const auto         K = this->Counts()[0];
+    const unsigned int neighbourhood = FixedNeighbourhood > 0 ? FixedNeighbourhood : d.Neighbourhood;
+    for (unsigned int k = 0; k < K; k += 4)
+    {
+      std::array<Lanes, 4> sum;
+      for (unsigned int l = 0; l < 4; ++l)
+      {
+        const std::int32_t * neighbours = d.Neighbours + voxel[l] * neighbourhood;
+        sum[l] = Lanes::Broadcast(0.0f);
+        for (unsigned int n = 0; n < neighbourhood; ++n)
+        {
+          sum[l] = sum[l] + Lanes::Load(d.Previous + static_cast<std::size_t>(neighbours[n]) * K + k);
+        }
+      }
+      Transpose(sum[0], sum[1], sum[2], sum[3]);
+      std::copy(sum.begin(), sum.end(), m_S.begin() + k);
+    }
+  }
+
   /** Interpolated entry e of the table. */
   Lanes
   Entry(unsigned int e, Lanes t) const
   {
+    const auto [K, C, M, Width] = this->Counts();
     return m_Entry[e] + t * (m_Entry[Width + e] - m_Entry[e]);
   }
 
@@ -244,6 +330,7 @@ private:
   void
   Posteriors(Lanes t)
   {
+    const auto [K, C, M, Width] = this->Counts();
     (this->Entry(C, t)).Store(m_Maximum.data());
     Lanes largest = m_S[0];
     for (unsigned int k = 1; k < K; ++k)
@@ -294,6 +381,7 @@ private:
   void
   Mixtures(Lanes t)
   {
+    const auto [K, C, M, Width] = this->Counts();
     std::array<Lanes, (MaxK + 3) / 4 * 4> content;
     std::copy(m_U.begin(), m_U.begin() + K, content.begin());
     std::array<Lanes, MaxK> fraction;
@@ -327,6 +415,7 @@ private:
   void
   Add(std::size_t i, unsigned int l, double * sums)
   {
+    const auto [K, C, M, Width] = this->Counts();
     for (unsigned int k = 0; k < K; k += 4)
     {
       m_Content[k + l].Store(d.Current + i * K + k, std::min(4u, K - k));
@@ -383,11 +472,16 @@ private:
 
   using Lane = std::array<float, 4>;
 
+  /** Tissues K, classes C, mixed classes M and the width of a table row: compile-time constants with FixedK. */
+  std::array<unsigned int, 4>
+  Counts() const
+  {
+    const unsigned int K = FixedK > 0 ? FixedK : d.K;
+    const unsigned int C = FixedK > 0 ? FixedC : d.C;
+    return { { K, C, C - K, C + 1 + 2 * (C - K) } };
+  }
+
   const SweepData &  d;
-  const unsigned int K;
-  const unsigned int C;
-  const unsigned int M;
-  const unsigned int Width;
   std::array<double, (FixedK > 0 ? 4 * FixedK + 2 * FixedC + 2 : 1)> m_Local{};
   double                                                          m_MaximumSum{ 0.0 };
   LogOfProduct                                                    m_LogOfTotals;
@@ -632,44 +726,18 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
     }
   }
   w.Neighbourhood = static_cast<unsigned int>(steps.size());
-  // Neighbours through a map from grid index to voxel; coordinates of every voxel for the bias field.
-  std::vector<std::int32_t> map(gridSize[0] * gridSize[1] * gridSize[2], -1);
-  for (std::size_t i = 0; i < w.N; ++i)
-  {
-    if (i > 0 && gridIndex[i] <= gridIndex[i - 1])
-    {
-      itkGenericExceptionMacro(<< "PartialVolumeTissueModel: grid index " << gridIndex[i] << " of voxel " << i
-                               << " does not ascend");
-    }
-    map[gridIndex[i]] = static_cast<std::int32_t>(i);
-  }
-  w.Neighbours.assign(w.N * w.Neighbourhood, -1);
+  // Coordinates of every voxel for the bias field.
+  w.Coordinates.resize(EstimateBiasField ? w.N : 0);
+  FindNeighbours(gridIndex, gridSize, steps, w.Neighbours, EstimateBiasField ? &w.Coordinates : nullptr);
   std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
                               std::numeric_limits<float>::max() } };
   std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
-  w.Coordinates.resize(EstimateBiasField ? w.N : 0); // only the bias field needs them
-  for (std::size_t i = 0; i < w.N; ++i)
+  for (const auto & c : w.Coordinates)
   {
-    const std::array<std::uint64_t, 3> c{ { gridIndex[i] % gridSize[0], gridIndex[i] / gridSize[0] % gridSize[1],
-                                            gridIndex[i] / (gridSize[0] * gridSize[1]) } };
-    for (unsigned int d = 0; d < 3 && EstimateBiasField; ++d)
+    for (unsigned int d = 0; d < 3; ++d)
     {
-      w.Coordinates[i][d] = static_cast<float>(c[d]);
-      low[d] = std::min(low[d], static_cast<float>(c[d]));
-      high[d] = std::max(high[d], static_cast<float>(c[d]));
-    }
-    for (unsigned int n = 0; n < w.Neighbourhood; ++n)
-    {
-      bool          inside = true;
-      std::uint64_t other = 0;
-      for (unsigned int d = 3; d-- > 0;)
-      {
-        const auto position = static_cast<std::int64_t>(c[d]) + steps[n][d];
-        inside = inside && position >= 0 && position < static_cast<std::int64_t>(gridSize[d]);
-        other = other * gridSize[d] + static_cast<std::uint64_t>(std::max<std::int64_t>(position, 0));
-      }
-      const std::int32_t j = inside ? map[other] : -1;
-      w.Neighbours[i * w.Neighbourhood + n] = j >= 0 ? j : static_cast<std::int32_t>(w.N);
+      low[d] = std::min(low[d], c[d]);
+      high[d] = std::max(high[d], c[d]);
     }
   }
   for (auto & c : w.Coordinates)

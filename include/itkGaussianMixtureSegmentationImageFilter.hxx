@@ -440,9 +440,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     {
       values.push_back(static_cast<float>(inputBuffer[i]));
       gridIndex.push_back(i);
-      if (posteriors)
+      for (unsigned int k = 0; posteriors && k < K; ++k)
       {
-        startPosteriors.insert(startPosteriors.end(), posteriors + i * K, posteriors + (i + 1) * K);
+        startPosteriors.push_back(posteriors[i * K + k]);
       }
     }
   }

@@ -195,7 +195,7 @@ struct SweepData
   unsigned int         Neighbourhood;
   const std::int32_t * Neighbours;
   const float *        Previous;
-  float *              Current;
+  float *              Current; // null where no later sweep reads the contents
   const float *        Z;
   const float *        Table;
   std::size_t          Nodes;
@@ -210,7 +210,7 @@ struct SweepData
   float *              Expected; // bias fit: null without it
   float *              Weight;
   float *              Fractions; // final sweep: null otherwise
-  std::uint8_t *       Labels;
+  std::uint8_t *       Labels; // null where the labels are not wanted
 };
 
 /** The sweep over voxels [begin, end), four at a time, adding to blockSums (layout of Workspace::Stride); FixedK > 0
@@ -416,7 +416,7 @@ private:
   Add(std::size_t i, unsigned int l, double * sums)
   {
     const auto [K, C, M, Width] = this->Counts();
-    for (unsigned int k = 0; k < K; k += 4)
+    for (unsigned int k = 0; k < K && d.Current; k += 4)
     {
       m_Content[k + l].Store(d.Current + i * K + k, std::min(4u, K - k));
     }
@@ -466,7 +466,10 @@ private:
         sums[3 * K + C + 1 + k] += out[k];
         best = out[k] > out[best] ? k : best;
       }
-      d.Labels[i] = static_cast<std::uint8_t>(best + 1);
+      if (d.Labels)
+      {
+        d.Labels[i] = static_cast<std::uint8_t>(best + 1);
+      }
     }
   }
 
@@ -587,9 +590,8 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
     {
       Progress(static_cast<double>(m_Iterations) / totalIterations);
     }
-    const std::vector<std::uint8_t> labels = m_Labels;
-    FitMixedClasses(w, values, initial, mixedIterations, totalIterations);
-    m_Labels = labels;
+    FitMixedClasses(w, values, initial, mixedIterations, totalIterations); // keeps the labels
+
   }
   Finish(w);
   if (Progress)
@@ -833,10 +835,18 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
   }
   const std::vector<float> mean(m_Tissues.Mean.begin(), m_Tissues.Mean.end());
   const std::vector<float> variance(m_Tissues.Variance.begin(), m_Tissues.Variance.end());
+  // The final sweep of the mixed stage gives the fractions only: the labels are the pure stage's, and no sweep
+  // reads its contents.
+  const bool mixedFinal = final && C > K;
+  if (mixedFinal)
+  {
+    // The fractions take the buffer of the contents, which no later sweep reads (no fresh memory).
+    m_Fractions.swap(w.Current);
+  }
   if (final)
   {
-    m_Fractions.assign(w.N * K, 0.0f);
-    m_Labels.assign(w.N, 0);
+    m_Fractions.resize(w.N * K); // every voxel is written
+    m_Labels.resize(mixedFinal ? m_Labels.size() : w.N);
   }
   const bool      bias = EstimateBiasField;
   const SweepData data{ K,
@@ -844,7 +854,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         w.Neighbourhood,
                         w.Neighbours.data(),
                         w.Previous.data(),
-                        w.Current.data(),
+                        mixedFinal ? nullptr : w.Current.data(),
                         w.Z.data(),
                         w.Table.data(),
                         w.Nodes,
@@ -854,13 +864,12 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         w.Shift,
                         prior.data(),
                         w.Calibrated && !final, // no update of the proportions follows the final sweep
-
                         mean.data(),
                         variance.data(),
                         bias ? w.Expected.data() : nullptr,
                         bias ? w.Weight.data() : nullptr,
                         final ? m_Fractions.data() : nullptr,
-                        final ? m_Labels.data() : nullptr };
+                        final && !mixedFinal ? m_Labels.data() : nullptr };
   w.Parallel([&](std::size_t block) {
     double * sums = w.BlockSums.data() + block * w.Stride;
     std::fill(sums, sums + w.Stride, 0.0);

@@ -486,19 +486,17 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   // Outputs: the model's values at the voxels taking part, 0 (1 for the bias field) elsewhere, written in one pass.
   // Given the first stage's posteriors, the labels and posteriors are already in place (the model's are the same).
   auto scatter = [&](auto * target, const auto & source, unsigned int components, auto fill) {
-    std::size_t next = 0;
-    for (SizeValueType i = 0; i < totalPixels; ++i, target += components)
+    SizeValueType next = 0; // the first grid voxel not yet written
+    for (std::size_t v = 0; v < gridIndex.size(); ++v)
     {
-      if (next < gridIndex.size() && gridIndex[next] == i)
+      std::fill(target + next * components, target + gridIndex[v] * components, fill);
+      for (unsigned int c = 0; c < components; ++c)
       {
-        std::copy_n(source.data() + next * components, components, target);
-        ++next;
+        target[gridIndex[v] * components + c] = source[v * components + c];
       }
-      else
-      {
-        std::fill_n(target, components, fill);
-      }
+      next = gridIndex[v] + 1;
     }
+    std::fill(target + next * components, target + totalPixels * components, fill);
   };
   auto allocate = [&](auto * image, unsigned int components) {
     image->SetNumberOfComponentsPerPixel(components);

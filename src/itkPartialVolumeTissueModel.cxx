@@ -205,6 +205,7 @@ struct SweepData
   double               Shift;
   const float *        Prior;
   bool                 Calibrated; // the prior sums R_c (calibrated proportions) are wanted
+  bool                 Energy;     // the mean-field energy is wanted (the pure stage's convergence test)
   const float *        Mean;     // K
   const float *        Variance; // K
   float *              Expected; // bias fit: null without it
@@ -241,7 +242,7 @@ public:
         this->Add(first + l, l, sums);
       }
     }
-    sums[3 * K + C] = m_MaximumSum + m_LogOfTotals.Total();
+    sums[3 * K + C] = d.Energy ? m_MaximumSum + m_LogOfTotals.Total() : 0.0;
     if (FixedK > 0)
     {
       std::copy(m_Local.begin(), m_Local.end(), blockSums);
@@ -331,7 +332,10 @@ private:
   Posteriors(Lanes t)
   {
     const auto [K, C, M, Width] = this->Counts();
-    (this->Entry(C, t)).Store(m_Maximum.data());
+    if (d.Energy)
+    {
+      (this->Entry(C, t)).Store(m_Maximum.data());
+    }
     Lanes largest = m_S[0];
     for (unsigned int k = 1; k < K; ++k)
     {
@@ -420,8 +424,11 @@ private:
     {
       m_Content[k + l].Store(d.Current + i * K + k, std::min(4u, K - k));
     }
-    m_MaximumSum += static_cast<double>(m_Maximum[l]) + static_cast<double>(m_BetaLargest[l]);
-    m_LogOfTotals.Add(m_Total[l]);
+    if (d.Energy)
+    {
+      m_MaximumSum += static_cast<double>(m_Maximum[l]) + static_cast<double>(m_BetaLargest[l]);
+      m_LogOfTotals.Add(m_Total[l]);
+    }
     for (unsigned int c = 0; c < C; ++c)
     {
       sums[3 * K + c] += m_UStore[c][l];
@@ -570,11 +577,10 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   {
     // Stage 1 done by the caller: its posteriors, and labels the tissue of largest posterior.
     std::copy(StartPosteriors.begin(), StartPosteriors.end(), w.Previous.begin());
-    m_Posteriors = StartPosteriors;
     m_Labels.resize(w.N);
     for (std::size_t i = 0; i < w.N; ++i)
     {
-      const float * q = m_Posteriors.data() + i * w.K;
+      const float * q = StartPosteriors.data() + i * w.K;
       m_Labels[i] = static_cast<std::uint8_t>(std::max_element(q, q + w.K) - q + 1);
     }
   }
@@ -591,7 +597,13 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
       Progress(static_cast<double>(m_Iterations) / totalIterations);
     }
     FitMixedClasses(w, values, initial, mixedIterations, totalIterations); // keeps the labels
-
+  }
+  if (given)
+  {
+    // The given posteriors, copied into the larger of the sweep's buffers, which no sweep reads any more (no
+    // fresh memory).
+    m_Posteriors.swap(w.Previous.capacity() > w.Current.capacity() ? w.Previous : w.Current);
+    m_Posteriors.assign(StartPosteriors.begin(), StartPosteriors.end());
   }
   Finish(w);
   if (Progress)
@@ -759,7 +771,9 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
   // The sweep reads four floats from a voxel's first class on: 3 more floats at the end.
   w.Previous.assign((w.N + 1) * w.K + 3, 0.0f);
   w.Current.assign((w.N + 1) * w.K + 3, 0.0f);
-  w.Z = values;
+  // The intensity the sweep reads: the values, or with the bias field their quotients Z by it.
+  w.Z.assign(EstimateBiasField ? values.begin() : values.end(), values.end());
+  w.Intensity = EstimateBiasField ? w.Z.data() : values.data();
   w.Field.assign(EstimateBiasField ? w.N : 0, 1.0f);
   w.Expected.assign(EstimateBiasField ? w.N : 0, 0.0f);
   w.Weight.assign(EstimateBiasField ? w.N : 0, 0.0f);
@@ -855,7 +869,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         w.Neighbours.data(),
                         w.Previous.data(),
                         mixedFinal ? nullptr : w.Current.data(),
-                        w.Z.data(),
+                        w.Intensity,
                         w.Table.data(),
                         w.Nodes,
                         static_cast<float>(w.TableLow),
@@ -864,6 +878,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         w.Shift,
                         prior.data(),
                         w.Calibrated && !final, // no update of the proportions follows the final sweep
+                        !w.Calibrated,          // the mixed stage runs a fixed number of sweeps
                         mean.data(),
                         variance.data(),
                         bias ? w.Expected.data() : nullptr,
@@ -891,7 +906,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
         SweepKernel<0, false>(data).Run(begin, end, sums);
     }
   });
-  double energy = 0.0;
+  double energy = 0.0; // 0 in the mixed stage (see SweepData::Energy)
   for (std::size_t block = 0; block < w.Blocks; ++block)
   {
     energy += w.BlockSums[block * w.Stride + 3 * K + C];

@@ -50,7 +50,8 @@ struct PartialVolumeTissueModel::Workspace
   std::vector<std::int32_t> Neighbours;  // N x Neighbourhood, N: none
   std::vector<float>        Previous;    // (N + 1) x K tissue content of the previous sweep
   std::vector<float>        Current;     // (N + 1) x K
-  std::vector<float>        Z;           // N: intensity divided by the bias field
+  std::vector<float>        Z;           // N: intensity divided by the bias field (bias fit only)
+  const float *             Intensity{ nullptr }; // N: Z, or without the bias fit the intensity itself
   std::vector<float>        Field;       // N: the bias polynomial (at least 0.1), before the scale FieldScale
   double                    FieldScale{ 1.0 };
   std::vector<float>        Expected;    // N: expected intensity m_i (bias fit)

@@ -110,30 +110,34 @@ Normalise(std::vector<double> & weights)
   }
 }
 
-/** Voxel number of each neighbour of every voxel (neighbours[i * steps + n], N where the neighbour lies outside the
- * grid or does not take part) and, with coordinates, each voxel's grid coordinates. The grid index of the
- * neighbour in a direction ascends with the voxel's, so a cursor per direction that only moves forward finds it:
- * no map of the grid, a few steps per voxel. Throws where gridIndex does not ascend. */
+/** The neighbours of every voxel: along the rows (steps[0] and steps[1], -x and +x, voxels i - 1 and i + 1 where
+ * they are neighbours) as bits 0 and 1 of rowNeighbours[i], the others as voxel numbers (neighbours[i * (steps - 2)
+ * + n - 2], N where the neighbour lies outside the grid or does not take part); with coordinates, each voxel's
+ * grid coordinates. The grid index of the neighbour in a direction ascends with the voxel's, so a cursor per
+ * direction that only moves forward finds it: no map of the grid, a few steps per voxel. Throws where gridIndex
+ * does not ascend. */
 void
 FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
                const std::array<std::uint64_t, 3> &    gridSize,
                const std::vector<std::array<int, 3>> & steps,
+               std::vector<std::uint8_t> &             rowNeighbours,
                std::vector<std::int32_t> &             neighbours,
                std::vector<std::array<float, 3>> *     coordinates)
 {
   const std::size_t N = gridIndex.size();
-  const std::size_t S = steps.size();
+  const std::size_t S = steps.size() - 2;
   // Per direction: its step in the grid index, and the position flags it needs (bit 2d: the voxel is not on the
   // grid's low face in dimension d, bit 2d + 1: not on its high face).
   std::vector<std::int64_t> offset(S);
   std::vector<unsigned int> needed(S, 0);
   for (std::size_t n = 0; n < S; ++n)
   {
-    offset[n] = steps[n][0] + static_cast<std::int64_t>(gridSize[0]) *
-                                (steps[n][1] + static_cast<std::int64_t>(gridSize[1]) * steps[n][2]);
+    const std::array<int, 3> & step = steps[n + 2];
+    offset[n] = step[0] + static_cast<std::int64_t>(gridSize[0]) *
+                            (step[1] + static_cast<std::int64_t>(gridSize[1]) * step[2]);
     for (unsigned int d = 0; d < 3; ++d)
     {
-      needed[n] |= (steps[n][d] < 0 ? 1u : 0u) << (2 * d) | (steps[n][d] > 0 ? 1u : 0u) << (2 * d + 1);
+      needed[n] |= (step[d] < 0 ? 1u : 0u) << (2 * d) | (step[d] > 0 ? 1u : 0u) << (2 * d + 1);
     }
   }
   std::vector<std::size_t> cursor(S, 0);
@@ -141,6 +145,7 @@ FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
   std::array<std::uint64_t, 3> c{ { 0, 0, 0 } };
   unsigned int             rowFlags = 0;
   neighbours.resize(N * S);
+  rowNeighbours.resize(N);
   for (std::size_t i = 0; i < N; ++i)
   {
     const std::uint64_t g = gridIndex[i];
@@ -167,7 +172,9 @@ FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
       (*coordinates)[i] = { { static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2]) } };
     }
     const unsigned int flags = rowFlags | (c[0] > 0 ? 1u : 0u) | (c[0] + 1 < gridSize[0] ? 2u : 0u);
-    std::int32_t *     out = neighbours.data() + i * S;
+    rowNeighbours[i] = static_cast<std::uint8_t>(((flags & 1u) && i > 0 && gridIndex[i - 1] == g - 1 ? 1u : 0u) |
+                                                 ((flags & 2u) && i + 1 < N && gridIndex[i + 1] == g + 1 ? 2u : 0u));
+    std::int32_t * out = neighbours.data() + i * S;
     for (std::size_t n = 0; n < S; ++n)
     {
       std::size_t j = N;
@@ -192,8 +199,10 @@ struct SweepData
 {
   unsigned int         K;
   unsigned int         C;
-  unsigned int         Neighbourhood;
+  unsigned int         Neighbourhood; // neighbours in the table per voxel (all but those along the row)
   const std::int32_t * Neighbours;
+  const std::uint8_t * RowNeighbours; // bit 0: voxel i - 1 is the -x neighbour, bit 1: voxel i + 1 the +x one
+  std::size_t          N;             // voxels; voxel N, of content 0, stands for a missing neighbour
   const float *        Previous;
   float *              Current; // null where no later sweep reads the contents
   const float *        Z;
@@ -267,8 +276,8 @@ private:
       voxel[l] = first + std::min(l, count - 1);
       z[l] = d.Z[voxel[l]];
     }
-    // The 6 neighbours of a 3-D grid as a compile-time constant, so that the loop unrolls.
-    d.Neighbourhood == 6 ? this->NeighbourSums<6>(voxel) : this->NeighbourSums<0>(voxel);
+    // The 4 neighbours of a 3-D grid outside the row as a compile-time constant, so that the loop unrolls.
+    d.Neighbourhood == 4 ? this->NeighbourSums<4>(voxel) : this->NeighbourSums<0>(voxel);
     // Table rows: node and node + 1 of each lane, transposed to one Lanes per entry.
     const Lanes zLanes = Lanes::Load(z.data());
     Lanes       t = Min(Max((zLanes - Lanes::Broadcast(d.Low)) * Lanes::Broadcast(d.InverseStep), Lanes::Broadcast(0.0f)),
@@ -293,8 +302,9 @@ private:
     this->Mixtures(t);
   }
 
-  /** Neighbour sums: each lane adds its neighbours' contents, four classes at a time (a missing neighbour is voxel
-   * N, whose content stays 0), then the lanes are transposed to one Lanes per class. */
+  /** Neighbour sums: each lane adds its neighbours' contents in the neighbourhood's order (-x, +x first), four
+   * classes at a time (a missing neighbour is voxel N, whose content stays 0), then the lanes are transposed to one
+   * Lanes per class. */
   template <unsigned int FixedNeighbourhood>
   void
   NeighbourSums(const std::array<std::size_t, 4> & voxel)
@@ -307,7 +317,11 @@ private:
       for (unsigned int l = 0; l < 4; ++l)
       {
         const std::int32_t * neighbours = d.Neighbours + voxel[l] * neighbourhood;
-        sum[l] = Lanes::Broadcast(0.0f);
+        const std::size_t    row = d.RowNeighbours[voxel[l]];
+        const std::size_t    left = row & 1u ? voxel[l] - 1 : d.N;
+        const std::size_t    right = row & 2u ? voxel[l] + 1 : d.N;
+        sum[l] = Lanes::Broadcast(0.0f) + Lanes::Load(d.Previous + left * K + k);
+        sum[l] = sum[l] + Lanes::Load(d.Previous + right * K + k);
         for (unsigned int n = 0; n < neighbourhood; ++n)
         {
           sum[l] = sum[l] + Lanes::Load(d.Previous + static_cast<std::size_t>(neighbours[n]) * K + k);
@@ -739,10 +753,10 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
       }
     }
   }
-  w.Neighbourhood = static_cast<unsigned int>(steps.size());
+  w.Neighbourhood = static_cast<unsigned int>(steps.size()) - 2; // -x and +x: w.RowNeighbours
   // Coordinates of every voxel for the bias field.
   w.Coordinates.resize(EstimateBiasField ? w.N : 0);
-  FindNeighbours(gridIndex, gridSize, steps, w.Neighbours, EstimateBiasField ? &w.Coordinates : nullptr);
+  FindNeighbours(gridIndex, gridSize, steps, w.RowNeighbours, w.Neighbours, EstimateBiasField ? &w.Coordinates : nullptr);
   std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
                               std::numeric_limits<float>::max() } };
   std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
@@ -867,6 +881,8 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         C,
                         w.Neighbourhood,
                         w.Neighbours.data(),
+                        w.RowNeighbours.data(),
+                        w.N,
                         w.Previous.data(),
                         mixedFinal ? nullptr : w.Current.data(),
                         w.Intensity,

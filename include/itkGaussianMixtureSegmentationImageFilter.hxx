@@ -431,13 +431,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     gridSize[d] = region.GetSize()[d];
   }
   const auto numberOfVoxels = static_cast<std::size_t>(histogram.GetNumberOfSamples());
-  // Buffers of tens of megabytes: advised to be backed by huge pages before they are written.
   values.reserve(numberOfVoxels);
   gridIndex.reserve(numberOfVoxels);
   startPosteriors.reserve(posteriors ? numberOfVoxels * K : 0);
-  KMeansSegmentationMemory::AdviseHugePages(values.data(), values.capacity() * sizeof(float));
-  KMeansSegmentationMemory::AdviseHugePages(gridIndex.data(), gridIndex.capacity() * sizeof(std::uint64_t));
-  KMeansSegmentationMemory::AdviseHugePages(startPosteriors.data(), startPosteriors.capacity() * sizeof(float));
   for (SizeValueType i = 0; i < totalPixels; ++i)
   {
     if (histogram.Includes(inputBuffer[i], maskBuffer ? maskBuffer[i] : MaskPixelType{ 1 }))
@@ -506,7 +502,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     image->SetNumberOfComponentsPerPixel(components);
     image->SetBufferedRegion(region);
     image->Allocate();
-    KMeansSegmentationMemory::AdviseHugePages(image);
     return image->GetBufferPointer();
   };
   if (!posteriors)
@@ -514,7 +509,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     auto * output = this->GetOutput();
     output->SetBufferedRegion(region);
     output->Allocate();
-    KMeansSegmentationMemory::AdviseHugePages(output);
     scatter(output->GetBufferPointer(), model.GetLabels(), 1, OutputPixelType{});
     scatter(allocate(this->GetPosteriorsOutput(), K), model.GetPosteriors(), K, 0.0f);
   }

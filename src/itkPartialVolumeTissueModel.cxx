@@ -31,7 +31,6 @@ namespace itk
 {
 namespace
 {
-using PartialVolumeTissueModelDetail::AssignOnHugePages;
 using PartialVolumeTissueModelDetail::BlockSize;
 using PartialVolumeTissueModelDetail::Lanes;
 constexpr double      Pi = 3.14159265358979323846;
@@ -145,8 +144,8 @@ FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
   std::uint64_t            rowStart = 0;
   std::array<std::uint64_t, 3> c{ { 0, 0, 0 } };
   unsigned int             rowFlags = 0;
-  AssignOnHugePages(neighbours, N * S, std::int32_t{ 0 });
-  AssignOnHugePages(rowNeighbours, N, std::uint8_t{ 0 });
+  neighbours.resize(N * S);
+  rowNeighbours.resize(N);
   for (std::size_t i = 0; i < N; ++i)
   {
     const std::uint64_t g = gridIndex[i];
@@ -784,8 +783,8 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
   w.Shift = sum / static_cast<double>(w.N);
   // One more voxel, N, of content 0: the neighbour of voxels at the edge of the mask or grid.
   // The sweep reads four floats from a voxel's first class on: 3 more floats at the end.
-  AssignOnHugePages(w.Previous, (w.N + 1) * w.K + 3, 0.0f);
-  AssignOnHugePages(w.Current, (w.N + 1) * w.K + 3, 0.0f);
+  w.Previous.assign((w.N + 1) * w.K + 3, 0.0f);
+  w.Current.assign((w.N + 1) * w.K + 3, 0.0f);
   // The intensity the sweep reads: the values, or with the bias field their quotients Z by it.
   w.Z.assign(EstimateBiasField ? values.begin() : values.end(), values.end());
   w.Intensity = EstimateBiasField ? w.Z.data() : values.data();
@@ -874,14 +873,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
   }
   if (final)
   {
-    if (mixedFinal)
-    {
-      m_Fractions.resize(w.N * K); // every voxel is written
-    }
-    else
-    {
-      AssignOnHugePages(m_Fractions, w.N * K, 0.0f);
-    }
+    m_Fractions.resize(w.N * K); // every voxel is written
     m_Labels.resize(mixedFinal ? m_Labels.size() : w.N);
   }
   const bool      bias = EstimateBiasField;
@@ -1057,7 +1049,7 @@ PartialVolumeTissueModel::Finish(Workspace & w)
       m_FractionSums[k] += w.BlockSums[block * w.Stride + 3 * K + w.C + 1 + k];
     }
   }
-  AssignOnHugePages(m_BiasField, w.N, 1.0f);
+  m_BiasField.assign(w.N, 1.0f);
   for (std::size_t i = 0; i < w.Field.size(); ++i)
   {
     m_BiasField[i] = static_cast<float>(w.Field[i] * w.FieldScale);

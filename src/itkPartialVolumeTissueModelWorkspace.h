@@ -24,7 +24,6 @@
 
 #include "itkPartialVolumeTissueModel.h"
 
-#include "itkKMeansSegmentationMemory.h"
 #include "itkMultiThreaderBase.h"
 
 #include <array>
@@ -39,22 +38,6 @@ namespace PartialVolumeTissueModelDetail
 /** Voxels per block: the unit of parallel work and of partial sums (a split that does not depend on the number
  * of threads). */
 constexpr std::size_t BlockSize = 4096;
-
-/** Sets v to count copies of value; a new buffer is advised to be backed by transparent huge pages before it is
- * first written (see KMeansSegmentationMemory: page faults of 4 KiB pages can cost more than the sweeps). */
-template <typename T>
-void
-AssignOnHugePages(std::vector<T> & v, std::size_t count, const T & value)
-{
-  if (v.capacity() < count)
-  {
-    std::vector<T> fresh;
-    fresh.reserve(count);
-    KMeansSegmentationMemory::AdviseHugePages(fresh.data(), count * sizeof(T));
-    v.swap(fresh);
-  }
-  v.assign(count, value);
-}
 } // namespace PartialVolumeTissueModelDetail
 
 struct PartialVolumeTissueModel::Workspace

@@ -400,7 +400,7 @@ private:
   Mixtures(Lanes t)
   {
     const auto [K, C, M, Width] = this->Counts();
-    std::array<Lanes, (MaxK + 3) / 4 * 4> content;
+    std::array<Lanes, (MaxK + 3) / 4 * 4> content{}; // classes K and above: 0
     std::copy(m_U.begin(), m_U.begin() + K, content.begin());
     std::array<Lanes, MaxK> fraction;
     std::copy(m_U.begin(), m_U.begin() + K, fraction.begin());

@@ -430,15 +430,19 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   {
     gridSize[d] = region.GetSize()[d];
   }
+  const auto numberOfVoxels = static_cast<std::size_t>(histogram.GetNumberOfSamples());
+  values.reserve(numberOfVoxels);
+  gridIndex.reserve(numberOfVoxels);
+  startPosteriors.reserve(posteriors ? numberOfVoxels * K : 0);
   for (SizeValueType i = 0; i < totalPixels; ++i)
   {
     if (histogram.Includes(inputBuffer[i], maskBuffer ? maskBuffer[i] : MaskPixelType{ 1 }))
     {
       values.push_back(static_cast<float>(inputBuffer[i]));
       gridIndex.push_back(i);
-      if (posteriors)
+      for (unsigned int k = 0; posteriors && k < K; ++k)
       {
-        startPosteriors.insert(startPosteriors.end(), posteriors + i * K, posteriors + (i + 1) * K);
+        startPosteriors.push_back(posteriors[i * K + k]);
       }
     }
   }
@@ -479,42 +483,42 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   model.Fit(values, gridIndex, gridSize, initial);
   this->UpdateProgress(0.9f);
 
-  // Outputs: 0 (and 1 for the fractions, the bias field) wherever no voxel takes part.
-  auto *             output = this->GetOutput();
-  output->SetBufferedRegion(region);
-  output->Allocate(true);
-  auto * posteriorImage = this->GetPosteriorsOutput();
-  posteriorImage->SetNumberOfComponentsPerPixel(K);
-  posteriorImage->SetBufferedRegion(region);
-  posteriorImage->Allocate(true);
-  std::vector<std::pair<float *, const std::vector<float> *>> fields{ { posteriorImage->GetBufferPointer(),
-                                                                        &model.GetPosteriors() } };
+  // Outputs: the model's values at the voxels taking part, 0 (1 for the bias field) elsewhere, written in one pass.
+  // Given the first stage's posteriors, the labels and posteriors are already in place (the model's are the same).
+  auto scatter = [&](auto * target, const auto & source, unsigned int components, auto fill) {
+    SizeValueType next = 0; // the first grid voxel not yet written
+    for (std::size_t v = 0; v < gridIndex.size(); ++v)
+    {
+      std::fill(target + next * components, target + gridIndex[v] * components, fill);
+      for (unsigned int c = 0; c < components; ++c)
+      {
+        target[gridIndex[v] * components + c] = source[v * components + c];
+      }
+      next = gridIndex[v] + 1;
+    }
+    std::fill(target + next * components, target + totalPixels * components, fill);
+  };
+  auto allocate = [&](auto * image, unsigned int components) {
+    image->SetNumberOfComponentsPerPixel(components);
+    image->SetBufferedRegion(region);
+    image->Allocate();
+    return image->GetBufferPointer();
+  };
+  if (!posteriors)
+  {
+    auto * output = this->GetOutput();
+    output->SetBufferedRegion(region);
+    output->Allocate();
+    scatter(output->GetBufferPointer(), model.GetLabels(), 1, OutputPixelType{});
+    scatter(allocate(this->GetPosteriorsOutput(), K), model.GetPosteriors(), K, 0.0f);
+  }
   if (model.PartialVolume)
   {
-    auto * fractions = this->GetFractionsOutput();
-    fractions->SetNumberOfComponentsPerPixel(K);
-    fractions->SetBufferedRegion(region);
-    fractions->Allocate(true);
-    fields.emplace_back(fractions->GetBufferPointer(), &model.GetFractions());
+    scatter(allocate(this->GetFractionsOutput(), K), model.GetFractions(), K, 0.0f);
   }
   if (model.EstimateBiasField)
   {
-    auto * bias = this->GetBiasFieldOutput();
-    bias->SetBufferedRegion(region);
-    bias->Allocate();
-    bias->FillBuffer(1.0f);
-    for (std::size_t i = 0; i < values.size(); ++i)
-    {
-      bias->GetBufferPointer()[gridIndex[i]] = model.GetBiasField()[i];
-    }
-  }
-  for (std::size_t i = 0; i < values.size(); ++i)
-  {
-    output->GetBufferPointer()[gridIndex[i]] = static_cast<OutputPixelType>(model.GetLabels()[i]);
-    for (const auto & field : fields)
-    {
-      std::copy_n(field.second->data() + i * K, K, field.first + gridIndex[i] * K);
-    }
+    scatter(allocate(this->GetBiasFieldOutput(), 1), model.GetBiasField(), 1, 1.0f);
   }
   const auto & proportions = model.GetClassProportions();
   m_ClassMeans = model.GetTissues().Mean;

@@ -78,8 +78,12 @@ namespace itk
  *
  * Speed: the class likelihoods (as ratios to the largest), the mixed fractions and residuals are tabulated over
  * the intensity (32 nodes per standard deviation, linear interpolation); the sweep runs in single precision with
- * an inline exponential, the number of tissues a compile-time constant for 2 to 4; the intensity divided by the
- * field is stored once per bias fit.
+ * an inline exponential, the number of tissues a compile-time constant for 2 to 4, four voxels at a time in
+ * SIMD lanes (each lane the scalar arithmetic, the sums over the voxels added one voxel after the other, so the
+ * results do not depend on the lanes); the intensity divided by the field is stored once per bias fit. The
+ * neighbours are found by one forward cursor per direction over the ascending grid indices (no map of the grid).
+ * The mixed stage's sweeps skip what nothing reads: the mean-field energy (a fixed number of sweeps), and in the
+ * last one the prior sums, the labels and the contents.
  *
  * Bias field (EstimateBiasField on; Wells et al., "Adaptive segmentation of MRI data", IEEE TMI 15(4), 1996,
  * the scheme of FAST and SPM): from iteration BiasFieldDelay on (the first iterations classify the uncorrected

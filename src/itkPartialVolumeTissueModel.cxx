@@ -16,13 +16,13 @@
  *
  *=========================================================================*/
 #include "itkPartialVolumeTissueModelWorkspace.h"
+#include "itkPartialVolumeTissueModelLanes.h"
 
 #include "itkMacro.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <ostream>
@@ -32,32 +32,10 @@ namespace itk
 namespace
 {
 using PartialVolumeTissueModelDetail::BlockSize;
+using PartialVolumeTissueModelDetail::Lanes;
 constexpr double      Pi = 3.14159265358979323846;
 /** Share of the voxels the mixed classes start with in the partial-volume stage (then calibrated). */
 constexpr double InitialMixedShare = 0.2;
-
-/** e^x in single precision for x <= 0 (flushed to e^-87 below -87), relative error below 3e-7: e^x = 2^n e^r with
- * n the integer nearest to x / ln 2, |r| <= ln(2) / 2, e^r by its Taylor polynomial of degree 6. A pure inline
- * function (every thread gets the same value for the same argument) and several times faster than std::exp. */
-inline float
-ExpNonPositive(float x)
-{
-  x = std::max(x, -87.0f);
-  const float n = std::floor(x * 1.44269504f + 0.5f);
-  // ln 2 in two parts: the high part has 16 significant bits, so n * high is exact.
-  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
-  float       p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const auto bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
-  float      scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
-}
 
 /** Sum of the logarithms of many positive factors with one logarithm per many factors: the running product is
  * folded into the sum only when it leaves [1e-100, 1e100]. */
@@ -132,15 +110,101 @@ Normalise(std::vector<double> & weights)
   }
 }
 
+/** The neighbours of every voxel: along the rows (steps[0] and steps[1], -x and +x, voxels i - 1 and i + 1 where
+ * they are neighbours) as bits 0 and 1 of rowNeighbours[i], the others as voxel numbers (neighbours[i * (steps - 2)
+ * + n - 2], N where the neighbour lies outside the grid or does not take part); with coordinates, each voxel's
+ * grid coordinates. The grid index of the neighbour in a direction ascends with the voxel's, so a cursor per
+ * direction that only moves forward finds it: no map of the grid, a few steps per voxel. Throws where gridIndex
+ * does not ascend. */
+void
+FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
+               const std::array<std::uint64_t, 3> &    gridSize,
+               const std::vector<std::array<int, 3>> & steps,
+               std::vector<std::uint8_t> &             rowNeighbours,
+               std::vector<std::int32_t> &             neighbours,
+               std::vector<std::array<float, 3>> *     coordinates)
+{
+  const std::size_t N = gridIndex.size();
+  const std::size_t S = steps.size() - 2;
+  // Per direction: its step in the grid index, and the position flags it needs (bit 2d: the voxel is not on the
+  // grid's low face in dimension d, bit 2d + 1: not on its high face).
+  std::vector<std::int64_t> offset(S);
+  std::vector<unsigned int> needed(S, 0);
+  for (std::size_t n = 0; n < S; ++n)
+  {
+    const std::array<int, 3> & step = steps[n + 2];
+    offset[n] = step[0] + static_cast<std::int64_t>(gridSize[0]) *
+                            (step[1] + static_cast<std::int64_t>(gridSize[1]) * step[2]);
+    for (unsigned int d = 0; d < 3; ++d)
+    {
+      needed[n] |= (step[d] < 0 ? 1u : 0u) << (2 * d) | (step[d] > 0 ? 1u : 0u) << (2 * d + 1);
+    }
+  }
+  std::vector<std::size_t> cursor(S, 0);
+  std::uint64_t            rowStart = 0;
+  std::array<std::uint64_t, 3> c{ { 0, 0, 0 } };
+  unsigned int             rowFlags = 0;
+  neighbours.resize(N * S);
+  rowNeighbours.resize(N);
+  for (std::size_t i = 0; i < N; ++i)
+  {
+    const std::uint64_t g = gridIndex[i];
+    if (i > 0 && g <= gridIndex[i - 1])
+    {
+      itkGenericExceptionMacro(<< "PartialVolumeTissueModel: grid index " << g << " of voxel " << i
+                               << " does not ascend");
+    }
+    if (i == 0 || g >= rowStart + gridSize[0])
+    {
+      // A new row: its coordinates by division and its flags, once per row.
+      rowStart = g - g % gridSize[0];
+      c[1] = g / gridSize[0] % gridSize[1];
+      c[2] = g / (gridSize[0] * gridSize[1]);
+      rowFlags = 0;
+      for (unsigned int d = 1; d < 3; ++d)
+      {
+        rowFlags |= (c[d] > 0 ? 1u : 0u) << (2 * d) | (c[d] + 1 < gridSize[d] ? 1u : 0u) << (2 * d + 1);
+      }
+    }
+    c[0] = g - rowStart;
+    if (coordinates)
+    {
+      (*coordinates)[i] = { { static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2]) } };
+    }
+    const unsigned int flags = rowFlags | (c[0] > 0 ? 1u : 0u) | (c[0] + 1 < gridSize[0] ? 2u : 0u);
+    rowNeighbours[i] = static_cast<std::uint8_t>(((flags & 1u) && i > 0 && gridIndex[i - 1] == g - 1 ? 1u : 0u) |
+                                                 ((flags & 2u) && i + 1 < N && gridIndex[i + 1] == g + 1 ? 2u : 0u));
+    std::int32_t * out = neighbours.data() + i * S;
+    for (std::size_t n = 0; n < S; ++n)
+    {
+      std::size_t j = N;
+      if ((flags & needed[n]) == needed[n])
+      {
+        const auto  target = static_cast<std::uint64_t>(static_cast<std::int64_t>(g) + offset[n]);
+        std::size_t p = cursor[n];
+        while (p < N && gridIndex[p] < target)
+        {
+          ++p;
+        }
+        cursor[n] = p;
+        j = p < N && gridIndex[p] == target ? p : N;
+      }
+      out[n] = static_cast<std::int32_t>(j);
+    }
+  }
+}
+
 /** What one mean-field sweep reads and writes (see PartialVolumeTissueModel::Sweep). */
 struct SweepData
 {
   unsigned int         K;
   unsigned int         C;
-  unsigned int         Neighbourhood;
+  unsigned int         Neighbourhood; // neighbours in the table per voxel (all but those along the row)
   const std::int32_t * Neighbours;
+  const std::uint8_t * RowNeighbours; // bit 0: voxel i - 1 is the -x neighbour, bit 1: voxel i + 1 the +x one
+  std::size_t          N;             // voxels; voxel N, of content 0, stands for a missing neighbour
   const float *        Previous;
-  float *              Current;
+  float *              Current; // null where no later sweep reads the contents
   const float *        Z;
   const float *        Table;
   std::size_t          Nodes;
@@ -150,118 +214,254 @@ struct SweepData
   double               Shift;
   const float *        Prior;
   bool                 Calibrated; // the prior sums R_c (calibrated proportions) are wanted
+  bool                 Energy;     // the mean-field energy is wanted (the pure stage's convergence test)
   const float *        Mean;     // K
   const float *        Variance; // K
   float *              Expected; // bias fit: null without it
   float *              Weight;
   float *              Fractions; // final sweep: null otherwise
-  std::uint8_t *       Labels;
+  std::uint8_t *       Labels; // null where the labels are not wanted
 };
 
-/** The sweep over voxels [begin, end) adding to blockSums (layout of Workspace::Stride); FixedK > 0 makes the
- * number of tissues and, with Mixed (the mixed classes present), of classes compile-time constants (for 2 to 4
- * tissues, so that the per-class loops unroll and the sums stay in a local array), 0 the run-time K and C. */
+/** The sweep over voxels [begin, end), four at a time, adding to blockSums (layout of Workspace::Stride); FixedK > 0
+ * makes the number of tissues and, with Mixed (the mixed classes present), of classes compile-time constants (for
+ * 2 to 4 tissues, so that the per-class loops unroll and the sums stay in a local array), 0 the run-time K and C.
+ * The per-voxel terms are computed in four single-precision lanes (one voxel each; every lane's arithmetic is the
+ * scalar one), the sums over the voxels in double precision one voxel after the other, in voxel order. */
 template <unsigned int FixedK, bool Mixed>
-void
-SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * blockSums)
+class SweepKernel
 {
-  constexpr unsigned int MaxK = FixedK > 0 ? FixedK : 255;
-  constexpr unsigned int MaxC = 2 * MaxK - 1;
-  constexpr unsigned int FixedC = FixedK > 0 ? (Mixed ? 2 * FixedK - 1 : FixedK) : 0;
-  const unsigned int     K = FixedK > 0 ? FixedK : d.K;
-  const unsigned int     C = FixedK > 0 ? FixedC : d.C;
-  const unsigned int     M = C - K;
-  // Compile-time layout: the sums in a local array (same additions in the same order), copied out at the end.
-  std::array<double, (FixedK > 0 ? 4 * FixedK + 2 * FixedC + 2 : 1)> local{};
-  double *                                                         sums = FixedK > 0 ? local.data() : blockSums;
-  const std::size_t      width = C + 1 + 2 * M;
-  std::array<float, MaxK> s{}, fraction{};
-  std::array<float, MaxC> H{}, u{}, r{};
-  double                 maximumSum = 0.0;
-  LogOfProduct           logOfTotals;
-  for (std::size_t i = begin; i < end; ++i)
+public:
+  SweepKernel(const SweepData & d)
+    : d(d)
+  {}
+
+  void
+  Run(std::size_t begin, std::size_t end, double * blockSums)
   {
-    std::fill(s.begin(), s.begin() + K, 0.0f);
-    for (unsigned int n = 0; n < d.Neighbourhood; ++n)
+    const auto [K, C, M, Width] = this->Counts();
+    // Compile-time layout: the sums in a local array (same additions in the same order), copied out at the end.
+    double * sums = FixedK > 0 ? m_Local.data() : blockSums;
+    for (std::size_t first = begin; first < end; first += 4)
     {
-      // A missing neighbour is voxel N, whose content stays 0.
-      const float * content = d.Previous + static_cast<std::size_t>(d.Neighbours[i * d.Neighbourhood + n]) * K;
-      for (unsigned int k = 0; k < K; ++k)
+      const auto count = static_cast<unsigned int>(std::min<std::size_t>(4, end - first));
+      this->Terms(first, count);
+      for (unsigned int l = 0; l < count; ++l)
       {
-        s[k] += content[k];
+        this->Add(first + l, l, sums);
       }
     }
-    const float z = d.Z[i];
-    float       t = std::min(std::max((z - d.Low) * d.InverseStep, 0.0f), static_cast<float>(d.Nodes - 1));
-    const auto  node = std::min(static_cast<std::size_t>(t), d.Nodes - 2);
-    t -= static_cast<float>(node);
-    const float * a = d.Table + node * width;
-    const float * b = a + width;
-    const float   maximum = a[C] + t * (b[C] - a[C]);
-    float         largest = s[0];
+    sums[3 * K + C] = d.Energy ? m_MaximumSum + m_LogOfTotals.Total() : 0.0;
+    if (FixedK > 0)
+    {
+      std::copy(m_Local.begin(), m_Local.end(), blockSums);
+    }
+  }
+
+private:
+  static constexpr unsigned int MaxK = FixedK > 0 ? FixedK : 255;
+  static constexpr unsigned int MaxC = Mixed || FixedK == 0 ? 2 * MaxK - 1 : MaxK;
+  static constexpr unsigned int MaxEntries = 2 * (MaxC + 1 + 2 * (MaxC - MaxK)) + 3; // two table rows, and a chunk
+  static constexpr unsigned int FixedC = FixedK > 0 ? MaxC : 0;
+
+  /** The lanes' terms of voxels first..first+count-1 (a voxel beyond them repeats the last). */
+  void
+  Terms(std::size_t first, unsigned int count)
+  {
+    const auto [K, C, M, Width] = this->Counts();
+    std::array<std::size_t, 4> voxel{};
+    std::array<float, 4>       z{};
+    for (unsigned int l = 0; l < 4; ++l)
+    {
+      voxel[l] = first + std::min(l, count - 1);
+      z[l] = d.Z[voxel[l]];
+    }
+    // The 4 neighbours of a 3-D grid outside the row as a compile-time constant, so that the loop unrolls.
+    d.Neighbourhood == 4 ? this->NeighbourSums<4>(voxel) : this->NeighbourSums<0>(voxel);
+    // Table rows: node and node + 1 of each lane, transposed to one Lanes per entry.
+    const Lanes zLanes = Lanes::Load(z.data());
+    Lanes       t = Min(Max((zLanes - Lanes::Broadcast(d.Low)) * Lanes::Broadcast(d.InverseStep), Lanes::Broadcast(0.0f)),
+                  Lanes::Broadcast(static_cast<float>(d.Nodes - 1)));
+    const Lanes node = Min(Floor(t), Lanes::Broadcast(static_cast<float>(d.Nodes - 2)));
+    t = t - node;
+    std::array<float, 4> nodes;
+    node.Store(nodes.data());
+    const unsigned int entries = 2 * Width;
+    for (unsigned int e = 0; e < entries; e += 4)
+    {
+      const unsigned int   available = std::min(4u, entries - e);
+      std::array<Lanes, 4> row;
+      for (unsigned int l = 0; l < 4; ++l)
+      {
+        row[l] = Lanes::Load(d.Table + static_cast<std::size_t>(nodes[l]) * Width + e, available);
+      }
+      Transpose(row[0], row[1], row[2], row[3]);
+      std::copy(row.begin(), row.end(), m_Entry.begin() + e);
+    }
+    this->Posteriors(t);
+    this->Mixtures(t);
+  }
+
+  /** Neighbour sums: each lane adds its neighbours' contents in the neighbourhood's order (-x, +x first), four
+   * classes at a time (a missing neighbour is voxel N, whose content stays 0), then the lanes are transposed to one
+   * Lanes per class. */
+  template <unsigned int FixedNeighbourhood>
+  void
+  NeighbourSums(const std::array<std::size_t, 4> & voxel)
+  {
+    const auto         K = this->Counts()[0];
+    const unsigned int neighbourhood = FixedNeighbourhood > 0 ? FixedNeighbourhood : d.Neighbourhood;
+    for (unsigned int k = 0; k < K; k += 4)
+    {
+      std::array<Lanes, 4> sum;
+      for (unsigned int l = 0; l < 4; ++l)
+      {
+        const std::int32_t * neighbours = d.Neighbours + voxel[l] * neighbourhood;
+        const std::size_t    row = d.RowNeighbours[voxel[l]];
+        const std::size_t    left = row & 1u ? voxel[l] - 1 : d.N;
+        const std::size_t    right = row & 2u ? voxel[l] + 1 : d.N;
+        sum[l] = Lanes::Broadcast(0.0f) + Lanes::Load(d.Previous + left * K + k);
+        sum[l] = sum[l] + Lanes::Load(d.Previous + right * K + k);
+        for (unsigned int n = 0; n < neighbourhood; ++n)
+        {
+          sum[l] = sum[l] + Lanes::Load(d.Previous + static_cast<std::size_t>(neighbours[n]) * K + k);
+        }
+      }
+      Transpose(sum[0], sum[1], sum[2], sum[3]);
+      std::copy(sum.begin(), sum.end(), m_S.begin() + k);
+    }
+  }
+
+  /** Interpolated entry e of the table. */
+  Lanes
+  Entry(unsigned int e, Lanes t) const
+  {
+    const auto [K, C, M, Width] = this->Counts();
+    return m_Entry[e] + t * (m_Entry[Width + e] - m_Entry[e]);
+  }
+
+  /** The class posteriors u (with exp(beta field_c) relative to the largest: a mixed class's field is the mean of
+   * its tissues' fields) and the prior's shares r, stored per lane. */
+  void
+  Posteriors(Lanes t)
+  {
+    const auto [K, C, M, Width] = this->Counts();
+    if (d.Energy)
+    {
+      (this->Entry(C, t)).Store(m_Maximum.data());
+    }
+    Lanes largest = m_S[0];
     for (unsigned int k = 1; k < K; ++k)
     {
-      largest = std::max(largest, s[k]);
+      largest = Max(largest, m_S[k]);
     }
-    // exp(beta field_c) relative to the largest: a mixed class's field is the mean of its tissues' fields.
+    const Lanes beta = Lanes::Broadcast(d.Beta);
+    (beta * largest).Store(m_BetaLargest.data());
     for (unsigned int k = 0; k < K; ++k)
     {
-      H[k] = ExpNonPositive(d.Beta * (s[k] - largest));
+      m_H[k] = ExpNonPositive(beta * (m_S[k] - largest));
     }
     for (unsigned int j = 0; j < M; ++j)
     {
-      H[K + j] = std::sqrt(H[j] * H[j + 1]);
+      m_H[K + j] = Sqrt(m_H[j] * m_H[j + 1]);
     }
-    float total = 0.0f;
-    float priorTotal = 0.0f;
+    Lanes total = Lanes::Broadcast(0.0f);
     for (unsigned int c = 0; c < C; ++c)
     {
-      u[c] = (a[c] + t * (b[c] - a[c])) * H[c];
-      total += u[c];
+      m_U[c] = this->Entry(c, t) * m_H[c];
+      total = total + m_U[c];
+    }
+    total.Store(m_Total.data());
+    const Lanes inverse = Lanes::Broadcast(1.0f) / total;
+    for (unsigned int c = 0; c < C; ++c)
+    {
+      m_U[c] = m_U[c] * inverse;
+      m_U[c].Store(m_UStore[c].data());
     }
     if (d.Calibrated)
     {
+      Lanes priorTotal = Lanes::Broadcast(0.0f);
       for (unsigned int c = 0; c < C; ++c)
       {
-        r[c] = d.Prior[c] * H[c];
-        priorTotal += r[c];
+        m_R[c] = Lanes::Broadcast(d.Prior[c]) * m_H[c];
+        priorTotal = priorTotal + m_R[c];
+      }
+      const Lanes priorInverse = Lanes::Broadcast(1.0f) / priorTotal;
+      for (unsigned int c = 0; c < C; ++c)
+      {
+        (m_R[c] * priorInverse).Store(m_RStore[c].data());
       }
     }
-    maximumSum += static_cast<double>(maximum) + static_cast<double>(d.Beta * largest);
-    logOfTotals.Add(total);
-    const float inverse = 1.0f / total;
+  }
+
+  /** The tissue contents (written to Current), the mixed classes' expected squared residuals and, in the final
+   * sweep, the tissue fractions, stored per lane. */
+  void
+  Mixtures(Lanes t)
+  {
+    const auto [K, C, M, Width] = this->Counts();
+    std::array<Lanes, (MaxK + 3) / 4 * 4> content{}; // classes K and above: 0
+    std::copy(m_U.begin(), m_U.begin() + K, content.begin());
+    std::array<Lanes, MaxK> fraction;
+    std::copy(m_U.begin(), m_U.begin() + K, fraction.begin());
+    const Lanes half = Lanes::Broadcast(0.5f);
+    for (unsigned int j = 0; j < M; ++j)
+    {
+      const Lanes q = m_U[K + j];
+      (q * this->Entry(C + 1 + M + j, t)).Store(m_Residual[j].data());
+      if (d.Fractions)
+      {
+        const Lanes f = this->Entry(C + 1 + j, t);
+        fraction[j] = fraction[j] + q * (Lanes::Broadcast(1.0f) - f);
+        fraction[j + 1] = fraction[j + 1] + q * f;
+      }
+      content[j] = content[j] + half * q;
+      content[j + 1] = content[j + 1] + half * q;
+    }
+    for (unsigned int k = 0; k < K && d.Fractions; ++k)
+    {
+      fraction[k].Store(m_Fraction[k].data());
+    }
+    for (unsigned int k = 0; k < K; k += 4)
+    {
+      Transpose(content[k], content[k + 1], content[k + 2], content[k + 3]);
+      std::copy(content.begin() + k, content.begin() + k + 4, m_Content.begin() + k);
+    }
+  }
+
+  /** Voxel i (lane l): its contents, and its terms added to the sums. */
+  void
+  Add(std::size_t i, unsigned int l, double * sums)
+  {
+    const auto [K, C, M, Width] = this->Counts();
+    for (unsigned int k = 0; k < K && d.Current; k += 4)
+    {
+      m_Content[k + l].Store(d.Current + i * K + k, std::min(4u, K - k));
+    }
+    if (d.Energy)
+    {
+      m_MaximumSum += static_cast<double>(m_Maximum[l]) + static_cast<double>(m_BetaLargest[l]);
+      m_LogOfTotals.Add(m_Total[l]);
+    }
     for (unsigned int c = 0; c < C; ++c)
     {
-      u[c] *= inverse;
-      sums[3 * K + c] += u[c];
+      sums[3 * K + c] += m_UStore[c][l];
     }
-    if (d.Calibrated)
+    for (unsigned int c = 0; c < C && d.Calibrated; ++c)
     {
-      const float priorInverse = 1.0f / priorTotal;
-      for (unsigned int c = 0; c < C; ++c)
-      {
-        sums[4 * K + C + 1 + c] += r[c] * priorInverse;
-      }
+      sums[4 * K + C + 1 + c] += m_RStore[c][l];
     }
-    const double dz = z - d.Shift;
-    float *      content = d.Current + i * K;
+    const double dz = d.Z[i] - d.Shift;
     for (unsigned int k = 0; k < K; ++k)
     {
-      sums[3 * k] += u[k];
-      sums[3 * k + 1] += u[k] * dz;
-      sums[3 * k + 2] += u[k] * dz * dz;
-      fraction[k] = u[k];
-      content[k] = u[k];
+      const float u = m_UStore[k][l];
+      sums[3 * k] += u;
+      sums[3 * k + 1] += u * dz;
+      sums[3 * k + 2] += u * dz * dz;
     }
     for (unsigned int j = 0; j < M; ++j)
     {
-      const float q = u[K + j];
-      const float f = a[C + 1 + j] + t * (b[C + 1 + j] - a[C + 1 + j]);
-      sums[4 * K + 2 * C + 1] += q * (a[C + 1 + M + j] + t * (b[C + 1 + M + j] - a[C + 1 + M + j]));
-      fraction[j] += q * (1.0f - f);
-      fraction[j + 1] += q * f;
-      content[j] += 0.5f * q;
-      content[j + 1] += 0.5f * q;
+      sums[4 * K + 2 * C + 1] += m_Residual[j][l];
     }
     if (d.Expected)
     {
@@ -270,12 +470,11 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * bl
       float pureWeight = 0.0f, pureMean = 0.0f, pureSpread = 0.0f;
       for (unsigned int k = 0; k < K; ++k)
       {
-        pureWeight += u[k];
-        pureMean += u[k] * d.Mean[k];
-        pureSpread += u[k] * d.Variance[k];
+        pureWeight += m_UStore[k][l];
+        pureMean += m_UStore[k][l] * d.Mean[k];
+        pureSpread += m_UStore[k][l] * d.Variance[k];
       }
-      const float m = pureWeight > 0.0f ? pureMean / pureWeight : 0.0f;
-      d.Expected[i] = m;
+      d.Expected[i] = pureWeight > 0.0f ? pureMean / pureWeight : 0.0f;
       d.Weight[i] = pureWeight > 0.0f ? pureMean * pureMean / pureSpread : 0.0f; // w_i^2 m_i^2 / v_i
     }
     if (d.Fractions)
@@ -284,19 +483,40 @@ SweepVoxels(const SweepData & d, std::size_t begin, std::size_t end, double * bl
       unsigned int best = 0;
       for (unsigned int k = 0; k < K; ++k)
       {
-        out[k] = fraction[k];
+        out[k] = m_Fraction[k][l];
         sums[3 * K + C + 1 + k] += out[k];
         best = out[k] > out[best] ? k : best;
       }
-      d.Labels[i] = static_cast<std::uint8_t>(best + 1);
+      if (d.Labels)
+      {
+        d.Labels[i] = static_cast<std::uint8_t>(best + 1);
+      }
     }
   }
-  sums[3 * K + C] = maximumSum + logOfTotals.Total();
-  if (FixedK > 0)
+
+  using Lane = std::array<float, 4>;
+
+  /** Tissues K, classes C, mixed classes M and the width of a table row: compile-time constants with FixedK. */
+  std::array<unsigned int, 4>
+  Counts() const
   {
-    std::copy(local.begin(), local.end(), blockSums);
+    const unsigned int K = FixedK > 0 ? FixedK : d.K;
+    const unsigned int C = FixedK > 0 ? FixedC : d.C;
+    return { { K, C, C - K, C + 1 + 2 * (C - K) } };
   }
-}
+
+  const SweepData &  d;
+  std::array<double, (FixedK > 0 ? 4 * FixedK + 2 * FixedC + 2 : 1)> m_Local{};
+  double                                                          m_MaximumSum{ 0.0 };
+  LogOfProduct                                                    m_LogOfTotals;
+  std::array<Lanes, (MaxK + 3) / 4 * 4>                           m_S;
+  std::array<Lanes, MaxEntries / 4 * 4>                           m_Entry;
+  std::array<Lanes, MaxC>                                         m_H, m_U, m_R;
+  std::array<Lanes, (MaxK + 3) / 4 * 4>                           m_Content;
+  Lane                                                            m_Maximum, m_BetaLargest, m_Total;
+  std::array<Lane, MaxC>                                          m_UStore, m_RStore;
+  std::array<Lane, MaxK>                                          m_Residual, m_Fraction;
+};
 } // namespace
 
 void
@@ -371,11 +591,10 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   {
     // Stage 1 done by the caller: its posteriors, and labels the tissue of largest posterior.
     std::copy(StartPosteriors.begin(), StartPosteriors.end(), w.Previous.begin());
-    m_Posteriors = StartPosteriors;
     m_Labels.resize(w.N);
     for (std::size_t i = 0; i < w.N; ++i)
     {
-      const float * q = m_Posteriors.data() + i * w.K;
+      const float * q = StartPosteriors.data() + i * w.K;
       m_Labels[i] = static_cast<std::uint8_t>(std::max_element(q, q + w.K) - q + 1);
     }
   }
@@ -391,9 +610,14 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
     {
       Progress(static_cast<double>(m_Iterations) / totalIterations);
     }
-    const std::vector<std::uint8_t> labels = m_Labels;
-    FitMixedClasses(w, values, initial, mixedIterations, totalIterations);
-    m_Labels = labels;
+    FitMixedClasses(w, values, initial, mixedIterations, totalIterations); // keeps the labels
+  }
+  if (given)
+  {
+    // The given posteriors, copied into the larger of the sweep's buffers, which no sweep reads any more (no
+    // fresh memory).
+    m_Posteriors.swap(w.Previous.capacity() > w.Current.capacity() ? w.Previous : w.Current);
+    m_Posteriors.assign(StartPosteriors.begin(), StartPosteriors.end());
   }
   Finish(w);
   if (Progress)
@@ -529,45 +753,19 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
       }
     }
   }
-  w.Neighbourhood = static_cast<unsigned int>(steps.size());
-  // Neighbours through a map from grid index to voxel; coordinates of every voxel for the bias field.
-  std::vector<std::int32_t> map(gridSize[0] * gridSize[1] * gridSize[2], -1);
-  for (std::size_t i = 0; i < w.N; ++i)
-  {
-    if (i > 0 && gridIndex[i] <= gridIndex[i - 1])
-    {
-      itkGenericExceptionMacro(<< "PartialVolumeTissueModel: grid index " << gridIndex[i] << " of voxel " << i
-                               << " does not ascend");
-    }
-    map[gridIndex[i]] = static_cast<std::int32_t>(i);
-  }
-  w.Neighbours.assign(w.N * w.Neighbourhood, -1);
+  w.Neighbourhood = static_cast<unsigned int>(steps.size()) - 2; // -x and +x: w.RowNeighbours
+  // Coordinates of every voxel for the bias field.
+  w.Coordinates.resize(EstimateBiasField ? w.N : 0);
+  FindNeighbours(gridIndex, gridSize, steps, w.RowNeighbours, w.Neighbours, EstimateBiasField ? &w.Coordinates : nullptr);
   std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
                               std::numeric_limits<float>::max() } };
   std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
-  w.Coordinates.resize(EstimateBiasField ? w.N : 0); // only the bias field needs them
-  for (std::size_t i = 0; i < w.N; ++i)
+  for (const auto & c : w.Coordinates)
   {
-    const std::array<std::uint64_t, 3> c{ { gridIndex[i] % gridSize[0], gridIndex[i] / gridSize[0] % gridSize[1],
-                                            gridIndex[i] / (gridSize[0] * gridSize[1]) } };
-    for (unsigned int d = 0; d < 3 && EstimateBiasField; ++d)
+    for (unsigned int d = 0; d < 3; ++d)
     {
-      w.Coordinates[i][d] = static_cast<float>(c[d]);
-      low[d] = std::min(low[d], static_cast<float>(c[d]));
-      high[d] = std::max(high[d], static_cast<float>(c[d]));
-    }
-    for (unsigned int n = 0; n < w.Neighbourhood; ++n)
-    {
-      bool          inside = true;
-      std::uint64_t other = 0;
-      for (unsigned int d = 3; d-- > 0;)
-      {
-        const auto position = static_cast<std::int64_t>(c[d]) + steps[n][d];
-        inside = inside && position >= 0 && position < static_cast<std::int64_t>(gridSize[d]);
-        other = other * gridSize[d] + static_cast<std::uint64_t>(std::max<std::int64_t>(position, 0));
-      }
-      const std::int32_t j = inside ? map[other] : -1;
-      w.Neighbours[i * w.Neighbourhood + n] = j >= 0 ? j : static_cast<std::int32_t>(w.N);
+      low[d] = std::min(low[d], c[d]);
+      high[d] = std::max(high[d], c[d]);
     }
   }
   for (auto & c : w.Coordinates)
@@ -584,9 +782,12 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
   }
   w.Shift = sum / static_cast<double>(w.N);
   // One more voxel, N, of content 0: the neighbour of voxels at the edge of the mask or grid.
-  w.Previous.assign((w.N + 1) * w.K, 0.0f);
-  w.Current.assign((w.N + 1) * w.K, 0.0f);
-  w.Z = values;
+  // The sweep reads four floats from a voxel's first class on: 3 more floats at the end.
+  w.Previous.assign((w.N + 1) * w.K + 3, 0.0f);
+  w.Current.assign((w.N + 1) * w.K + 3, 0.0f);
+  // The intensity the sweep reads: the values, or with the bias field their quotients Z by it.
+  w.Z.assign(EstimateBiasField ? values.begin() : values.end(), values.end());
+  w.Intensity = EstimateBiasField ? w.Z.data() : values.data();
   w.Field.assign(EstimateBiasField ? w.N : 0, 1.0f);
   w.Expected.assign(EstimateBiasField ? w.N : 0, 0.0f);
   w.Weight.assign(EstimateBiasField ? w.N : 0, 0.0f);
@@ -662,19 +863,29 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
   }
   const std::vector<float> mean(m_Tissues.Mean.begin(), m_Tissues.Mean.end());
   const std::vector<float> variance(m_Tissues.Variance.begin(), m_Tissues.Variance.end());
+  // The final sweep of the mixed stage gives the fractions only: the labels are the pure stage's, and no sweep
+  // reads its contents.
+  const bool mixedFinal = final && C > K;
+  if (mixedFinal)
+  {
+    // The fractions take the buffer of the contents, which no later sweep reads (no fresh memory).
+    m_Fractions.swap(w.Current);
+  }
   if (final)
   {
-    m_Fractions.assign(w.N * K, 0.0f);
-    m_Labels.assign(w.N, 0);
+    m_Fractions.resize(w.N * K); // every voxel is written
+    m_Labels.resize(mixedFinal ? m_Labels.size() : w.N);
   }
   const bool      bias = EstimateBiasField;
   const SweepData data{ K,
                         C,
                         w.Neighbourhood,
                         w.Neighbours.data(),
+                        w.RowNeighbours.data(),
+                        w.N,
                         w.Previous.data(),
-                        w.Current.data(),
-                        w.Z.data(),
+                        mixedFinal ? nullptr : w.Current.data(),
+                        w.Intensity,
                         w.Table.data(),
                         w.Nodes,
                         static_cast<float>(w.TableLow),
@@ -682,13 +893,14 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         static_cast<float>(MRFWeight),
                         w.Shift,
                         prior.data(),
-                        w.Calibrated,
+                        w.Calibrated && !final, // no update of the proportions follows the final sweep
+                        !w.Calibrated,          // the mixed stage runs a fixed number of sweeps
                         mean.data(),
                         variance.data(),
                         bias ? w.Expected.data() : nullptr,
                         bias ? w.Weight.data() : nullptr,
                         final ? m_Fractions.data() : nullptr,
-                        final ? m_Labels.data() : nullptr };
+                        final && !mixedFinal ? m_Labels.data() : nullptr };
   w.Parallel([&](std::size_t block) {
     double * sums = w.BlockSums.data() + block * w.Stride;
     std::fill(sums, sums + w.Stride, 0.0);
@@ -698,19 +910,19 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
     switch (K)
     {
       case 2:
-        (mixed ? SweepVoxels<2, true> : SweepVoxels<2, false>)(data, begin, end, sums);
+        mixed ? SweepKernel<2, true>(data).Run(begin, end, sums) : SweepKernel<2, false>(data).Run(begin, end, sums);
         break;
       case 3:
-        (mixed ? SweepVoxels<3, true> : SweepVoxels<3, false>)(data, begin, end, sums);
+        mixed ? SweepKernel<3, true>(data).Run(begin, end, sums) : SweepKernel<3, false>(data).Run(begin, end, sums);
         break;
       case 4:
-        (mixed ? SweepVoxels<4, true> : SweepVoxels<4, false>)(data, begin, end, sums);
+        mixed ? SweepKernel<4, true>(data).Run(begin, end, sums) : SweepKernel<4, false>(data).Run(begin, end, sums);
         break;
       default:
-        SweepVoxels<0, false>(data, begin, end, sums);
+        SweepKernel<0, false>(data).Run(begin, end, sums);
     }
   });
-  double energy = 0.0;
+  double energy = 0.0; // 0 in the mixed stage (see SweepData::Energy)
   for (std::size_t block = 0; block < w.Blocks; ++block)
   {
     energy += w.BlockSums[block * w.Stride + 3 * K + C];

@@ -45,12 +45,14 @@ struct PartialVolumeTissueModel::Workspace
   std::size_t               N{ 0 };
   unsigned int              K{ 0 };
   unsigned int              C{ 0 };
-  unsigned int              Neighbourhood{ 6 }; // neighbours per voxel: 6 in 3-D, 8 in 2-D, 2 in 1-D
+  unsigned int              Neighbourhood{ 4 }; // neighbours per voxel but -x and +x: 4 in 3-D, 6 in 2-D, 0 in 1-D
   std::size_t               Blocks{ 0 };
   std::vector<std::int32_t> Neighbours;  // N x Neighbourhood, N: none
+  std::vector<std::uint8_t> RowNeighbours; // N: bit 0, voxel i - 1 is the -x neighbour; bit 1, voxel i + 1 the +x one
   std::vector<float>        Previous;    // (N + 1) x K tissue content of the previous sweep
   std::vector<float>        Current;     // (N + 1) x K
-  std::vector<float>        Z;           // N: intensity divided by the bias field
+  std::vector<float>        Z;           // N: intensity divided by the bias field (bias fit only)
+  const float *             Intensity{ nullptr }; // N: Z, or without the bias fit the intensity itself
   std::vector<float>        Field;       // N: the bias polynomial (at least 0.1), before the scale FieldScale
   double                    FieldScale{ 1.0 };
   std::vector<float>        Expected;    // N: expected intensity m_i (bias fit)

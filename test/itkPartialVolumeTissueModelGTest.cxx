@@ -325,6 +325,43 @@ TEST(PartialVolumeTissueModel, BitIdenticalForAnyNumberOfThreads)
                            values.size() * 3 * sizeof(float)));
 }
 
+TEST(PartialVolumeTissueModel, VoxelsWithoutNeighboursTakingPartGetNoPrior)
+{
+  // Masks in which no voxel has a neighbour taking part, though voxels adjacent in the buffer across a row's or a
+  // slice's end (or one row plus one voxel apart, a 2-D diagonal's step) do take part: a neighbour found across
+  // the grid's edge would give the prior a field. Without one, the Markov random field changes nothing: every
+  // result is bit for bit that of weight 0. 3-D: 6 x 6 x 6 checkerboard (face neighbours); 2-D: 7 x 8, x and y
+  // even (8 neighbours); 4 to 108 voxels, so the sweep's last group of four voxels is also a partial one.
+  const std::array<std::array<std::uint64_t, 3>, 2> sizes{ { { 6, 6, 6 }, { 7, 8, 1 } } };
+  for (const auto & size : sizes)
+  {
+    std::vector<float>         values;
+    std::vector<std::uint64_t> index;
+    for (std::uint64_t i = 0; i < size[0] * size[1] * size[2]; ++i)
+    {
+      const std::uint64_t x = i % size[0], y = i / size[0] % size[1], z = i / (size[0] * size[1]);
+      if (size[2] > 1 ? (x + y + z) % 2 == 0 : x % 2 == 0 && y % 2 == 0)
+      {
+        const float tissue[3] = { 250.0f, 600.0f, 850.0f };
+        values.push_back(tissue[i % 3] + 37.0f * static_cast<float>(i % 5) - 70.0f);
+        index.push_back(i);
+      }
+    }
+    std::vector<PartialVolumeTissueModel> models(2);
+    for (unsigned int m = 0; m < 2; ++m)
+    {
+      models[m].MRFWeight = m == 0 ? 0.0 : 0.6;
+      models[m].Fit(values, index, size, RoughStart());
+    }
+    EXPECT_EQ(0, std::memcmp(models[0].GetFractions().data(), models[1].GetFractions().data(),
+                             values.size() * 3 * sizeof(float)))
+      << size[0] << " x " << size[1] << " x " << size[2];
+    EXPECT_EQ(0, std::memcmp(models[0].GetPosteriors().data(), models[1].GetPosteriors().data(),
+                             values.size() * 3 * sizeof(float)));
+    EXPECT_EQ(models[0].GetLabels(), models[1].GetLabels());
+  }
+}
+
 TEST(PartialVolumeTissueModel, ReseedsAndReportsAClassWithoutVoxels)
 {
   // Two tissues in the data, three asked for: the third cannot hold voxels however often it is re-seeded.

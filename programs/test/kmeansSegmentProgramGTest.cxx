@@ -461,6 +461,18 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("ndims.mha").string(), "-o", output, "-k", "3" }, "ndims.mha",
                 "invalid MetaImage header: line 2 gives NDims 1000000000000.000000 (MetaIO reads 1 to 10)");
+  // The same NDims after an NDims name without '=' (found by fuzzing: MetaIO takes the name up to the line break,
+  // "NDims" up to the NUL byte, and reads its value after the next separator, on the line after).
+  {
+    std::ifstream      in(Path("ndims.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("NDims = "), 8, std::string("NDims\0\0 9tex\nNDims\0 = ", 21));
+    std::ofstream(Path("ndims-split.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("ndims-split.mha").string(), "-o", output, "-k", "3" }, "ndims-split.mha",
+                "invalid MetaImage header: line 3 gives NDims 1000000000000.000000 (MetaIO reads 1 to 10)");
   // Slice file patterns with a '%' that is not %d, or a word of over 79 characters (found by fuzzing: MetaIO
   // overflowed a buffer on each).
   const auto withPattern = [&](const std::string & name, const std::string & pattern) {

@@ -272,6 +272,32 @@ private:
     }
   }
 
+  /** GDCM 3.0's reading of the header up to the pixel data (ReadDicomSliceHeader) stops at the first data set
+   * element whose tag is at or above (7fe0,0010), whatever it is; its reading of the whole file (ITK's) reads on
+   * and sorts the elements. An element after that first one with a lower tag (out of the ascending order PS3.5
+   * section 7.1 requires) would reach GDCM's image reading unchecked (a PALETTE COLOR Photometric Interpretation
+   * after a private element of group ff1f made it abort on an assertion, found by fuzzing): refused. */
+  void
+  CheckTopLevelOrder(const ElementHeader & header, uint64_t position)
+  {
+    const uint32_t tag = uint32_t(header.Group) << 16 | header.Element;
+    if (m_StopPosition == UndefinedEnd)
+    {
+      if (tag >= 0x7fe00010u)
+      {
+        m_StopTag = tag;
+        m_StopPosition = position;
+      }
+      return;
+    }
+    if (tag < m_StopTag)
+    {
+      Damaged("element " + TagText(header.Group, header.Element) + " at byte " + std::to_string(position) +
+              " comes after element " + TagText(m_StopTag >> 16, m_StopTag & 0xffffu) + " at byte " +
+              std::to_string(m_StopPosition) + " (data set elements must be in ascending tag order)");
+    }
+  }
+
   /** The header at \a position; explicit VR headers with an unknown VR are read as implicit ones. */
   ElementHeader
   ReadHeader(uint64_t position, const Encoding & encoding)
@@ -498,6 +524,10 @@ private:
       {
         CheckValueFits(header, position, limit);
       }
+      if (depth == 0)
+      {
+        CheckTopLevelOrder(header, position);
+      }
       if (header.Group == 0xfffe && (header.Element == 0xe000 || header.Element == 0xe00d || header.Element == 0xe0dd))
       {
         if (header.Element == 0xe00d && end == UndefinedEnd)
@@ -599,6 +629,8 @@ private:
   bool        m_PixelDataSeen{ false };
   bool        m_VR16Checked{ false };
   uint64_t    m_DataSetStart{ UndefinedEnd };
+  uint32_t    m_StopTag{ 0 };                 // the first data set element at or above (7fe0,0010)
+  uint64_t    m_StopPosition{ UndefinedEnd }; // and where it starts
 };
 } // namespace
 

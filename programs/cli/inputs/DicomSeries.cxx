@@ -302,6 +302,21 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
     throw FileError(fileName, "damaged DICOM file: a PALETTE COLOR image without its palette descriptors "
                               "(0028,1101) to (0028,1103); not read");
   }
+  for (uint16_t colour = 0; photometric == "PALETTE COLOR" && colour < 3; ++colour)
+  {
+    // GDCM 3.0 asserts (PixmapReader::ReadImageInternal) when a colour has neither its lookup table data nor
+    // its segmented lookup table data.
+    const gdcm::Tag data(0x0028, static_cast<uint16_t>(0x1201 + colour));
+    const gdcm::Tag segmented(0x0028, static_cast<uint16_t>(0x1221 + colour));
+    if (!dataSet.FindDataElement(data) && !dataSet.FindDataElement(segmented))
+    {
+      static const char * const missing[] = { "Red Palette Color Lookup Table Data (0028,1201) or (0028,1221)",
+                                              "Green Palette Color Lookup Table Data (0028,1202) or (0028,1222)",
+                                              "Blue Palette Color Lookup Table Data (0028,1203) or (0028,1223)" };
+      throw FileError(fileName, std::string("damaged DICOM file: a PALETTE COLOR image without its ") +
+                                  missing[colour] + "; not read");
+    }
+  }
   const gdcm::Tag bitsAllocated(0x0028, 0x0100), bitsStored(0x0028, 0x0101);
   if ((!dataSet.FindDataElement(bitsAllocated) || dataSet.GetDataElement(bitsAllocated).IsEmpty() ||
        GetUnsignedShort<0x0028, 0x0100>(dataSet, 0) == 0) &&

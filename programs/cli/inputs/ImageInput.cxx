@@ -145,13 +145,23 @@ CheckNiftiData(const NiftiHeader & header)
  * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
  * characters, and an NDims outside 1 to 10 (MetaIO reads that many numbers for fields of 10: it never returned
  * for 10^12). A name without '=' makes MetaIO read on to the next separator for its value, past a line break and
- * past an ElementDataFile line (found by fuzzing). */
+ * past an ElementDataFile line (found by fuzzing); for an NDims line without '=', that value is checked. */
 void
 CheckMetaImageFieldNames(const std::string & path)
 {
   std::ifstream stream(path, std::ios::binary);
   std::string   line;
   bool          swallowed = false;
+  bool          pendingNDims = false; // an NDims name without '=': its value follows the next separator
+  const auto    checkNDims = [&path](const char * value, std::size_t number) {
+    // MetaIO then reads NDims numbers for each of DimSize, ElementSpacing..., into arrays of 10.
+    const double dimensions = std::strtod(value, nullptr);
+    if (!(dimensions >= 1 && dimensions <= 10))
+    {
+      throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " gives NDims " +
+                              std::to_string(dimensions) + " (MetaIO reads 1 to 10)");
+    }
+  };
   for (std::size_t number = 1; std::getline(stream, line); ++number)
   {
     const auto separator = line.find_first_of("=:");
@@ -160,6 +170,11 @@ CheckMetaImageFieldNames(const std::string & path)
       // The line before named a field without '=': MetaIO took the text up to the next separator, here, as part of
       // its value, and goes on reading names after it (so this line does not end the header either).
       swallowed = separator == std::string::npos;
+      if (pendingNDims && !swallowed)
+      {
+        checkNDims(line.c_str() + separator + 1, number); // a second NDims line after "NDims" alone (fuzzing)
+      }
+      pendingNDims = pendingNDims && swallowed;
       continue;
     }
     const std::string name = line.substr(0, separator);
@@ -173,20 +188,16 @@ CheckMetaImageFieldNames(const std::string & path)
     }
     // MetaIO compares the name as a C string: "NDims" followed by a NUL byte and anything is NDims (found by fuzzing).
     const std::string cName = name.substr(0, name.find('\0'));
-    if (length >= 5 && cName.compare(first, 5, "NDims") == 0 &&
-        cName.find_first_not_of(" \t\r\v\f", first + 5) == std::string::npos && name.size() < line.size())
+    const bool nDims = length >= 5 && cName.compare(first, 5, "NDims") == 0 &&
+                       cName.find_first_not_of(" \t\r\v\f", first + 5) == std::string::npos;
+    if (nDims && separator != std::string::npos)
     {
-      // MetaIO then reads NDims numbers for each of DimSize, ElementSpacing..., into arrays of 10.
-      const double dimensions = std::strtod(line.c_str() + name.size() + 1, nullptr);
-      if (!(dimensions >= 1 && dimensions <= 10))
-      {
-        throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " gives NDims " +
-                                std::to_string(dimensions) + " (MetaIO reads 1 to 10)");
-      }
+      checkNDims(line.c_str() + separator + 1, number);
     }
     if (separator == std::string::npos)
     {
       swallowed = length > 0;
+      pendingNDims = nDims;
       continue;
     }
     if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)

@@ -473,6 +473,21 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("ndims-split.mha").string(), "-o", output, "-k", "3" }, "ndims-split.mha",
                 "invalid MetaImage header: line 3 gives NDims 1000000000000.000000 (MetaIO reads 1 to 10)");
+  // "CompressedData = Tx" (MetaIO reads the first character only: compressed) and a zlib stream that asks for a
+  // preset dictionary (found by fuzzing: MetaIO never returned from it).
+  WriteTestImage(phantom.GetPointer(), Path("dictionary.mha"), true);
+  {
+    std::ifstream      in(Path("dictionary.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("CompressedData = True"), 21, "CompressedData = Tx");
+    const auto data = text.find("ElementDataFile = LOCAL\n") + 24;
+    text.replace(data, 2, "\x78\x20"); // a valid zlib header with FDICT set
+    std::ofstream(Path("dictionary.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("dictionary.mha").string(), "-o", output, "-k", "3" }, "dictionary.mha",
+                "compressed pixel data are damaged or cut short (zlib: the stream needs a preset dictionary)");
   // Slice file patterns with a '%' that is not %d, or a word of over 79 characters (found by fuzzing: MetaIO
   // overflowed a buffer on each).
   const auto withPattern = [&](const std::string & name, const std::string & pattern) {

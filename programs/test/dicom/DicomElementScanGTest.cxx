@@ -554,6 +554,27 @@ TEST(DicomElementScan, PaletteImagesWithoutLookupTableDataAreRefused)
   EXPECT_EQ(ScanError(Write("palette-mixed.dcm", palette({ 0x1201, 0x1202, 0x1223 })), true), "");
 }
 
+/** Without a meta group GDCM 3.0 reads a data set whose first tag, read little endian, has a group or element
+ * above 00ff (and is not of group 0008 or a private creator) followed by a VR as explicit VR big endian: the scan
+ * reads the lengths so too (found by fuzzing: a length of 41 little endian, 688 MB big endian, which GDCM
+ * allocated). */
+TEST(DicomElementScan, DataSetsWithoutMetaGroupAreReadInTheByteOrderGdcmGuesses)
+{
+  DicomBytes bigEndian;
+  bigEndian.BigEndian = true;
+  bigEndian.Element(0x0010, 0x0010, "PN", "DOE^J ").Element(0x0028, 0x0010, "US", std::string("\x00\x02", 2));
+  bigEndian.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(bigEndian.Data.end(), 8, 1);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("big-endian-without-meta.dcm", bigEndian.Data)),
+            DicomElementScanResult::Valid);
+
+  DicomBytes huge;
+  huge.BigEndian = true;
+  huge.Header(0x0055, 0x5460, "UT", 0x29000000u).Data.insert(huge.Data.end(), 41, 'x');
+  const std::string path = Write("big-endian-length.dcm", huge.Data);
+  EXPECT_EQ(ScanError(path), path + ": damaged DICOM file: element (0055,5460) at byte 0 declares a value of "
+                                    "687865856 bytes, past the end of the file (the file has 53 bytes); not read");
+}
+
 /** GDCM's header reading up to the pixel data stops at the first element at or above (7fe0,0010), its reading of
  * the whole file does not: elements after it with lower tags (out of order) are refused, naming both elements,
  * wherever they would have gone unchecked (a PALETTE COLOR image after a private element of group ff1f made GDCM

@@ -518,6 +518,18 @@ TEST_F(ProgramTest, RefusesTruncatedFiles)
   }
   ExpectFailure({ Path("swallowed.mha").string(), "-o", output, "-k", "3" }, "swallowed.mha",
                 "invalid MetaImage header: line 8 has a field name of 362 characters (MetaIO reads at most 254)");
+  // A name ending in 250 form feeds, which MetaIO keeps (it strips only spaces and tabs; found by fuzzing: it
+  // overflowed its buffer).
+  {
+    std::ifstream      in(Path("ndims.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.insert(text.find('\n') + 1, "Comment" + std::string(250, '\f') + " = x\n");
+    std::ofstream(Path("form-feeds.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("form-feeds.mha").string(), "-o", output, "-k", "3" }, "form-feeds.mha",
+                "invalid MetaImage header: line 2 has a field name of 257 characters (MetaIO reads at most 254)");
   // A truncated mask is refused in the same way.
   WriteTestImage(phantom.GetPointer(), Path("whole.nii"));
   ExpectFailure({ Path("whole.nii").string(), "-o", output, "-k", "3", "--mask", Path("cut.nii").string() },

@@ -179,7 +179,9 @@ CheckMetaImageFieldNames(const std::string & path)
     }
     const std::string name = line.substr(0, separator);
     const auto        first = name.find_first_not_of(" \t\r\v\f");
-    const auto        last = name.find_last_not_of(" \t\r\v\f");
+    // MetaIO skips white space before a name but strips only blanks (space, tab) after it: a name ending in form
+    // feeds is copied with them (found by fuzzing).
+    const auto        last = name.find_last_not_of(" \t");
     const std::size_t length = first == std::string::npos ? 0 : last - first + 1;
     if (length >= 255)
     {

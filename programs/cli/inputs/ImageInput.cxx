@@ -340,11 +340,17 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
   std::int64_t  compressedSize = -1;
   std::int64_t  headerSize = 0;
   std::string   dataFile;
+  bool          swallowed = false;
   while (std::getline(stream, line))
   {
-    const auto equals = line.find('=');
-    if (equals == std::string::npos)
+    // As MetaIO reads the header (and CheckMetaImageFieldNames): a name without a separator ('=' or ':') takes the
+    // text up to the next separator as its value, so the next line with one is no field of its own (found by
+    // fuzzing: an ElementDataFile line so swallowed had ended this reading before the real one).
+    const auto separator = line.find_first_of("=:");
+    if (swallowed || separator == std::string::npos)
     {
+      const bool named = line.find_first_not_of(" \t\r\v\f") != std::string::npos;
+      swallowed = separator == std::string::npos && (swallowed || named);
       continue;
     }
     auto trim = [](std::string s) {
@@ -352,8 +358,8 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
       s.erase(s.find_last_not_of(" \t\r") + 1);
       return s;
     };
-    const std::string key = trim(line.substr(0, equals));
-    const std::string value = trim(line.substr(equals + 1));
+    const std::string key = trim(line.substr(0, separator));
+    const std::string value = trim(line.substr(separator + 1));
     if (key == "CompressedData")
     {
       // MetaIO looks at the first character only ("True\xa2" is compressed: found by fuzzing, where MetaIO then

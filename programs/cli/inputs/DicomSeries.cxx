@@ -262,8 +262,13 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
     return false;
   }
   // GDCM takes it for DICOM. Element lengths past the end of the file make GDCM allocate them or abort: such a
-  // file is refused here first (FileError).
-  ScanDicomElements(fileName);
+  // file is refused here first (FileError). What the scan takes for no DICOM file (a NIfTI or Analyze header
+  // whose sizeof_hdr, stored big endian, GDCM's check also accepts) is not handed to GDCM: on one of 13 bytes it
+  // aborted on an assertion (found by fuzzing).
+  if (ScanDicomElements(fileName) == DicomElementScanResult::NotDicom)
+  {
+    return false;
+  }
   if (!reader.ReadUpToTag(PixelDataTag, { PixelDataTag }))
   {
     return false;

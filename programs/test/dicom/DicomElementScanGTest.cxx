@@ -575,6 +575,18 @@ TEST(DicomElementScan, DataSetsWithoutMetaGroupAreReadInTheByteOrderGdcmGuesses)
                                     "687865856 bytes, past the end of the file (the file has 53 bytes); not read");
 }
 
+/** A file starting like a big endian NIfTI header (sizeof_hdr 348) that GDCM's check also takes for a data set is
+ * not handed to GDCM (found by fuzzing: on these 13 bytes GDCM 3.0 aborted on an assertion in its fallback
+ * reading). */
+TEST(DicomElementScan, NiftiLikeStartsAreNotHandedToGdcm)
+{
+  const std::string path = Write("nifti-like.dcm", Bytes{ 0, 0, 1, 0x5c, 'A', 'E', 0, 0, 0, 0x20, 0x40, 0, 0 });
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(path), DicomElementScanResult::NotDicom);
+  kmeans_cli::DicomSliceHeader header;
+  EXPECT_FALSE(kmeans_cli::ReadDicomSliceHeader(path, header));
+  EXPECT_NO_THROW(kmeans_cli::CheckSingleDicomFile(path));
+}
+
 /** GDCM's header reading up to the pixel data stops at the first element at or above (7fe0,0010), its reading of
  * the whole file does not: elements after it with lower tags (out of order) are refused, naming both elements,
  * wherever they would have gone unchecked (a PALETTE COLOR image after a private element of group ff1f made GDCM

@@ -512,6 +512,17 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
   }
   ExpectFailure({ Path("swallowed-data-file.mha").string(), "-o", output, "-k", "3" }, "swallowed-data-file.mha",
                 "compressed pixel data are damaged or cut short (zlib: the stream needs a preset dictionary)");
+  // And with NUL bytes after the name ElementDataFile, which MetaIO compares as a C string (found by fuzzing).
+  {
+    std::ifstream      in(Path("dictionary.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("ElementDataFile = LOCAL"), 15, "ElementDataFile" + std::string(7, '\0'));
+    std::ofstream(Path("nul-name.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("nul-name.mha").string(), "-o", output, "-k", "3" }, "nul-name.mha",
+                "compressed pixel data are damaged or cut short (zlib: the stream needs a preset dictionary)");
   // Slice file patterns with a '%' that is not %d, or a word of over 79 characters (found by fuzzing: MetaIO
   // overflowed a buffer on each).
   const auto withPattern = [&](const std::string & name, const std::string & pattern) {

@@ -140,6 +140,22 @@ CheckNiftiData(const NiftiHeader & header)
   }
 }
 
+/** A MetaImage header field name as MetaIO 5.2 compares it, from the text of a line before its separator: white
+ * space before it skipped, up to a carriage return, blanks (space, tab) after it stripped, then read as a C string
+ * (up to a NUL byte). */
+std::string
+MetaIOName(const std::string & text)
+{
+  const auto first = text.find_first_not_of(" \t\r\v\f\n");
+  if (first == std::string::npos)
+  {
+    return {};
+  }
+  std::string name = text.substr(first, text.find('\r', first) - first);
+  name.erase(name.find_last_not_of(" \t") + 1);
+  return name.substr(0, name.find('\0'));
+}
+
 /** MetaImage (.mha, .mhd): ITK 5.2's MetaIO copies every field name of the header into a 255-byte buffer
  * (MET_InitReadField, strcpy), so a longer name overflows it (the program aborts where the C library checks the
  * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
@@ -358,7 +374,8 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
       s.erase(s.find_last_not_of(" \t\r") + 1);
       return s;
     };
-    const std::string key = trim(line.substr(0, separator));
+    // (A name followed by NUL bytes is that name for MetaIO: found by fuzzing, "ElementDataFile" and 119 NULs.)
+    const std::string key = MetaIOName(line.substr(0, separator));
     const std::string value = trim(line.substr(separator + 1));
     if (key == "CompressedData")
     {

@@ -22,6 +22,7 @@
 #include "itkGDCMImageIO.h"
 #include "itkImageIOFactory.h"
 #include "itkMetaImageIO.h"
+#include "metaImage.h"
 
 #include <zlib.h>
 
@@ -31,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -345,6 +347,49 @@ CheckMetaImageCompressedData(const std::string & dataPath, std::uint64_t offset,
   }
 }
 
+/** Compressed pixel data after the header (ElementDataFile LOCAL) where MetaIO itself finds them: its own reading
+ * of the header (as ITK's reader does, into a stream of ours) gives whether they are compressed, their declared
+ * size and where they start, which a reading of the header lines here missed for damaged headers (found by
+ * fuzzing, three times: MetaIO never returned from a zlib stream asking for a preset dictionary). */
+void
+CheckMetaImageLocalCompressedData(const std::string & path, std::uint64_t expected)
+{
+  struct HeaderReader : public MetaImage
+  {
+    std::streamoff
+    DeclaredCompressedSize() const
+    {
+      return m_CompressedDataSize;
+    }
+  } meta;
+  std::ifstream stream(path, std::ios::binary);
+  bool          read = false;
+  {
+    std::ostringstream quiet; // MetaIO prints its complaints on std::cout and std::cerr
+    auto * const       out = std::cout.rdbuf(quiet.rdbuf());
+    auto * const       err = std::cerr.rdbuf(quiet.rdbuf());
+    read = stream && meta.ReadStream(0, &stream, false);
+    std::cout.rdbuf(out);
+    std::cerr.rdbuf(err);
+  }
+  const std::streamoff position = read ? static_cast<std::streamoff>(stream.tellg()) : -1;
+  const std::uint64_t  size = FileSize(path);
+  if (!read || !meta.CompressedData() || std::string(meta.ElementDataFileName()) != "LOCAL" || position < 0 ||
+      static_cast<std::uint64_t>(position) > size)
+  {
+    return;
+  }
+  const std::uint64_t available = size - static_cast<std::uint64_t>(position);
+  const auto          declared = meta.DeclaredCompressedSize();
+  if (declared > 0 && available < static_cast<std::uint64_t>(declared))
+  {
+    throw FileError(path, "file cut short: " + ByteCount(available) + " of compressed pixel data, the header announces " +
+                            ByteCount(static_cast<std::uint64_t>(declared)));
+  }
+  CheckMetaImageCompressedData(path, static_cast<std::uint64_t>(position),
+                               declared > 0 ? static_cast<std::uint64_t>(declared) : available, expected);
+}
+
 /** MetaImage (.mha, .mhd): the data (local after the header, or the ElementDataFile) must hold the data size,
  * or CompressedDataSize bytes when compressed. */
 void
@@ -590,6 +635,7 @@ ProbeImage(const std::string & path)
   if (result.Format == "MetaImageIO")
   {
     CheckMetaImage(path, io->GetImageSizeInBytes());
+    CheckMetaImageLocalCompressedData(path, io->GetImageSizeInBytes());
     CheckMetaImageDataFile(path, io.GetPointer());
   }
   if (nifti && nifti->ReaderMisreads() && result.NumberOfComponents != 1)

@@ -583,6 +583,22 @@ TEST_F(ProgramTest, RefusesDamagedCompressedMetaImageData)
   }
   ExpectFailure({ Path("metaio-position.mha").string(), "-o", output, "-k", "3" }, "metaio-position.mha",
                 "file cut short: 37 bytes of compressed pixel data, the header announces 46 bytes");
+  // MetaIO also takes "Local" and "local" for data after the header: such a file is read, and its compressed data
+  // checked (found by fuzzing: MetaIO never returned on a damaged one).
+  WriteTestImage(phantom.GetPointer(), Path("spelled.mha"), true);
+  {
+    std::ifstream      in(Path("spelled.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("= LOCAL"), 7, "= Local");
+    std::ofstream(Path("spelled.mha"), std::ios::binary) << text;
+    text.replace(text.find("= Local\n") + 8, 2, "\x78\x20");
+    std::ofstream(Path("spelled-dictionary.mha"), std::ios::binary) << text;
+  }
+  EXPECT_EQ(Segment({ Path("spelled.mha").string(), "-o", Path("spelled-labels.nii").string(), "-k", "3" }).Status, 0);
+  ExpectFailure({ Path("spelled-dictionary.mha").string(), "-o", output, "-k", "3" }, "spelled-dictionary.mha",
+                "compressed pixel data are damaged or cut short (zlib: the stream needs a preset dictionary)");
 }
 
 TEST_F(ProgramTest, RefusesToOverwriteInputsAndBadOutputs)

@@ -142,6 +142,13 @@ CheckNiftiData(const NiftiHeader & header)
   }
 }
 
+/** The ElementDataFile values MetaIO 5.2 takes for data after the header (found by fuzzing: "Local"). */
+bool
+IsMetaIOLocal(const std::string & name)
+{
+  return name == "LOCAL" || name == "Local" || name == "local";
+}
+
 /** A MetaImage header field name as MetaIO 5.2 compares it, from the text of a line before its separator: white
  * space before it skipped, up to a carriage return, blanks (space, tab) after it stripped, then read as a C string
  * (up to a NUL byte). */
@@ -280,7 +287,7 @@ CheckMetaImageDataFile(const std::string & path, itk::ImageIOBase * io)
     CheckMetaImageSlicePattern(path, name);
     return;
   }
-  if (meta == nullptr || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0)
+  if (meta == nullptr || IsMetaIOLocal(name) || name.rfind("LIST", 0) == 0)
   {
     return;
   }
@@ -374,7 +381,7 @@ CheckMetaImageLocalCompressedData(const std::string & path, std::uint64_t expect
   }
   const std::streamoff position = read ? static_cast<std::streamoff>(stream.tellg()) : -1;
   const std::uint64_t  size = FileSize(path);
-  if (!read || !meta.CompressedData() || std::string(meta.ElementDataFileName()) != "LOCAL" || position < 0 ||
+  if (!read || !meta.CompressedData() || !IsMetaIOLocal(meta.ElementDataFileName()) || position < 0 ||
       static_cast<std::uint64_t>(position) > size)
   {
     return;
@@ -460,7 +467,7 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
   }
   std::string   dataPath = path;
   std::uint64_t available = 0;
-  if (dataFile == "LOCAL")
+  if (IsMetaIOLocal(dataFile))
   {
     const auto end = stream.tellg();
     if (end < 0)
@@ -490,7 +497,7 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
       throw FileError(dataPath, "file cut short: " + ByteCount(available) + " of compressed pixel data, the header announces " +
                                   ByteCount(static_cast<std::uint64_t>(compressedSize)));
     }
-    const std::uint64_t offset = dataFile == "LOCAL" ? FileSize(path) - available
+    const std::uint64_t offset = IsMetaIOLocal(dataFile) ? FileSize(path) - available
                                  : static_cast<std::uint64_t>(std::max<std::int64_t>(headerSize, 0));
     CheckMetaImageCompressedData(dataPath, offset, compressedSize > 0 ? compressedSize : available, expected);
     return;

@@ -515,6 +515,19 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
   }
   ExpectFailure({ Path("swallowed.mha").string(), "-o", output, "-k", "3" }, "swallowed.mha",
                 "invalid MetaImage header: line 8 has a field name of 362 characters (MetaIO reads at most 254)");
+  // A long name after a line whose name only starts with ElementDataFile, which does not end MetaIO's reading
+  // (found by fuzzing: MetaIO overflowed its buffer).
+  WriteTestImage(phantom.GetPointer(), Path("prefix.mha"));
+  {
+    std::ifstream      in(Path("prefix.mha"), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.insert(text.find('\n') + 1, "ElementDataFileDataFile = x\n" + std::string(300, 'N') + " = y\n");
+    std::ofstream(Path("prefix.mha"), std::ios::binary) << text;
+  }
+  ExpectFailure({ Path("prefix.mha").string(), "-o", output, "-k", "3" }, "prefix.mha",
+                "invalid MetaImage header: line 3 has a field name of 300 characters (MetaIO reads at most 254)");
   // A name ending in 250 form feeds, which MetaIO keeps (it strips only spaces and tabs; found by fuzzing: it
   // overflowed its buffer).
   {

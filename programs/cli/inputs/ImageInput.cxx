@@ -227,7 +227,7 @@ CheckMetaImageFieldNames(const std::string & path)
       pendingNDims = nDims;
       continue;
     }
-    if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)
+    if (MetaIOName(name) == "ElementDataFile") // the whole name ("ElementDataFileDataFile" is not it: fuzzing)
     {
       return; // the data follow
     }

@@ -322,6 +322,20 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
                                   missing[colour] + "; not read");
     }
   }
+  const gdcm::Tag recognition(0x0008, 0x0010);
+  if (dataSet.FindDataElement(recognition) && !dataSet.GetDataElement(recognition).IsEmpty())
+  {
+    // GDCM 3.0 asserts (PixmapReader::ReadImageInternal) on a Recognition Code that does not start with ACR-NEMA,
+    // ACRNEMA or MIPS 2.0 (found by fuzzing).
+    const gdcm::ByteValue * value = dataSet.GetDataElement(recognition).GetByteValue();
+    std::string             code = value != nullptr ? std::string(value->GetPointer(), value->GetLength()) : "";
+    if (!(code.rfind("ACR-NEMA", 0) == 0 || code.rfind("ACRNEMA", 0) == 0 || code.rfind("MIPS 2.0", 0) == 0))
+    {
+      std::replace_if(code.begin(), code.end(), [](char c) { return c < ' ' || c > '~'; }, '?');
+      throw FileError(fileName, "damaged DICOM file: Recognition Code (0008,0010) \"" + code.substr(0, 32) +
+                                  "\" is not ACR-NEMA's; not read");
+    }
+  }
   const gdcm::Tag bitsAllocated(0x0028, 0x0100), bitsStored(0x0028, 0x0101);
   if ((!dataSet.FindDataElement(bitsAllocated) || dataSet.GetDataElement(bitsAllocated).IsEmpty() ||
        GetUnsignedShort<0x0028, 0x0100>(dataSet, 0) == 0) &&

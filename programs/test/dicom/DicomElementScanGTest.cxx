@@ -575,6 +575,25 @@ TEST(DicomElementScan, DataSetsWithoutMetaGroupAreReadInTheByteOrderGdcmGuesses)
                                     "687865856 bytes, past the end of the file (the file has 53 bytes); not read");
 }
 
+/** A Recognition Code (0008,0010) other than ACR-NEMA's made GDCM 3.0 abort on an assertion (found by fuzzing):
+ * refused, naming it; ACR-NEMA 2.0 passes. */
+TEST(DicomElementScan, RecognitionCodesOtherThanAcrNemaAreRefused)
+{
+  const auto withCode = [](const std::string & name, const std::string & code) {
+    DicomBytes file;
+    file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0010, "SH", code).Element(0x0008, 0x0060, "CS", "MR");
+    const std::string two("\x02\x00", 2);
+    file.Element(0x0028, 0x0010, "US", two).Element(0x0028, 0x0011, "US", two);
+    file.Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+    file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+    return Write(name, file.Data);
+  };
+  EXPECT_EQ(ScanError(withCode("acr-nema.dcm", "ACR-NEMA 2.0"), true), "");
+  const std::string path = withCode("recognition-uid.dcm", "1.2.3.4 ");
+  EXPECT_EQ(ScanError(path, true),
+            path + ": damaged DICOM file: Recognition Code (0008,0010) \"1.2.3.4 \" is not ACR-NEMA's; not read");
+}
+
 /** A file starting like a big endian NIfTI header (sizeof_hdr 348) that GDCM's check also takes for a data set is
  * not handed to GDCM (found by fuzzing: on these 13 bytes GDCM 3.0 aborted on an assertion in its fallback
  * reading). */

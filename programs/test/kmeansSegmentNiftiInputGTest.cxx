@@ -267,6 +267,10 @@ TEST_F(NiftiInputTest, NonFiniteGeometryIsRefusedWithExactlyOneLine)
   ExpectRefused("srow-huge-sizeof-hdr.nii", Corpus("srow-huge-sizeof-hdr.nii") +
                                               ": invalid NIfTI-1 header: srow_z[3] = -1.70141e+38; voxel spacing, "
                                               "origin and orientation must be finite numbers of magnitude up to 1e15");
+  ExpectRefused("srow-subnormal.nii", Corpus("srow-subnormal.nii") +
+                                        ": invalid NIfTI-1 header: srow_y[2] = 3.50325e-43; voxel spacing, origin "
+                                        "and orientation must be 0 or at least 1.17549e-38 in magnitude (a normal "
+                                        "single-precision number)");
   ExpectRefused("dim0-bad-sizeof-hdr.nii", Corpus("dim0-bad-sizeof-hdr.nii") +
                                              ": invalid NIfTI-1 header: dim[0] = 9 and sizeof_hdr = 1627390300; "
                                              "dim[0] must be 1 to 7, sizeof_hdr 348");

@@ -115,6 +115,12 @@ def main(directory):
     data[0:4] = (0x6100015c).to_bytes(4, "little")
     with open(os.path.join(directory, "srow-huge-sizeof-hdr.nii"), "wb") as f:
         f.write(data)
+    # A subnormal sform entry beside an sform offset of 8.8e12 mm (ITK 5.2's reader never returned from vnl_svd;
+    # found by the input fuzz harness).
+    hdr["srow_z"][3] = 0.0
+    hdr["srow_y"][2] = np.float32(3.5e-43)
+    hdr["srow_y"][3] = 8.8e12
+    write_single(directory, "srow-subnormal.nii", hdr, values)
     data[40:42] = (9).to_bytes(2, "little")  # and no dim[0] from 1 to 7: refused before niftilib prints its own
     with open(os.path.join(directory, "dim0-bad-sizeof-hdr.nii"), "wb") as f:
         f.write(data)

@@ -164,6 +164,12 @@ TagText(uint16_t group, uint16_t element)
   return text;
 }
 
+/** Where GDCM's explicit VR big endian reading of a data set meets bytes that are not a VR (it then gives up). */
+struct BigEndianPassFails
+{
+  uint64_t Position;
+};
+
 class DicomElementScanner
 {
 public:
@@ -183,9 +189,12 @@ public:
     }
     uint64_t    position = preamble ? 132 : 0;
     std::string transferSyntax;
+    bool        metaGroup = false;
     if (preamble || Read16(start, false) == 0x0002)
     {
+      const uint64_t metaStart = position;
       position = ScanMetaGroup(position, transferSyntax);
+      metaGroup = position != metaStart;
       if (position >= m_Bytes.Size())
       {
         Damaged("the file ends after its meta group, with no data set"); // GDCM 3.0 asserts on it
@@ -205,14 +214,32 @@ public:
     {
       // The transfer syntax decides the byte order; whether VRs are written is read from the first element, as
       // GDCM does for files whose meta group misstates it.
-      // (GDCM reads a data set without meta group as little endian unless it starts with group 0008 big endian,
-      // whatever byte order its check of the first bytes suggested.)
-      encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" ||
-                           (transferSyntax.empty() && Read16(first, false) != 0x0008 && Read16(first, true) == 0x0008);
       const char vr[3] = { static_cast<char>(first[4]), static_cast<char>(first[5]), 0 };
       encoding.Explicit = IsKnownVR(vr);
+      encoding.BigEndian = transferSyntax == "1.2.840.10008.1.2.2" ||
+                           (transferSyntax.empty() && GuessesBigEndian(first, encoding.Explicit, metaGroup));
     }
     m_DataSetStart = position;
+    if (encoding.Explicit && encoding.BigEndian)
+    {
+      try
+      {
+        m_BigEndianPass = true;
+        ScanDataSet(position, m_Bytes.Size(), encoding, 0);
+        return DicomElementScanResult::Valid;
+      }
+      catch (const BigEndianPassFails & failure)
+      {
+        // GDCM 3.0 reads on little endian whatever the transfer syntax: with 16-bit lengths from that element, then
+        // as explicit and implicit VR mixed from the start of the data set.
+        m_BigEndianPass = false;
+        m_PixelDataSeen = false;
+        m_StopPosition = UndefinedEnd;
+        m_VR16Checked = true;
+        CheckVR16Reading(failure.Position, false);
+        encoding.BigEndian = false;
+      }
+    }
     ScanDataSet(position, m_Bytes.Size(), encoding, 0);
     return DicomElementScanResult::Valid;
   }
@@ -247,6 +274,26 @@ private:
     return !bigEndian && Read32(start + 4, false) < 0xff;
   }
 
+  /** The byte order GDCM 3.0 gives a data set without a transfer syntax, from its first element \a first
+   * (FileMetaInformation::ReadCompat, the tag read little endian): big endian for group 0800 (0008 big endian)
+   * and, without a meta group, for a tag of another group whose group or element number is above 00ff followed
+   * by a VR (found by fuzzing: GDCM read a length of 41 big endian and allocated 688 MB); little endian for groups
+   * 0002 and 0008 and private creator elements (xxxx,0010). */
+  static bool
+  GuessesBigEndian(const unsigned char * first, bool knownVR, bool metaGroup)
+  {
+    const uint16_t group = Read16(first, false), element = Read16(first + 2, false);
+    if (group == 0x0800)
+    {
+      return true;
+    }
+    if (metaGroup || group == 0x0002 || group == 0x0008 || element == 0x0010)
+    {
+      return false;
+    }
+    return knownVR && (group > 0xff || element > 0xff);
+  }
+
   [[noreturn]] void
   Damaged(const std::string & problem) const
   {
@@ -269,6 +316,32 @@ private:
     if (samples != 1 && samples != 3 && samples != 4)
     {
       Damaged("Samples per Pixel (0028,0002) is " + std::to_string(samples) + " (DICOM allows 1, 3 or 4)");
+    }
+  }
+
+  /** GDCM 3.0's reading of the header up to the pixel data (ReadDicomSliceHeader) stops at the first data set
+   * element whose tag is at or above (7fe0,0010), whatever it is; its reading of the whole file (ITK's) reads on
+   * and sorts the elements. An element after that first one with a lower tag (out of the ascending order PS3.5
+   * section 7.1 requires) would reach GDCM's image reading unchecked (a PALETTE COLOR Photometric Interpretation
+   * after a private element of group ff1f made it abort on an assertion, found by fuzzing): refused. */
+  void
+  CheckTopLevelOrder(const ElementHeader & header, uint64_t position)
+  {
+    const uint32_t tag = uint32_t(header.Group) << 16 | header.Element;
+    if (m_StopPosition == UndefinedEnd)
+    {
+      if (tag >= 0x7fe00010u)
+      {
+        m_StopTag = tag;
+        m_StopPosition = position;
+      }
+      return;
+    }
+    if (tag < m_StopTag)
+    {
+      Damaged("element " + TagText(header.Group, header.Element) + " at byte " + std::to_string(position) +
+              " comes after element " + TagText(m_StopTag >> 16, m_StopTag & 0xffffu) + " at byte " +
+              std::to_string(m_StopPosition) + " (data set elements must be in ascending tag order)");
     }
   }
 
@@ -295,6 +368,10 @@ private:
     {
       if (encoding.Explicit && header.Group != 0xfffe && position >= m_DataSetStart && !m_VR16Checked)
       {
+        if (m_BigEndianPass)
+        {
+          throw BigEndianPassFails{ position };
+        }
         m_VR16Checked = true;
         CheckVR16Reading(position, encoding.BigEndian);
       }
@@ -498,6 +575,10 @@ private:
       {
         CheckValueFits(header, position, limit);
       }
+      if (depth == 0)
+      {
+        CheckTopLevelOrder(header, position);
+      }
       if (header.Group == 0xfffe && (header.Element == 0xe000 || header.Element == 0xe00d || header.Element == 0xe0dd))
       {
         if (header.Element == 0xe00d && end == UndefinedEnd)
@@ -599,6 +680,9 @@ private:
   bool        m_PixelDataSeen{ false };
   bool        m_VR16Checked{ false };
   uint64_t    m_DataSetStart{ UndefinedEnd };
+  bool        m_BigEndianPass{ false }; // GDCM's first reading of an explicit VR big endian data set
+  uint32_t    m_StopTag{ 0 };                 // the first data set element at or above (7fe0,0010)
+  uint64_t    m_StopPosition{ UndefinedEnd }; // and where it starts
 };
 } // namespace
 

@@ -39,7 +39,11 @@ enum class DicomElementScanResult
  * caller reports itself (CheckDicomSeries), unless the length is larger than the file and 16 MiB (GDCM would
  * allocate it). Lengths are read as GDCM 3.0 reads them: a VR of two printable characters that PS3.5 does not
  * define as UN, a meta group whose first VR is not a VR with implicit VRs, and after the first VR of other bytes
- * in an explicit VR data set, also with the 16-bit lengths GDCM falls back to.
+ * in an explicit VR data set, also with the 16-bit lengths GDCM falls back to; an explicit VR big endian data set
+ * (by its transfer syntax, or by GDCM's guess for a data set without meta group) up to its first bytes that are
+ * not a VR, after which GDCM reads on little endian. Top-level elements with a lower tag than an element at or
+ * above (7fe0,0010) before them are refused: GDCM's header reading up to the pixel data stops there, its reading
+ * of the whole file does not, so the header checks would not see them.
  *
  * GDCM 3.0 trusts these lengths: it allocates a declared length before it finds the file short (hundreds of MB
  * for a 1 KB file) and aborts on an assertion for some damaged meta groups. Checking them first, as the

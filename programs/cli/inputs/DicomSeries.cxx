@@ -262,8 +262,13 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
     return false;
   }
   // GDCM takes it for DICOM. Element lengths past the end of the file make GDCM allocate them or abort: such a
-  // file is refused here first (FileError).
-  ScanDicomElements(fileName);
+  // file is refused here first (FileError). What the scan takes for no DICOM file (a NIfTI or Analyze header
+  // whose sizeof_hdr, stored big endian, GDCM's check also accepts) is not handed to GDCM: on one of 13 bytes it
+  // aborted on an assertion (found by fuzzing).
+  if (ScanDicomElements(fileName) == DicomElementScanResult::NotDicom)
+  {
+    return false;
+  }
   if (!reader.ReadUpToTag(PixelDataTag, { PixelDataTag }))
   {
     return false;
@@ -301,6 +306,35 @@ ReadDicomSliceHeader(const std::string & fileName, DicomSliceHeader & header)
     // Likewise.
     throw FileError(fileName, "damaged DICOM file: a PALETTE COLOR image without its palette descriptors "
                               "(0028,1101) to (0028,1103); not read");
+  }
+  for (uint16_t colour = 0; photometric == "PALETTE COLOR" && colour < 3; ++colour)
+  {
+    // GDCM 3.0 asserts (PixmapReader::ReadImageInternal) when a colour has neither its lookup table data nor
+    // its segmented lookup table data.
+    const gdcm::Tag data(0x0028, static_cast<uint16_t>(0x1201 + colour));
+    const gdcm::Tag segmented(0x0028, static_cast<uint16_t>(0x1221 + colour));
+    if (!dataSet.FindDataElement(data) && !dataSet.FindDataElement(segmented))
+    {
+      static const char * const missing[] = { "Red Palette Color Lookup Table Data (0028,1201) or (0028,1221)",
+                                              "Green Palette Color Lookup Table Data (0028,1202) or (0028,1222)",
+                                              "Blue Palette Color Lookup Table Data (0028,1203) or (0028,1223)" };
+      throw FileError(fileName, std::string("damaged DICOM file: a PALETTE COLOR image without its ") +
+                                  missing[colour] + "; not read");
+    }
+  }
+  const gdcm::Tag recognition(0x0008, 0x0010);
+  if (dataSet.FindDataElement(recognition) && !dataSet.GetDataElement(recognition).IsEmpty())
+  {
+    // GDCM 3.0 asserts (PixmapReader::ReadImageInternal) on a Recognition Code that does not start with ACR-NEMA,
+    // ACRNEMA or MIPS 2.0 (found by fuzzing).
+    const gdcm::ByteValue * value = dataSet.GetDataElement(recognition).GetByteValue();
+    std::string             code = value != nullptr ? std::string(value->GetPointer(), value->GetLength()) : "";
+    if (!(code.rfind("ACR-NEMA", 0) == 0 || code.rfind("ACRNEMA", 0) == 0 || code.rfind("MIPS 2.0", 0) == 0))
+    {
+      std::replace_if(code.begin(), code.end(), [](char c) { return c < ' ' || c > '~'; }, '?');
+      throw FileError(fileName, "damaged DICOM file: Recognition Code (0008,0010) \"" + code.substr(0, 32) +
+                                  "\" is not ACR-NEMA's; not read");
+    }
   }
   const gdcm::Tag bitsAllocated(0x0028, 0x0100), bitsStored(0x0028, 0x0101);
   if ((!dataSet.FindDataElement(bitsAllocated) || dataSet.GetDataElement(bitsAllocated).IsEmpty() ||

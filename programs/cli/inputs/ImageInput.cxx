@@ -22,6 +22,7 @@
 #include "itkGDCMImageIO.h"
 #include "itkImageIOFactory.h"
 #include "itkMetaImageIO.h"
+#include "metaImage.h"
 
 #include <zlib.h>
 
@@ -31,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -140,18 +142,51 @@ CheckNiftiData(const NiftiHeader & header)
   }
 }
 
+/** The ElementDataFile values MetaIO 5.2 takes for data after the header (found by fuzzing: "Local"). */
+bool
+IsMetaIOLocal(const std::string & name)
+{
+  return name == "LOCAL" || name == "Local" || name == "local";
+}
+
+/** A MetaImage header field name as MetaIO 5.2 compares it, from the text of a line before its separator: white
+ * space before it skipped, up to a carriage return, blanks (space, tab) after it stripped, then read as a C string
+ * (up to a NUL byte). */
+std::string
+MetaIOName(const std::string & text)
+{
+  const auto first = text.find_first_not_of(" \t\r\v\f\n");
+  if (first == std::string::npos)
+  {
+    return {};
+  }
+  std::string name = text.substr(first, text.find('\r', first) - first);
+  name.erase(name.find_last_not_of(" \t") + 1);
+  return name.substr(0, name.find('\0'));
+}
+
 /** MetaImage (.mha, .mhd): ITK 5.2's MetaIO copies every field name of the header into a 255-byte buffer
  * (MET_InitReadField, strcpy), so a longer name overflows it (the program aborts where the C library checks the
  * copy). Refuses a header line (up to ElementDataFile) whose name, the text before '=' or ':', has 255 or more
  * characters, and an NDims outside 1 to 10 (MetaIO reads that many numbers for fields of 10: it never returned
  * for 10^12). A name without '=' makes MetaIO read on to the next separator for its value, past a line break and
- * past an ElementDataFile line (found by fuzzing). */
+ * past an ElementDataFile line (found by fuzzing); for an NDims line without '=', that value is checked. */
 void
 CheckMetaImageFieldNames(const std::string & path)
 {
   std::ifstream stream(path, std::ios::binary);
   std::string   line;
   bool          swallowed = false;
+  bool          pendingNDims = false; // an NDims name without '=': its value follows the next separator
+  const auto    checkNDims = [&path](const char * value, std::size_t number) {
+    // MetaIO then reads NDims numbers for each of DimSize, ElementSpacing..., into arrays of 10.
+    const double dimensions = std::strtod(value, nullptr);
+    if (!(dimensions >= 1 && dimensions <= 10))
+    {
+      throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " gives NDims " +
+                              std::to_string(dimensions) + " (MetaIO reads 1 to 10)");
+    }
+  };
   for (std::size_t number = 1; std::getline(stream, line); ++number)
   {
     const auto separator = line.find_first_of("=:");
@@ -160,11 +195,18 @@ CheckMetaImageFieldNames(const std::string & path)
       // The line before named a field without '=': MetaIO took the text up to the next separator, here, as part of
       // its value, and goes on reading names after it (so this line does not end the header either).
       swallowed = separator == std::string::npos;
+      if (pendingNDims && !swallowed)
+      {
+        checkNDims(line.c_str() + separator + 1, number); // a second NDims line after "NDims" alone (fuzzing)
+      }
+      pendingNDims = pendingNDims && swallowed;
       continue;
     }
     const std::string name = line.substr(0, separator);
     const auto        first = name.find_first_not_of(" \t\r\v\f");
-    const auto        last = name.find_last_not_of(" \t\r\v\f");
+    // MetaIO skips white space before a name but strips only blanks (space, tab) after it: a name ending in form
+    // feeds is copied with them (found by fuzzing).
+    const auto        last = name.find_last_not_of(" \t");
     const std::size_t length = first == std::string::npos ? 0 : last - first + 1;
     if (length >= 255)
     {
@@ -173,23 +215,19 @@ CheckMetaImageFieldNames(const std::string & path)
     }
     // MetaIO compares the name as a C string: "NDims" followed by a NUL byte and anything is NDims (found by fuzzing).
     const std::string cName = name.substr(0, name.find('\0'));
-    if (length >= 5 && cName.compare(first, 5, "NDims") == 0 &&
-        cName.find_first_not_of(" \t\r\v\f", first + 5) == std::string::npos && name.size() < line.size())
+    const bool nDims = length >= 5 && cName.compare(first, 5, "NDims") == 0 &&
+                       cName.find_first_not_of(" \t\r\v\f", first + 5) == std::string::npos;
+    if (nDims && separator != std::string::npos)
     {
-      // MetaIO then reads NDims numbers for each of DimSize, ElementSpacing..., into arrays of 10.
-      const double dimensions = std::strtod(line.c_str() + name.size() + 1, nullptr);
-      if (!(dimensions >= 1 && dimensions <= 10))
-      {
-        throw FileError(path, "invalid MetaImage header: line " + std::to_string(number) + " gives NDims " +
-                                std::to_string(dimensions) + " (MetaIO reads 1 to 10)");
-      }
+      checkNDims(line.c_str() + separator + 1, number);
     }
     if (separator == std::string::npos)
     {
       swallowed = length > 0;
+      pendingNDims = nDims;
       continue;
     }
-    if (name.compare(first == std::string::npos ? 0 : first, 15, "ElementDataFile") == 0)
+    if (MetaIOName(name) == "ElementDataFile") // the whole name ("ElementDataFileDataFile" is not it: fuzzing)
     {
       return; // the data follow
     }
@@ -249,7 +287,7 @@ CheckMetaImageDataFile(const std::string & path, itk::ImageIOBase * io)
     CheckMetaImageSlicePattern(path, name);
     return;
   }
-  if (meta == nullptr || name == "LOCAL" || name == "Local" || name == "local" || name.rfind("LIST", 0) == 0)
+  if (meta == nullptr || IsMetaIOLocal(name) || name.rfind("LIST", 0) == 0)
   {
     return;
   }
@@ -301,7 +339,9 @@ CheckMetaImageCompressedData(const std::string & dataPath, std::uint64_t offset,
     status = inflate(&stream, Z_NO_FLUSH);
     produced += output.size() - stream.avail_out;
   }
-  const std::string message = stream.msg != nullptr ? stream.msg : "the stream does not end";
+  const std::string message = stream.msg != nullptr     ? stream.msg
+                              : status == Z_NEED_DICT ? "the stream needs a preset dictionary"
+                                                      : "the stream does not end";
   inflateEnd(&stream);
   if (status != Z_STREAM_END && produced <= expected)
   {
@@ -312,6 +352,49 @@ CheckMetaImageCompressedData(const std::string & dataPath, std::uint64_t offset,
     throw FileError(dataPath, "compressed pixel data hold " + std::string(produced > expected ? "more than " : "") +
                                 ByteCount(produced) + ", the header announces " + ByteCount(expected));
   }
+}
+
+/** Compressed pixel data after the header (ElementDataFile LOCAL) where MetaIO itself finds them: its own reading
+ * of the header (as ITK's reader does, into a stream of ours) gives whether they are compressed, their declared
+ * size and where they start, which a reading of the header lines here missed for damaged headers (found by
+ * fuzzing, three times: MetaIO never returned from a zlib stream asking for a preset dictionary). */
+void
+CheckMetaImageLocalCompressedData(const std::string & path, std::uint64_t expected)
+{
+  struct HeaderReader : public MetaImage
+  {
+    std::streamoff
+    DeclaredCompressedSize() const
+    {
+      return m_CompressedDataSize;
+    }
+  } meta;
+  std::ifstream stream(path, std::ios::binary);
+  bool          read = false;
+  {
+    std::ostringstream quiet; // MetaIO prints its complaints on std::cout and std::cerr
+    auto * const       out = std::cout.rdbuf(quiet.rdbuf());
+    auto * const       err = std::cerr.rdbuf(quiet.rdbuf());
+    read = stream && meta.ReadStream(0, &stream, false);
+    std::cout.rdbuf(out);
+    std::cerr.rdbuf(err);
+  }
+  const std::streamoff position = read ? static_cast<std::streamoff>(stream.tellg()) : -1;
+  const std::uint64_t  size = FileSize(path);
+  if (!read || !meta.CompressedData() || !IsMetaIOLocal(meta.ElementDataFileName()) || position < 0 ||
+      static_cast<std::uint64_t>(position) > size)
+  {
+    return;
+  }
+  const std::uint64_t available = size - static_cast<std::uint64_t>(position);
+  const auto          declared = meta.DeclaredCompressedSize();
+  if (declared > 0 && available < static_cast<std::uint64_t>(declared))
+  {
+    throw FileError(path, "file cut short: " + ByteCount(available) + " of compressed pixel data, the header announces " +
+                            ByteCount(static_cast<std::uint64_t>(declared)));
+  }
+  CheckMetaImageCompressedData(path, static_cast<std::uint64_t>(position),
+                               declared > 0 ? static_cast<std::uint64_t>(declared) : available, expected);
 }
 
 /** MetaImage (.mha, .mhd): the data (local after the header, or the ElementDataFile) must hold the data size,
@@ -325,11 +408,17 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
   std::int64_t  compressedSize = -1;
   std::int64_t  headerSize = 0;
   std::string   dataFile;
+  bool          swallowed = false;
   while (std::getline(stream, line))
   {
-    const auto equals = line.find('=');
-    if (equals == std::string::npos)
+    // As MetaIO reads the header (and CheckMetaImageFieldNames): a name without a separator ('=' or ':') takes the
+    // text up to the next separator as its value, so the next line with one is no field of its own (found by
+    // fuzzing: an ElementDataFile line so swallowed had ended this reading before the real one).
+    const auto separator = line.find_first_of("=:");
+    if (swallowed || separator == std::string::npos)
     {
+      const bool named = line.find_first_not_of(" \t\r\v\f") != std::string::npos;
+      swallowed = separator == std::string::npos && (swallowed || named);
       continue;
     }
     auto trim = [](std::string s) {
@@ -337,11 +426,14 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
       s.erase(s.find_last_not_of(" \t\r") + 1);
       return s;
     };
-    const std::string key = trim(line.substr(0, equals));
-    const std::string value = trim(line.substr(equals + 1));
+    // (A name followed by NUL bytes is that name for MetaIO: found by fuzzing, "ElementDataFile" and 119 NULs.)
+    const std::string key = MetaIOName(line.substr(0, separator));
+    const std::string value = trim(line.substr(separator + 1));
     if (key == "CompressedData")
     {
-      compressed = (value == "True" || value == "true" || value == "1");
+      // MetaIO looks at the first character only ("True\xa2" is compressed: found by fuzzing, where MetaIO then
+      // never returned from a zlib stream asking for a dictionary that this check had not inflated).
+      compressed = !value.empty() && (value[0] == 'T' || value[0] == 't' || value[0] == '1');
     }
     else if (key == "CompressedDataSize")
     {
@@ -375,7 +467,7 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
   }
   std::string   dataPath = path;
   std::uint64_t available = 0;
-  if (dataFile == "LOCAL")
+  if (IsMetaIOLocal(dataFile))
   {
     const auto end = stream.tellg();
     if (end < 0)
@@ -405,7 +497,7 @@ CheckMetaImage(const std::string & path, std::uint64_t expected)
       throw FileError(dataPath, "file cut short: " + ByteCount(available) + " of compressed pixel data, the header announces " +
                                   ByteCount(static_cast<std::uint64_t>(compressedSize)));
     }
-    const std::uint64_t offset = dataFile == "LOCAL" ? FileSize(path) - available
+    const std::uint64_t offset = IsMetaIOLocal(dataFile) ? FileSize(path) - available
                                  : static_cast<std::uint64_t>(std::max<std::int64_t>(headerSize, 0));
     CheckMetaImageCompressedData(dataPath, offset, compressedSize > 0 ? compressedSize : available, expected);
     return;
@@ -550,6 +642,7 @@ ProbeImage(const std::string & path)
   if (result.Format == "MetaImageIO")
   {
     CheckMetaImage(path, io->GetImageSizeInBytes());
+    CheckMetaImageLocalCompressedData(path, io->GetImageSizeInBytes());
     CheckMetaImageDataFile(path, io.GetPointer());
   }
   if (nifti && nifti->ReaderMisreads() && result.NumberOfComponents != 1)

@@ -300,7 +300,7 @@ TEST(DicomElementScan, DeepNestingIsRefused)
   EXPECT_NE(ScanError(path).find("sequences nested deeper than 64 levels"), std::string::npos) << ScanError(path);
 }
 
-/** The inputs of the input fuzz harness that made GDCM 3.0 allocate 800 MB and abort (test/fuzz/regressions/input,
+/** The inputs of the input fuzz harness that made GDCM 3.0 allocate 800 MB or abort (test/fuzz/regressions/input,
  * format byte 4: the rest is a .dcm file): refused by the scan, and by the program's single-file check. */
 TEST(DicomElementScan, FuzzFoundFilesAreRefused)
 {
@@ -308,7 +308,12 @@ TEST(DicomElementScan, FuzzFoundFilesAreRefused)
        { std::pair<const char *, const char *>{ "dicom-element-length-800MB", "declares a value of 8" },
          { "dicom-meta-header-gdcm-assertion", "element (0002,0012) at byte 290 declares a value of 16098 bytes" },
          { "dicom-meta-group-unknown-vr-gdcm-assertion", "(read with implicit VR" },
-         { "dicom-samples-per-pixel-gdcm-assertion-2", "Samples per Pixel (0028,0002) is 64257 (DICOM allows 1, 3 or 4)" } })
+         // (its Samples per Pixel of 64257 follows a private element (a169,000d): GDCM's header reading had not
+         // seen it)
+         { "dicom-samples-per-pixel-gdcm-assertion-2",
+           "element (0020,000e) at byte 620 comes after element (a169,000d) at byte 548" },
+         { "dicom-palette-after-private-element-gdcm-assertion",
+           "element (0420,0013) at byte 790 comes after element (ff1f,0011) at byte 782" } })
   {
     std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/" + name, std::ios::binary);
     Bytes         bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -513,6 +518,128 @@ TEST(DicomElementScan, PaletteImagesWithoutPaletteAreRefused)
   const std::string path = Write("palette-without-palette.dcm", file.Data);
   EXPECT_EQ(ScanError(path, true), path + ": damaged DICOM file: a PALETTE COLOR image without its palette "
                                           "descriptors (0028,1101) to (0028,1103); not read");
+}
+
+/** A PALETTE COLOR image with its descriptors but without the lookup table data of one colour (neither
+ * (0028,1201 + i) nor the segmented (0028,1221 + i)) made GDCM 3.0 abort on an assertion: refused, naming the
+ * colour; with the data of all three colours, or segmented data, it passes the check. */
+TEST(DicomElementScan, PaletteImagesWithoutLookupTableDataAreRefused)
+{
+  const std::string descriptor("\x00\x01\x00\x00\x10\x00", 6), table(512, '\x01');
+  const auto        palette = [&](const std::vector<uint16_t> & tables) {
+    DicomBytes file;
+    file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "OT");
+    file.Element(0x0028, 0x0002, "US", std::string("\x01\x00", 2));
+    file.Element(0x0028, 0x0004, "CS", "PALETTE COLOR ").Element(0x0028, 0x0010, "US", std::string("\x02\x00", 2));
+    file.Element(0x0028, 0x0011, "US", std::string("\x02\x00", 2));
+    file.Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+    for (uint16_t element : { 0x1101, 0x1102, 0x1103 })
+    {
+      file.Element(0x0028, element, "US", descriptor);
+    }
+    for (const uint16_t element : tables)
+    {
+      file.Element(0x0028, element, "OW", table);
+    }
+    file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+    return file.Data;
+  };
+  const std::string noGreen = Write("palette-without-green.dcm", palette({ 0x1201, 0x1203 }));
+  EXPECT_EQ(ScanError(noGreen, true), noGreen + ": damaged DICOM file: a PALETTE COLOR image without its Green "
+                                                "Palette Color Lookup Table Data (0028,1202) or (0028,1222); not read");
+  const std::string noTables = Write("palette-without-tables.dcm", palette({}));
+  EXPECT_EQ(ScanError(noTables, true), noTables + ": damaged DICOM file: a PALETTE COLOR image without its Red "
+                                                  "Palette Color Lookup Table Data (0028,1201) or (0028,1221); not read");
+  EXPECT_EQ(ScanError(Write("palette.dcm", palette({ 0x1201, 0x1202, 0x1203 })), true), "");
+  EXPECT_EQ(ScanError(Write("palette-mixed.dcm", palette({ 0x1201, 0x1202, 0x1223 })), true), "");
+}
+
+/** Without a meta group GDCM 3.0 reads a data set whose first tag, read little endian, has a group or element
+ * above 00ff (and is not of group 0008 or a private creator) followed by a VR as explicit VR big endian: the scan
+ * reads the lengths so too (found by fuzzing: a length of 41 little endian, 688 MB big endian, which GDCM
+ * allocated). */
+TEST(DicomElementScan, DataSetsWithoutMetaGroupAreReadInTheByteOrderGdcmGuesses)
+{
+  DicomBytes bigEndian;
+  bigEndian.BigEndian = true;
+  bigEndian.Element(0x0010, 0x0010, "PN", "DOE^J ").Element(0x0028, 0x0010, "US", std::string("\x00\x02", 2));
+  bigEndian.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(bigEndian.Data.end(), 8, 1);
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(Write("big-endian-without-meta.dcm", bigEndian.Data)),
+            DicomElementScanResult::Valid);
+
+  DicomBytes huge;
+  huge.BigEndian = true;
+  huge.Header(0x0055, 0x5460, "UT", 0x29000000u).Data.insert(huge.Data.end(), 41, 'x');
+  const std::string path = Write("big-endian-length.dcm", huge.Data);
+  EXPECT_EQ(ScanError(path), path + ": damaged DICOM file: element (0055,5460) at byte 0 declares a value of "
+                                    "687865856 bytes, past the end of the file (the file has 53 bytes); not read");
+}
+
+/** A Recognition Code (0008,0010) other than ACR-NEMA's made GDCM 3.0 abort on an assertion (found by fuzzing):
+ * refused, naming it; ACR-NEMA 2.0 passes. */
+TEST(DicomElementScan, RecognitionCodesOtherThanAcrNemaAreRefused)
+{
+  const auto withCode = [](const std::string & name, const std::string & code) {
+    DicomBytes file;
+    file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0010, "SH", code).Element(0x0008, 0x0060, "CS", "MR");
+    const std::string two("\x02\x00", 2);
+    file.Element(0x0028, 0x0010, "US", two).Element(0x0028, 0x0011, "US", two);
+    file.Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+    file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+    return Write(name, file.Data);
+  };
+  EXPECT_EQ(ScanError(withCode("acr-nema.dcm", "ACR-NEMA 2.0"), true), "");
+  const std::string path = withCode("recognition-uid.dcm", "1.2.3.4 ");
+  EXPECT_EQ(ScanError(path, true),
+            path + ": damaged DICOM file: Recognition Code (0008,0010) \"1.2.3.4 \" is not ACR-NEMA's; not read");
+}
+
+/** A file starting like a big endian NIfTI header (sizeof_hdr 348) that GDCM's check also takes for a data set is
+ * not handed to GDCM (found by fuzzing: on these 13 bytes GDCM 3.0 aborted on an assertion in its fallback
+ * reading). */
+TEST(DicomElementScan, NiftiLikeStartsAreNotHandedToGdcm)
+{
+  const std::string path = Write("nifti-like.dcm", Bytes{ 0, 0, 1, 0x5c, 'A', 'E', 0, 0, 0, 0x20, 0x40, 0, 0 });
+  EXPECT_EQ(kmeans_cli::ScanDicomElements(path), DicomElementScanResult::NotDicom);
+  kmeans_cli::DicomSliceHeader header;
+  EXPECT_FALSE(kmeans_cli::ReadDicomSliceHeader(path, header));
+  EXPECT_NO_THROW(kmeans_cli::CheckSingleDicomFile(path));
+}
+
+/** GDCM's header reading up to the pixel data stops at the first element at or above (7fe0,0010), its reading of
+ * the whole file does not: elements after it with lower tags (out of order) are refused, naming both elements,
+ * wherever they would have gone unchecked (a PALETTE COLOR image after a private element of group ff1f made GDCM
+ * 3.0 abort, found by fuzzing); elements after the pixel data with higher tags (padding) pass. */
+TEST(DicomElementScan, ElementsAfterThePixelDataOutOfOrderAreRefused)
+{
+  const auto start = [] {
+    DicomBytes file;
+    file.Preamble("1.2.840.10008.1.2").Explicit = false;
+    file.Element(0x0008, 0x0060, "CS", "MR").Element(0x0028, 0x0010, "US", std::string("\x02\x00", 2));
+    return file;
+  };
+  DicomBytes afterPrivate = start();
+  afterPrivate.Element(0xff1f, 0x0011, "LO", "").Element(0x0028, 0x0004, "CS", "PALETTE COLOR ");
+  afterPrivate.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(afterPrivate.Data.end(), 8, 1);
+  const std::string first = Write("out-of-order-private.dcm", afterPrivate.Data);
+  const std::string expected = ": damaged DICOM file: element (0028,0004) at byte 186 comes after element (ff1f,0011) "
+                               "at byte 178 (data set elements must be in ascending tag order) (the file has " +
+                               std::to_string(afterPrivate.Data.size()) + " bytes); not read";
+  EXPECT_EQ(ScanError(first), first + expected);
+  EXPECT_EQ(ScanError(first, true), first + expected);
+
+  DicomBytes afterPixels = start();
+  afterPixels.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(afterPixels.Data.end(), 8, 1);
+  afterPixels.Element(0x0028, 0x0004, "CS", "MONOCHROME2 ");
+  const std::string second = Write("out-of-order-after-pixel-data.dcm", afterPixels.Data);
+  EXPECT_EQ(ScanError(second), second + ": damaged DICOM file: element (0028,0004) at byte 194 comes after element "
+                                        "(7fe0,0010) at byte 178 (data set elements must be in ascending tag order) "
+                                        "(the file has " + std::to_string(afterPixels.Data.size()) + " bytes); not read");
+
+  DicomBytes padded = start();
+  padded.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(padded.Data.end(), 8, 1);
+  padded.Element(0xfffc, 0xfffc, "OB", std::string(6, '\0'));
+  EXPECT_EQ(ScanError(Write("padding-after-pixel-data.dcm", padded.Data)), "");
 }
 
 /** A Photometric Interpretation DICOM does not define ("PALETTE COLO", cut short) made GDCM 3.0 abort on an

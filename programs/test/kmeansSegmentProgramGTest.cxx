@@ -218,6 +218,15 @@ Truncate(const fs::path & path, double fraction)
   const auto size = fs::file_size(path);
   fs::resize_file(path, static_cast<std::uintmax_t>(static_cast<double>(size) * fraction));
 }
+
+/** Copies test/fuzz/regressions/input/NAME, a MetaImage input (format byte 3), without that byte to path. */
+void
+CopyFuzzRegression(const std::string & name, const fs::path & path)
+{
+  std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/" + name, std::ios::binary);
+  ASSERT_EQ(in.get(), 3) << name;
+  std::ofstream(path, std::ios::binary) << in.rdbuf();
+}
 } // namespace
 
 TEST_F(ProgramTest, UsageErrorsExitWithTwoAndOneLine)
@@ -428,10 +437,7 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
   // leaked its stream on the missing file): refused before ITK reads the header.
   WriteTestImage(phantom.GetPointer(), Path("nul.mhd"));
   {
-    std::ifstream      in(Path("nul.mhd"));
-    std::ostringstream header;
-    header << in.rdbuf();
-    std::string text = header.str();
+    std::string text = ReadFile(Path("nul.mhd"));
     text.replace(text.find("nul.raw"), 7, std::string("nu\0l.raw %d", 12));
     std::ofstream(Path("nul.mhd"), std::ios::binary) << text;
   }
@@ -439,22 +445,14 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
                 "invalid MetaImage header: the ElementDataFile value has a control character (0x00 at character 3)");
   // A damaged header whose data file, as MetaIO reads it, is COCAL (found by fuzzing: MetaIO leaked its stream on
   // it; test/fuzz/regressions/input, format byte 3): refused with one line naming that file.
-  {
-    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) + "/input/metaimage-second-header-leak-in-metaio",
-                     std::ios::binary);
-    in.get();
-    std::ofstream(Path("second-header.mha"), std::ios::binary) << in.rdbuf();
-  }
+  CopyFuzzRegression("metaimage-second-header-leak-in-metaio", Path("second-header.mha"));
   ExpectFailure({ Path("second-header.mha").string(), "-o", output, "-k", "3" }, "second-header.mha",
                 "its data file " + Path("COCAL").string() + " is missing");
   // An empty ElementDataFile value (found by fuzzing: MetaIO read the directory as its compressed data and asked
   // for 2^64 - 1 bytes).
   WriteTestImage(phantom.GetPointer(), Path("empty-name.mha"), true);
   {
-    std::ifstream      in(Path("empty-name.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("empty-name.mha"));
     const auto  at = text.find("ElementDataFile = LOCAL");
     text = text.substr(0, at) + "ElementDataFile = \n" + text.substr(at);
     std::ofstream(Path("empty-name.mha"), std::ios::binary) << text;
@@ -464,10 +462,7 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
   // An NDims of 10^12 (found by fuzzing: MetaIO then read 10^12 numbers for DimSize and never returned).
   WriteTestImage(phantom.GetPointer(), Path("ndims.mha"));
   {
-    std::ifstream      in(Path("ndims.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("ndims.mha"));
     text.replace(text.find("NDims = 3"), 9, "NDims = 1000000000000");
     std::ofstream(Path("ndims.mha"), std::ios::binary) << text;
   }
@@ -476,10 +471,7 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
   // The same NDims after an NDims name without '=' (found by fuzzing: MetaIO takes the name up to the line break,
   // "NDims" up to the NUL byte, and reads its value after the next separator, on the line after).
   {
-    std::ifstream      in(Path("ndims.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("ndims.mha"));
     text.replace(text.find("NDims = "), 8, std::string("NDims\0\0 9tex\nNDims\0 = ", 21));
     std::ofstream(Path("ndims-split.mha"), std::ios::binary) << text;
   }
@@ -506,23 +498,14 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
                 "reads at most 79)");
   // A first line without '=', after which MetaIO reads past the ElementDataFile line to a field name of over 254
   // characters (found by fuzzing: it overflowed its 255-byte buffer).
-  {
-    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) +
-                       "/input/metaimage-field-name-overflow-after-element-data-file",
-                     std::ios::binary);
-    ASSERT_EQ(in.get(), 3);
-    std::ofstream(Path("swallowed.mha"), std::ios::binary) << in.rdbuf();
-  }
+  CopyFuzzRegression("metaimage-field-name-overflow-after-element-data-file", Path("swallowed.mha"));
   ExpectFailure({ Path("swallowed.mha").string(), "-o", output, "-k", "3" }, "swallowed.mha",
                 "invalid MetaImage header: line 8 has a field name of 362 characters (MetaIO reads at most 254)");
   // A long name after a line whose name only starts with ElementDataFile, which does not end MetaIO's reading
   // (found by fuzzing: MetaIO overflowed its buffer).
   WriteTestImage(phantom.GetPointer(), Path("prefix.mha"));
   {
-    std::ifstream      in(Path("prefix.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("prefix.mha"));
     text.insert(text.find('\n') + 1, "ElementDataFileDataFile = x\n" + std::string(300, 'N') + " = y\n");
     std::ofstream(Path("prefix.mha"), std::ios::binary) << text;
   }
@@ -531,10 +514,7 @@ TEST_F(ProgramTest, RefusesDamagedMetaImageHeaders)
   // A name ending in 250 form feeds, which MetaIO keeps (it strips only spaces and tabs; found by fuzzing: it
   // overflowed its buffer).
   {
-    std::ifstream      in(Path("ndims.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("ndims.mha"));
     text.insert(text.find('\n') + 1, "Comment" + std::string(250, '\f') + " = x\n");
     std::ofstream(Path("form-feeds.mha"), std::ios::binary) << text;
   }
@@ -551,10 +531,7 @@ TEST_F(ProgramTest, RefusesDamagedCompressedMetaImageData)
   // preset dictionary (found by fuzzing: MetaIO never returned from it).
   WriteTestImage(phantom.GetPointer(), Path("dictionary.mha"), true);
   {
-    std::ifstream      in(Path("dictionary.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("dictionary.mha"));
     text.replace(text.find("CompressedData = True"), 21, "CompressedData = Tx");
     const auto data = text.find("ElementDataFile = LOCAL\n") + 24;
     text.replace(data, 2, "\x78\x20"); // a valid zlib header with FDICT set
@@ -565,10 +542,7 @@ TEST_F(ProgramTest, RefusesDamagedCompressedMetaImageData)
   // The same after a name without '=' whose value MetaIO takes from the next line, an ElementDataFile line that
   // is so no field (found by fuzzing: the check had stopped at it and left the stream to MetaIO).
   {
-    std::ifstream      in(Path("dictionary.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("dictionary.mha"));
     text.insert(text.find('\n') + 1, "Swallowing\nElementDataFile = slice%d.raw 1 2 1\n");
     std::ofstream(Path("swallowed-data-file.mha"), std::ios::binary) << text;
   }
@@ -576,10 +550,7 @@ TEST_F(ProgramTest, RefusesDamagedCompressedMetaImageData)
                 "compressed pixel data are damaged or cut short (zlib: the stream needs a preset dictionary)");
   // And with NUL bytes after the name ElementDataFile, which MetaIO compares as a C string (found by fuzzing).
   {
-    std::ifstream      in(Path("dictionary.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("dictionary.mha"));
     text.replace(text.find("ElementDataFile = LOCAL"), 15, "ElementDataFile" + std::string(7, '\0'));
     std::ofstream(Path("nul-name.mha"), std::ios::binary) << text;
   }
@@ -587,23 +558,14 @@ TEST_F(ProgramTest, RefusesDamagedCompressedMetaImageData)
                 "compressed pixel data are damaged or cut short (zlib: the stream needs a preset dictionary)");
   // A damaged header after which MetaIO finds 37 bytes of compressed data for a declared 46 (found by fuzzing:
   // MetaIO never returned; test/fuzz/regressions/input, format byte 3): checked where MetaIO itself finds them.
-  {
-    std::ifstream in(std::string(KMEANS_FUZZ_REGRESSIONS_DIR) +
-                       "/input/metaimage-compressed-data-where-metaio-finds-them-hang",
-                     std::ios::binary);
-    ASSERT_EQ(in.get(), 3);
-    std::ofstream(Path("metaio-position.mha"), std::ios::binary) << in.rdbuf();
-  }
+  CopyFuzzRegression("metaimage-compressed-data-where-metaio-finds-them-hang", Path("metaio-position.mha"));
   ExpectFailure({ Path("metaio-position.mha").string(), "-o", output, "-k", "3" }, "metaio-position.mha",
                 "file cut short: 37 bytes of compressed pixel data, the header announces 46 bytes");
   // MetaIO also takes "Local" and "local" for data after the header: such a file is read, and its compressed data
   // checked (found by fuzzing: MetaIO never returned on a damaged one).
   WriteTestImage(phantom.GetPointer(), Path("spelled.mha"), true);
   {
-    std::ifstream      in(Path("spelled.mha"), std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string text = content.str();
+    std::string text = ReadFile(Path("spelled.mha"));
     text.replace(text.find("= LOCAL"), 7, "= Local");
     std::ofstream(Path("spelled.mha"), std::ios::binary) << text;
     text.replace(text.find("= Local\n") + 8, 2, "\x78\x20");

@@ -47,6 +47,12 @@ struct Lanes
   {
     return { _mm_set1_ps(x) };
   }
+  /** Two floats at p (no alignment asked, unlike a load of a double) in the low lanes; 0 in the others. */
+  static __m128
+  Low2(const float * p)
+  {
+    return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)));
+  }
   /** The first count (1 to 4) floats at p; 0 in the other lanes. */
   static Lanes
   Load(const float * p, unsigned int count = 4)
@@ -56,9 +62,9 @@ struct Lanes
       case 4:
         return { _mm_loadu_ps(p) };
       case 3:
-        return { _mm_movelh_ps(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double *>(p))), _mm_load_ss(p + 2)) };
+        return { _mm_movelh_ps(Low2(p), _mm_load_ss(p + 2)) };
       case 2:
-        return { _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double *>(p))) };
+        return { Low2(p) };
       default:
         return { _mm_load_ss(p) };
     }
@@ -73,11 +79,11 @@ struct Lanes
         _mm_storeu_ps(p, V);
         break;
       case 3:
-        _mm_store_sd(reinterpret_cast<double *>(p), _mm_castps_pd(V));
+        _mm_storel_epi64(reinterpret_cast<__m128i *>(p), _mm_castps_si128(V));
         _mm_store_ss(p + 2, _mm_movehl_ps(V, V));
         break;
       case 2:
-        _mm_store_sd(reinterpret_cast<double *>(p), _mm_castps_pd(V));
+        _mm_storel_epi64(reinterpret_cast<__m128i *>(p), _mm_castps_si128(V));
         break;
       default:
         _mm_store_ss(p, V);

@@ -155,6 +155,18 @@ ScanError(const std::string & path, bool singleFile = false)
   return {};
 }
 
+/** A 16-bit MR image of 8 bytes of pixel data in explicit little endian with the given Photometric Interpretation
+ * and nothing else of an image's description. */
+DicomBytes
+ImageWithPhotometric(const std::string & photometric)
+{
+  DicomBytes file;
+  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
+  file.Element(0x0028, 0x0004, "CS", photometric).Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
+  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  return file;
+}
+
 TEST(DicomElementScan, ValidFilesInEveryEncodingPass)
 {
   for (const auto & [name, syntax, explicitVR, bigEndian] :
@@ -511,10 +523,7 @@ TEST(DicomElementScan, ImagesWithoutBitsAllocatedAreRefused)
 /** A PALETTE COLOR image without its palette made GDCM 3.0 abort on an assertion (found by fuzzing): refused. */
 TEST(DicomElementScan, PaletteImagesWithoutPaletteAreRefused)
 {
-  DicomBytes file;
-  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
-  file.Element(0x0028, 0x0004, "CS", "PALETTE COLOR ").Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
-  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const DicomBytes file = ImageWithPhotometric("PALETTE COLOR ");
   const std::string path = Write("palette-without-palette.dcm", file.Data);
   EXPECT_EQ(ScanError(path, true), path + ": damaged DICOM file: a PALETTE COLOR image without its palette "
                                           "descriptors (0028,1101) to (0028,1103); not read");
@@ -646,10 +655,7 @@ TEST(DicomElementScan, ElementsAfterThePixelDataOutOfOrderAreRefused)
  * assertion (found by fuzzing): refused. */
 TEST(DicomElementScan, UnknownPhotometricInterpretationsAreRefused)
 {
-  DicomBytes file;
-  file.Preamble("1.2.840.10008.1.2.1").Element(0x0008, 0x0060, "CS", "MR");
-  file.Element(0x0028, 0x0004, "CS", "PALETTE COLO").Element(0x0028, 0x0100, "US", std::string("\x10\x00", 2));
-  file.Header(0x7fe0, 0x0010, "OW", 8).Data.insert(file.Data.end(), 8, 1);
+  const DicomBytes file = ImageWithPhotometric("PALETTE COLO");
   const std::string path = Write("photometric-cut.dcm", file.Data);
   EXPECT_THROW(kmeans_cli::CheckSingleDicomFile(path), kmeans_cli::FileError);
 }

@@ -423,7 +423,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   // The voxels taking part, in buffer order (every buffer covers the largest possible region).
   std::vector<float>           values;
   std::vector<std::uint64_t>   gridIndex;
-  std::vector<float>           startPosteriors;
   const unsigned int           K = static_cast<unsigned int>(m_InitialClassMeans.size());
   std::array<std::uint64_t, 3> gridSize{ { 1, 1, 1 } };
   for (unsigned int d = 0; d < ImageDimension; ++d)
@@ -433,17 +432,12 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   const auto numberOfVoxels = static_cast<std::size_t>(histogram.GetNumberOfSamples());
   values.reserve(numberOfVoxels);
   gridIndex.reserve(numberOfVoxels);
-  startPosteriors.reserve(posteriors ? numberOfVoxels * K : 0);
   for (SizeValueType i = 0; i < totalPixels; ++i)
   {
     if (histogram.Includes(inputBuffer[i], maskBuffer ? maskBuffer[i] : MaskPixelType{ 1 }))
     {
       values.push_back(static_cast<float>(inputBuffer[i]));
       gridIndex.push_back(i);
-      for (unsigned int k = 0; posteriors && k < K; ++k)
-      {
-        startPosteriors.push_back(posteriors[i * K + k]);
-      }
     }
   }
   PartialVolumeTissueModel model;
@@ -474,12 +468,20 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     // The stage of pure tissues starts from the mixture fitted on the histogram (near its fixed point).
     model.Start = { start->Mean, start->Variance };
     model.StartProportions = start->Proportion;
-    model.StartPosteriors = std::move(startPosteriors);
+    model.StartPosteriorGrid = posteriors; // read in place
     for (double & mean : model.Start.Mean)
     {
       mean += histogram.GetOrigin();
     }
   }
+  auto allocate = [&](auto * image, unsigned int components) {
+    image->SetNumberOfComponentsPerPixel(components);
+    image->SetBufferedRegion(region);
+    image->Allocate();
+    return image->GetBufferPointer();
+  };
+  // The model works in the fraction image's buffer and leaves the fractions there (no other buffer for them).
+  model.FractionGrid = model.PartialVolume ? allocate(this->GetFractionsOutput(), K) : nullptr;
   model.Fit(values, gridIndex, gridSize, initial);
   this->UpdateProgress(0.9f);
 
@@ -498,12 +500,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     }
     std::fill(target + next * components, target + totalPixels * components, fill);
   };
-  auto allocate = [&](auto * image, unsigned int components) {
-    image->SetNumberOfComponentsPerPixel(components);
-    image->SetBufferedRegion(region);
-    image->Allocate();
-    return image->GetBufferPointer();
-  };
   if (!posteriors)
   {
     auto * output = this->GetOutput();
@@ -511,10 +507,6 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
     output->Allocate();
     scatter(output->GetBufferPointer(), model.GetLabels(), 1, OutputPixelType{});
     scatter(allocate(this->GetPosteriorsOutput(), K), model.GetPosteriors(), K, 0.0f);
-  }
-  if (model.PartialVolume)
-  {
-    scatter(allocate(this->GetFractionsOutput(), K), model.GetFractions(), K, 0.0f);
   }
   if (model.EstimateBiasField)
   {

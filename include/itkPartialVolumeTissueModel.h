@@ -141,6 +141,15 @@ public:
    * the caller fitted with the parameters Start: stage 1 is then skipped, these are GetPosteriors(), their
    * largest gives GetLabels(), and stage 2 starts from them. Ignored unless it holds K values per voxel. */
   std::vector<float> StartPosteriors;
+  /** The same posteriors read in place from the caller's grid (K per grid voxel, voxel-major, e.g. a posterior
+   * image's buffer), at each voxel's grid index; used where StartPosteriors is not given. GetPosteriors() then
+   * stays empty (the caller holds them). */
+  const float * StartPosteriorGrid{ nullptr };
+  /** Where the fractions go, in the grid's layout (K per grid voxel, e.g. a fraction image's buffer of the whole
+   * grid): the model leaves each voxel's fractions at its grid index and 0 at every other grid voxel, and
+   * GetFractions() stays empty. Its previous contents are never read: where the grid holds at least twice as many
+   * voxels as take part, the mixed stage keeps its two content buffers in it (no other memory for them). */
+  float * FractionGrid{ nullptr };
   /** Called after every iteration with the share of the work done (0 to 1), and with 1 at the end; it may throw
    * (an ITK filter throws ProcessAborted there when asked to abort) to stop the fit. */
   std::function<void(double)> Progress;
@@ -160,13 +169,13 @@ public:
   {
     return m_Tissues;
   }
-  /** Fractions of the K tissues in each voxel (sum 1). */
+  /** Fractions of the K tissues in each voxel (sum 1); empty with FractionGrid. */
   const std::vector<float> &
   GetFractions() const
   {
     return m_Fractions;
   }
-  /** Tissue posteriors of stage 1 (sum 1). */
+  /** Tissue posteriors of stage 1 (sum 1); empty with StartPosteriorGrid. */
   const std::vector<float> &
   GetPosteriors() const
   {
@@ -246,6 +255,12 @@ private:
                   double                     totalIterations);
   void
   Finish(Workspace & w);
+  void
+  PlaceContents(Workspace & w, std::uint64_t gridVoxels) const;
+  void
+  StartFromPosteriors(Workspace & w, const std::vector<std::uint64_t> & gridIndex);
+  void
+  WriteFractionGrid(Workspace & w, const std::vector<std::uint64_t> & gridIndex, std::uint64_t gridVoxels);
 
   Tissues                   m_Tissues;
   std::vector<double>       m_Proportions;

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <ostream>
@@ -585,24 +586,18 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   m_Reseeded.clear();
   m_Iterations = 0;
   const unsigned int mixedIterations = PartialVolume && w.K > 1 ? PartialVolumeIterations : 0;
-  const bool         given = mixedIterations > 0 && StartPosteriors.size() == w.N * w.K;
+  const bool         given =
+    mixedIterations > 0 && (StartPosteriors.size() == w.N * w.K || StartPosteriorGrid != nullptr);
   const double totalIterations = static_cast<double>((given ? 0 : MaximumNumberOfIterations) + mixedIterations);
   if (given)
   {
-    // Stage 1 done by the caller: its posteriors, and labels the tissue of largest posterior.
-    std::copy(StartPosteriors.begin(), StartPosteriors.end(), w.Previous.begin());
-    m_Labels.resize(w.N);
-    for (std::size_t i = 0; i < w.N; ++i)
-    {
-      const float * q = StartPosteriors.data() + i * w.K;
-      m_Labels[i] = static_cast<std::uint8_t>(std::max_element(q, q + w.K) - q + 1);
-    }
+    StartFromPosteriors(w, gridIndex);
   }
   else
   {
     FitPureTissues(w, values, initial, totalIterations);
     // The labels and the tissue posteriors are those of the pure stage.
-    m_Posteriors.assign(w.Previous.begin(), w.Previous.begin() + static_cast<std::ptrdiff_t>(w.N * w.K));
+    m_Posteriors.assign(w.Previous, w.Previous + w.N * w.K);
   }
   if (mixedIterations > 0)
   {
@@ -612,14 +607,19 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
     }
     FitMixedClasses(w, values, initial, mixedIterations, totalIterations); // keeps the labels
   }
-  if (given)
+  if (given && StartPosteriors.size() == w.N * w.K)
   {
     // The given posteriors, copied into the larger of the sweep's buffers, which no sweep reads any more (no
-    // fresh memory).
-    m_Posteriors.swap(w.Previous.capacity() > w.Current.capacity() ? w.Previous : w.Current);
+    // fresh memory where the model holds them).
+    m_Posteriors.swap(w.Contents[0].capacity() > w.Contents[1].capacity() ? w.Contents[0] : w.Contents[1]);
     m_Posteriors.assign(StartPosteriors.begin(), StartPosteriors.end());
   }
+  else if (given)
+  {
+    m_Posteriors.clear(); // the caller's, in StartPosteriorGrid
+  }
   Finish(w);
+  WriteFractionGrid(w, gridIndex, gridSize[0] * gridSize[1] * gridSize[2]);
   if (Progress)
   {
     Progress(1.0);
@@ -781,10 +781,7 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
     sum += v;
   }
   w.Shift = sum / static_cast<double>(w.N);
-  // One more voxel, N, of content 0: the neighbour of voxels at the edge of the mask or grid.
-  // The sweep reads four floats from a voxel's first class on: 3 more floats at the end.
-  w.Previous.assign((w.N + 1) * w.K + 3, 0.0f);
-  w.Current.assign((w.N + 1) * w.K + 3, 0.0f);
+  PlaceContents(w, gridSize[0] * gridSize[1] * gridSize[2]);
   // The intensity the sweep reads: the values, or with the bias field their quotients Z by it.
   w.Z.assign(EstimateBiasField ? values.begin() : values.end(), values.end());
   w.Intensity = EstimateBiasField ? w.Z.data() : values.data();
@@ -866,16 +863,30 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
   // The final sweep of the mixed stage gives the fractions only: the labels are the pure stage's, and no sweep
   // reads its contents.
   const bool mixedFinal = final && C > K;
+  float * fractions = nullptr;
   if (mixedFinal)
   {
-    // The fractions take the buffer of the contents, which no later sweep reads (no fresh memory).
-    m_Fractions.swap(w.Current);
+    // The fractions take the buffer of the contents, which no later sweep reads (no fresh memory): the model's
+    // own, or the part of FractionGrid it lies in.
+    fractions = w.Current;
+    for (std::vector<float> & contents : w.Contents)
+    {
+      if (!contents.empty() && contents.data() == w.Current)
+      {
+        m_Fractions.swap(contents);
+      }
+    }
   }
   if (final)
   {
-    m_Fractions.resize(w.N * K); // every voxel is written
+    if (!mixedFinal || fractions == m_Fractions.data())
+    {
+      m_Fractions.resize(w.N * K); // every voxel is written
+      fractions = m_Fractions.data();
+    }
     m_Labels.resize(mixedFinal ? m_Labels.size() : w.N);
   }
+  w.FractionsWritten = final ? fractions : w.FractionsWritten;
   const bool      bias = EstimateBiasField;
   const SweepData data{ K,
                         C,
@@ -883,8 +894,8 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         w.Neighbours.data(),
                         w.RowNeighbours.data(),
                         w.N,
-                        w.Previous.data(),
-                        mixedFinal ? nullptr : w.Current.data(),
+                        w.Previous,
+                        mixedFinal ? nullptr : w.Current,
                         w.Intensity,
                         w.Table.data(),
                         w.Nodes,
@@ -899,7 +910,7 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
                         variance.data(),
                         bias ? w.Expected.data() : nullptr,
                         bias ? w.Weight.data() : nullptr,
-                        final ? m_Fractions.data() : nullptr,
+                        fractions,
                         final && !mixedFinal ? m_Labels.data() : nullptr };
   w.Parallel([&](std::size_t block) {
     double * sums = w.BlockSums.data() + block * w.Stride;
@@ -1038,6 +1049,76 @@ PartialVolumeTissueModel::UpdateTissues(Workspace & w, const Tissues & initial)
 }
 
 void
+PartialVolumeTissueModel::PlaceContents(Workspace & w, std::uint64_t gridVoxels) const
+{
+  // One more voxel, N, of content 0: the neighbour of voxels at the edge of the mask or grid. The sweep reads four
+  // floats from a voxel's first class on: 3 more floats at the end. Where FractionGrid has room for both buffers,
+  // they lie in it (the fractions are written there in the end anyway: no other memory).
+  const std::size_t size = (w.N + 1) * w.K + 3;
+  const bool        inGrid = FractionGrid != nullptr && 2 * size <= gridVoxels * w.K;
+  for (unsigned int b = 0; b < 2; ++b)
+  {
+    float * buffer = FractionGrid + b * size;
+    if (inGrid)
+    {
+      std::fill(buffer, buffer + size, 0.0f);
+    }
+    else
+    {
+      w.Contents[b].assign(size, 0.0f);
+      buffer = w.Contents[b].data();
+    }
+    (b == 0 ? w.Previous : w.Current) = buffer;
+  }
+}
+
+void
+PartialVolumeTissueModel::StartFromPosteriors(Workspace & w, const std::vector<std::uint64_t> & gridIndex)
+{
+  // Stage 1 done by the caller: its posteriors, and labels the tissue of largest posterior.
+  const unsigned int K = w.K;
+  const bool         inGrid = StartPosteriors.size() != w.N * K;
+  m_Labels.resize(w.N);
+  for (std::size_t i = 0; i < w.N; ++i)
+  {
+    const float * q = inGrid ? StartPosteriorGrid + gridIndex[i] * K : StartPosteriors.data() + i * K;
+    std::copy(q, q + K, w.Previous + i * K);
+    m_Labels[i] = static_cast<std::uint8_t>(std::max_element(q, q + K) - q + 1);
+  }
+}
+
+void
+PartialVolumeTissueModel::WriteFractionGrid(Workspace &                        w,
+                                            const std::vector<std::uint64_t> & gridIndex,
+                                            std::uint64_t                      gridVoxels)
+{
+  if (FractionGrid == nullptr)
+  {
+    return;
+  }
+  const unsigned int K = w.K;
+  float *            grid = FractionGrid;
+  const float *      source = w.FractionsWritten;
+  if (source != m_Fractions.data())
+  {
+    // Written in the grid itself: moved to its start, then spread from the last voxel on, so that every voxel's
+    // place (at or after its own) is written after its values were read.
+    std::memmove(grid, source, w.N * K * sizeof(float));
+    source = grid;
+  }
+  std::uint64_t next = gridVoxels; // the first grid voxel written so far
+  for (std::size_t v = w.N; v-- > 0;)
+  {
+    const std::uint64_t g = gridIndex[v];
+    std::fill(grid + (g + 1) * K, grid + next * K, 0.0f);
+    std::copy(source + v * K, source + (v + 1) * K, grid + g * K); // g > v: no overlap; g == v: in place
+    next = g;
+  }
+  std::fill(grid, grid + next * K, 0.0f);
+  std::vector<float>().swap(m_Fractions);
+}
+
+void
 PartialVolumeTissueModel::Finish(Workspace & w)
 {
   const unsigned int K = w.K;
@@ -1094,7 +1175,8 @@ PartialVolumeTissueModel::Print(std::ostream & os) const
   list("StartMeans", Start.Mean);
   list("StartVariances", Start.Variance);
   list("StartProportions", StartProportions);
-  os << "StartPosteriors: " << StartPosteriors.size() << " values\n";
+  os << "StartPosteriors: " << StartPosteriors.size() << " values\nStartPosteriorGrid: "
+     << (StartPosteriorGrid ? "set" : "none") << "\nFractionGrid: " << (FractionGrid ? "set" : "none") << "\n";
   list("Means", m_Tissues.Mean);
   list("Variances", m_Tissues.Variance);
   list("Proportions", m_Proportions);

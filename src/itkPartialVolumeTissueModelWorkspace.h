@@ -49,8 +49,10 @@ struct PartialVolumeTissueModel::Workspace
   std::size_t               Blocks{ 0 };
   std::vector<std::int32_t> Neighbours;  // N x Neighbourhood, N: none
   std::vector<std::uint8_t> RowNeighbours; // N: bit 0, voxel i - 1 is the -x neighbour; bit 1, voxel i + 1 the +x one
-  std::vector<float>        Previous;    // (N + 1) x K tissue content of the previous sweep
-  std::vector<float>        Current;     // (N + 1) x K
+  float *                   Previous{ nullptr }; // (N + 1) x K (+ 3) tissue content of the previous sweep
+  float *                   Current{ nullptr };  // (N + 1) x K (+ 3)
+  std::array<std::vector<float>, 2> Contents;    // the two buffers Previous and Current point to, unless in FractionGrid
+  float *                   FractionsWritten{ nullptr }; // where the last final sweep wrote the fractions (N x K)
   std::vector<float>        Z;           // N: intensity divided by the bias field (bias fit only)
   const float *             Intensity{ nullptr }; // N: Z, or without the bias fit the intensity itself
   std::vector<float>        Field;       // N: the bias polynomial (at least 0.1), before the scale FieldScale

@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
@@ -280,6 +281,68 @@ TEST(PartialVolumeTissueModel, GivenPosteriorsSkipThePureStage)
   EXPECT_EQ(model.GetLabels(), pure.GetLabels());
   EXPECT_EQ(model.GetPosteriors(), pure.GetPosteriors());
   ExpectFractionsNearTruth(model, phantom, 0.05, 0.03);
+}
+
+TEST(PartialVolumeTissueModel, GridBuffersGiveTheSameResultsBitForBit)
+{
+  // StartPosteriorGrid and FractionGrid (the filter's posterior and fraction image buffers) against the model's
+  // own vectors: the same fractions at every voxel's grid index, 0 elsewhere (the grid's earlier contents never
+  // read), with the posteriors given and with the pure stage and the bias field run by the model; and with a mask
+  // that leaves the grid too little room for the content buffers (every voxel but one takes part).
+  const auto phantom = MakePartialVolumePhantom(30, 9.0, 20.0, 5);
+  for (const std::size_t skip : { std::size_t{ 3 }, phantom.Values.size() / 2 })
+  {
+    std::vector<float>         values;
+    std::vector<std::uint64_t> index;
+    for (std::size_t i = 0; i < phantom.Values.size(); ++i)
+    {
+      if ((skip == 3 && i % 3 != 0) || (skip != 3 && i != skip))
+      {
+        values.push_back(phantom.Values[i]);
+        index.push_back(i);
+      }
+    }
+    const std::size_t  grid = phantom.Values.size();
+    for (const bool bias : { false, true })
+    {
+      PartialVolumeTissueModel pure;
+      pure.PartialVolume = false;
+      pure.Fit(values, index, phantom.Size, RoughStart());
+      std::vector<float> posteriorGrid(grid * 3, -1.0f);
+      for (std::size_t v = 0; v < index.size(); ++v)
+      {
+        std::copy_n(pure.GetPosteriors().data() + v * 3, 3, posteriorGrid.data() + index[v] * 3);
+      }
+      PartialVolumeTissueModel own, inGrid;
+      for (PartialVolumeTissueModel * model : { &own, &inGrid })
+      {
+        model->EstimateBiasField = bias;
+        model->Start = pure.GetTissues();
+        model->StartProportions = pure.GetClassProportions();
+      }
+      own.StartPosteriors = bias ? std::vector<float>{} : pure.GetPosteriors();
+      inGrid.StartPosteriorGrid = bias ? nullptr : posteriorGrid.data();
+      std::vector<float> fractionGrid(grid * 3, std::numeric_limits<float>::quiet_NaN());
+      inGrid.FractionGrid = fractionGrid.data();
+      own.Fit(values, index, phantom.Size, RoughStart());
+      inGrid.Fit(values, index, phantom.Size, RoughStart());
+      EXPECT_TRUE(inGrid.GetFractions().empty());
+      EXPECT_EQ(inGrid.GetPosteriors().empty(), !bias);
+      std::vector<float> expected(grid * 3, 0.0f);
+      for (std::size_t v = 0; v < index.size(); ++v)
+      {
+        std::copy_n(own.GetFractions().data() + v * 3, 3, expected.data() + index[v] * 3);
+      }
+      EXPECT_EQ(0, std::memcmp(expected.data(), fractionGrid.data(), grid * 3 * sizeof(float)))
+        << "every " << skip << (bias ? ", bias field" : "");
+      EXPECT_EQ(own.GetLabels(), inGrid.GetLabels());
+      EXPECT_EQ(own.GetFractionSums(), inGrid.GetFractionSums());
+      EXPECT_EQ(own.GetTissues().Mean, inGrid.GetTissues().Mean);
+      EXPECT_EQ(own.GetTissues().Variance, inGrid.GetTissues().Variance);
+      EXPECT_EQ(own.GetClassProportions(), inGrid.GetClassProportions());
+      EXPECT_EQ(own.GetBiasField(), inGrid.GetBiasField());
+    }
+  }
 }
 
 TEST(PartialVolumeTissueModel, BitIdenticalForAnyNumberOfThreads)

@@ -578,6 +578,8 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   Workspace w;
   w.K = static_cast<unsigned int>(initial.Mean.size());
   w.C = w.K;
+  const unsigned int mixedIterations = PartialVolume && w.K > 1 ? PartialVolumeIterations : 0;
+  w.Given = mixedIterations > 0 && (StartPosteriors.size() == values.size() * w.K || StartPosteriorGrid != nullptr);
   Prepare(w, values, gridIndex, gridSize);
   const bool started = Start.Mean.size() == w.K && Start.Variance.size() == w.K && StartProportions.size() == w.K;
   m_Tissues = started ? Start : initial;
@@ -585,9 +587,7 @@ PartialVolumeTissueModel::Fit(const std::vector<float> &           values,
   m_Proportions = w.Prior;
   m_Reseeded.clear();
   m_Iterations = 0;
-  const unsigned int mixedIterations = PartialVolume && w.K > 1 ? PartialVolumeIterations : 0;
-  const bool         given =
-    mixedIterations > 0 && (StartPosteriors.size() == w.N * w.K || StartPosteriorGrid != nullptr);
+  const bool given = w.Given;
   const double totalIterations = static_cast<double>((given ? 0 : MaximumNumberOfIterations) + mixedIterations);
   if (given)
   {
@@ -1056,6 +1056,9 @@ PartialVolumeTissueModel::PlaceContents(Workspace & w, std::uint64_t gridVoxels)
   // they lie in it (the fractions are written there in the end anyway: no other memory).
   const std::size_t size = (w.N + 1) * w.K + 3;
   const bool        inGrid = FractionGrid != nullptr && 2 * size <= gridVoxels * w.K;
+  // With the posteriors given, the sweeps are those of the mixed stage alone: the buffer its final sweep writes the
+  // fractions to (Current's after an odd number of sweeps) at the grid's start, where they end.
+  const bool currentFirst = w.Given && PartialVolumeIterations % 2 == 1;
   for (unsigned int b = 0; b < 2; ++b)
   {
     float * buffer = FractionGrid + b * size;
@@ -1068,7 +1071,7 @@ PartialVolumeTissueModel::PlaceContents(Workspace & w, std::uint64_t gridVoxels)
       w.Contents[b].assign(size, 0.0f);
       buffer = w.Contents[b].data();
     }
-    (b == 0 ? w.Previous : w.Current) = buffer;
+    ((b == 0) != currentFirst ? w.Previous : w.Current) = buffer;
   }
 }
 
@@ -1101,9 +1104,12 @@ PartialVolumeTissueModel::WriteFractionGrid(Workspace &                        w
   const float *      source = w.FractionsWritten;
   if (source != m_Fractions.data())
   {
-    // Written in the grid itself: moved to its start, then spread from the last voxel on, so that every voxel's
-    // place (at or after its own) is written after its values were read.
-    std::memmove(grid, source, w.N * K * sizeof(float));
+    // Written in the grid itself: moved to its start (unless there already), then spread from the last voxel on, so
+    // that every voxel's place (at or after its own) is written after its values were read.
+    if (source != grid)
+    {
+      std::memmove(grid, source, w.N * K * sizeof(float));
+    }
     source = grid;
   }
   std::uint64_t next = gridVoxels; // the first grid voxel written so far

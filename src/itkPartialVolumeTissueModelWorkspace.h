@@ -72,6 +72,7 @@ struct PartialVolumeTissueModel::Workspace
   std::vector<double>       LogProportion; // C: their logarithms
   std::vector<unsigned int> ReseedCount;
   bool                      Calibrated{ false }; // the mixed stage: calibrated proportions
+  bool                      Given{ false };      // stage 1's posteriors given (StartPosteriors, StartPosteriorGrid)
   std::vector<std::array<float, 3>> Coordinates; // bias fit: scaled to [-1, 1]
   MultiThreaderBase::Pointer Threader;
 

@@ -253,6 +253,10 @@ public:
       }
     }
     sums[3 * K + C] = d.Energy ? m_MaximumSum + m_LogOfTotals.Total() : 0.0;
+    for (unsigned int k = 0; k < K; ++k)
+    {
+      sums[3 * k] = sums[3 * K + k]; // the same posteriors added in the same order (see Add)
+    }
     if (FixedK > 0)
     {
       std::copy(m_Local.begin(), m_Local.end(), blockSums);
@@ -455,8 +459,8 @@ private:
     const double dz = d.Z[i] - d.Shift;
     for (unsigned int k = 0; k < K; ++k)
     {
+      // sums[3 k], the sum of u, is that of class k above: copied at the end.
       const float u = m_UStore[k][l];
-      sums[3 * k] += u;
       sums[3 * k + 1] += u * dz;
       sums[3 * k + 2] += u * dz * dz;
     }

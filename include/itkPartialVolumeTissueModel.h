@@ -83,7 +83,9 @@ namespace itk
  * results do not depend on the lanes); the intensity divided by the field is stored once per bias fit. The
  * neighbours are found by one forward cursor per direction over the ascending grid indices (no map of the grid).
  * The mixed stage's sweeps skip what nothing reads: the mean-field energy (a fixed number of sweeps), and in the
- * last one the prior sums, the labels and the contents.
+ * last one the prior sums, the labels and the contents. Memory: given StartPosteriorGrid and FractionGrid (a
+ * filter's posterior and fraction image buffers), the model reads the posteriors in place and keeps its two
+ * content buffers and the fractions in FractionGrid, so that it takes no other memory for them.
  *
  * Bias field (EstimateBiasField on; Wells et al., "Adaptive segmentation of MRI data", IEEE TMI 15(4), 1996,
  * the scheme of FAST and SPM): from iteration BiasFieldDelay on (the first iterations classify the uncorrected

@@ -51,7 +51,7 @@ struct PartialVolumeTissueModel::Workspace
   std::vector<std::uint8_t> RowNeighbours; // N: bit 0, voxel i - 1 is the -x neighbour; bit 1, voxel i + 1 the +x one
   float *                   Previous{ nullptr }; // (N + 1) x K (+ 3) tissue content of the previous sweep
   float *                   Current{ nullptr };  // (N + 1) x K (+ 3)
-  std::array<std::vector<float>, 2> Contents;    // the two buffers Previous and Current point to, unless in FractionGrid
+  std::array<std::vector<float>, 2> Contents; // the buffers Previous and Current point to, unless in FractionGrid
   float *                   FractionsWritten{ nullptr }; // where the last final sweep wrote the fractions (N x K)
   std::vector<float>        Z;           // N: intensity divided by the bias field (bias fit only)
   const float *             Intensity{ nullptr }; // N: Z, or without the bias fit the intensity itself

@@ -19,8 +19,10 @@
 #define KMeansTestData_h
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace KMeansTest
 {
@@ -64,6 +66,25 @@ MissingDataMessage(const std::string & relative)
 {
   return "real scan data not found (" + relative +
          "): set KMEANS_DATA_DIR to the shared data directory (see shared/data/SOURCES.md) to run this test";
+}
+
+/** This process's scratch directory, <temporary directory>/<prefix>-<pid> (ctest points TMPDIR into the build
+ * tree): made on the first call and removed with everything in it when the process exits. */
+inline std::filesystem::path
+ProcessDirectory(const std::string & prefix)
+{
+  struct Owned
+  {
+    std::filesystem::path Path;
+    ~Owned()
+    {
+      std::error_code ignored;
+      std::filesystem::remove_all(Path, ignored);
+    }
+  };
+  static const Owned directory{ std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid())) };
+  std::filesystem::create_directories(directory.Path);
+  return directory.Path;
 }
 } // namespace KMeansTest
 

@@ -18,6 +18,7 @@
 #include "itkGaussianMixtureSegmentationImageFilter.h"
 #include "itkKMeansSegmentationImageFilter.h"
 
+#include "KMeansFilterTestSupport.h"
 #include "gtest/gtest.h"
 
 #include <algorithm>
@@ -30,34 +31,12 @@
 
 namespace
 {
+using KMeansTest::MakeImage;
+using KMeansTest::ErrorOf;
 using Image3F = itk::Image<float, 3>;
 using Image2F = itk::Image<float, 2>;
 using Image3S = itk::Image<short, 3>;
 using Label3 = itk::Image<unsigned char, 3>;
-
-template <typename TImage>
-typename TImage::Pointer
-MakeImage(const typename TImage::SizeType & size)
-{
-  auto image = TImage::New();
-  image->SetRegions(typename TImage::RegionType(size));
-  image->Allocate(true);
-  return image;
-}
-
-std::string
-ErrorOf(const std::function<void()> & f)
-{
-  try
-  {
-    f();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    return e.GetDescription();
-  }
-  return "(no exception)";
-}
 
 /** Nested-shell phantom: label 3 inside radius 0.25 n, label 2 up to 0.42 n, label 1 elsewhere, with Gaussian
  * noise of the given standard deviation around the class intensities 60, 100, 140. */

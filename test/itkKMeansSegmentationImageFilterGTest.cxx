@@ -22,6 +22,7 @@
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionIterator.h"
 
+#include "KMeansFilterTestSupport.h"
 #include "gtest/gtest.h"
 
 #include <cstring>
@@ -30,36 +31,14 @@
 
 namespace
 {
-template <typename TImage>
-typename TImage::Pointer
-MakeImage(const typename TImage::SizeType & size)
-{
-  auto image = TImage::New();
-  image->SetRegions(typename TImage::RegionType(size));
-  image->Allocate(true);
-  return image;
-}
-
+using KMeansTest::MakeImage;
+using KMeansTest::ErrorOf;
 template <typename TImage>
 std::vector<typename TImage::PixelType>
 Pixels(const TImage * image)
 {
   const auto * p = image->GetBufferPointer();
   return std::vector<typename TImage::PixelType>(p, p + image->GetBufferedRegion().GetNumberOfPixels());
-}
-
-std::string
-ErrorOf(const std::function<void()> & f)
-{
-  try
-  {
-    f();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    return e.GetDescription();
-  }
-  return "(no exception)";
 }
 
 /** Random values representable in T, spread over a range where several values collide. */
@@ -83,12 +62,14 @@ RandomValues(std::mt19937 & rng, std::size_t n)
   return v;
 }
 
+} // namespace
+
+// Outside the anonymous namespace: the typed tests derive from it (and a unity build would warn).
 template <typename T>
 class KMeansSegmentationTyped : public ::testing::Test
 {};
-using PixelTypes = ::testing::Types<unsigned char, short, unsigned short, int, float, double>;
-TYPED_TEST_SUITE(KMeansSegmentationTyped, PixelTypes);
-} // namespace
+using KMeansSegmentationPixelTypes = ::testing::Types<unsigned char, short, unsigned short, int, float, double>;
+TYPED_TEST_SUITE(KMeansSegmentationTyped, KMeansSegmentationPixelTypes);
 
 TYPED_TEST(KMeansSegmentationTyped, GloballyOptimalAgainstExhaustiveSearch2D)
 {

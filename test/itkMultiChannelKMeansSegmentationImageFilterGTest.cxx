@@ -19,6 +19,7 @@
 
 #include "itkCommand.h"
 
+#include "KMeansFilterTestSupport.h"
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -32,6 +33,7 @@
 
 namespace
 {
+using KMeansTest::ErrorOf;
 using FloatImage3 = itk::VectorImage<float, 3>;
 using FloatImage2 = itk::VectorImage<float, 2>;
 using ShortImage2 = itk::VectorImage<short, 2>;
@@ -55,20 +57,6 @@ MakeVectorImage(const typename TImage::SizeType & size, unsigned int channels)
   image->SetNumberOfComponentsPerPixel(channels);
   image->Allocate(true);
   return image;
-}
-
-std::string
-ErrorOf(const std::function<void()> & f)
-{
-  try
-  {
-    f();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    return e.GetDescription();
-  }
-  return "(no exception)";
 }
 
 /** Two-channel phantom: nested ellipsoids (classes 0..3) with uniform noise in [-20, 20] in steps of 0.01,

@@ -18,6 +18,9 @@
 #ifndef ProgramTestSupport_h
 #define ProgramTestSupport_h
 
+#include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
+
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
@@ -33,7 +36,7 @@
 #include <sys/wait.h>
 
 /** Helpers shared by the tests that run the programs. */
-namespace ProgramTest
+namespace ProgramTestSupport
 {
 /** Exit status and captured output of one program run. */
 struct RunResult
@@ -151,6 +154,34 @@ private:
   std::filesystem::path m_Directory;
   std::filesystem::path m_Scratch;
 };
-} // namespace ProgramTest
+
+#ifdef KMEANS_SEGMENT_EXECUTABLE
+/** The kmeans-segment program under test. */
+inline const std::string Program = KMEANS_SEGMENT_EXECUTABLE;
+#endif
+
+/** Writes an image with ITK (compressed if asked and the format can). */
+template <typename TImage>
+void
+WriteTestImage(const TImage * image, const std::filesystem::path & path, bool compress = false)
+{
+  auto writer = itk::ImageFileWriter<TImage>::New();
+  writer->SetInput(image);
+  writer->SetFileName(path.string());
+  writer->SetUseCompression(compress);
+  writer->Update();
+}
+
+/** Reads an image with ITK. */
+template <typename TImage>
+typename TImage::Pointer
+ReadTestImage(const std::filesystem::path & path)
+{
+  auto reader = itk::ImageFileReader<TImage>::New();
+  reader->SetFileName(path.string());
+  reader->Update();
+  return reader->GetOutput();
+}
+} // namespace ProgramTestSupport
 
 #endif

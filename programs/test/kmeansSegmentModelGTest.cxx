@@ -53,29 +53,11 @@ using ImageType = itk::Image<float, 3>;
 using LabelImageType = itk::Image<unsigned char, 3>;
 using PosteriorImageType = itk::VectorImage<float, 3>;
 
-using ProgramTest::Quote;
-using ProgramTest::ReadFile;
-using ProgramTest::RunResult;
-
-template <typename TImage>
-typename TImage::Pointer
-ReadTestImage(const fs::path & path)
-{
-  auto reader = itk::ImageFileReader<TImage>::New();
-  reader->SetFileName(path.string());
-  reader->Update();
-  return reader->GetOutput();
-}
-
-template <typename TImage>
-void
-WriteTestImage(const TImage * image, const fs::path & path)
-{
-  auto writer = itk::ImageFileWriter<TImage>::New();
-  writer->SetInput(image);
-  writer->SetFileName(path.string());
-  writer->Update();
-}
+using ProgramTestSupport::Quote;
+using ProgramTestSupport::ReadTestImage;
+using ProgramTestSupport::WriteTestImage;
+using ProgramTestSupport::ReadFile;
+using ProgramTestSupport::RunResult;
 
 /** A 36 x 36 x 36 phantom with a 3-voxel border of zeros (the background of --nonzero) and class slabs along x
  * (labels 1..K by ascending mean) with Gaussian noise of standard deviation sigma, clamped to stay above 0.
@@ -191,7 +173,7 @@ protected:
     return wrong;
   }
 
-  ProgramTest::TestDirectory m_Files{ "kmeans-segment-model" };
+  ProgramTestSupport::TestDirectory m_Files{ "kmeans-segment-model" };
 };
 
 void
@@ -519,7 +501,6 @@ TEST_F(ModelProgramTest, ThreadCountDoesNotChangeTheResult)
   EXPECT_EQ(r1["model"]["log_likelihood"], r2["model"]["log_likelihood"]);
   EXPECT_EQ(r1["model_selection"], r2["model_selection"]);
 }
-} // namespace
 
 TEST_F(ModelProgramTest, PartialVolumeMapsAreWrittenAtomicallyAndTheReportSumsThem)
 {
@@ -627,3 +608,4 @@ TEST_F(ModelProgramTest, ANegligibleClassIsReportedWithAWarning)
   EXPECT_NE(report["warnings"][0].get<std::string>().find("class 3 holds"), std::string::npos) << report["warnings"];
   EXPECT_NE(result.Out.find("warning: class 3 holds"), std::string::npos) << result.Out;
 }
+} // namespace

@@ -40,25 +40,16 @@ namespace fs = std::filesystem;
 
 namespace
 {
-const std::string Program = KMEANS_SEGMENT_EXECUTABLE;
 
 using ShortImage = itk::Image<short, 3>;
 using FloatImage = itk::Image<float, 3>;
 using LabelImage = itk::Image<unsigned char, 3>;
 
-using ProgramTest::Quote;
-using ProgramTest::ReadFile;
-using ProgramTest::RunResult;
-
-template <typename TImage>
-void
-WriteTestImage(const TImage * image, const fs::path & path)
-{
-  auto writer = itk::ImageFileWriter<TImage>::New();
-  writer->SetInput(image);
-  writer->SetFileName(path.string());
-  writer->Update();
-}
+using ProgramTestSupport::Quote;
+using ProgramTestSupport::WriteTestImage;
+using ProgramTestSupport::Program;
+using ProgramTestSupport::ReadFile;
+using ProgramTestSupport::RunResult;
 
 LabelImage::Pointer
 ReadLabels(const fs::path & path)
@@ -169,7 +160,7 @@ protected:
     return nlohmann::json::parse(ReadFile(path));
   }
 
-  ProgramTest::TestDirectory m_Files{ "kmeans-multichannel-test" };
+  ProgramTestSupport::TestDirectory m_Files{ "kmeans-multichannel-test" };
   Phantom                    m_Phantom;
   std::string m_T1;
   std::string m_T2;

@@ -39,7 +39,7 @@ namespace fs = std::filesystem;
 
 namespace
 {
-const std::string Program = KMEANS_SEGMENT_EXECUTABLE;
+using ProgramTestSupport::Program;
 const std::string CorpusWriter = KMEANS_NIFTI_CORPUS_WRITER;
 
 using LabelImage = itk::Image<unsigned char, 3>;
@@ -73,7 +73,7 @@ protected:
   static void
   SetUpTestSuite()
   {
-    s_Corpus = std::make_unique<ProgramTest::TestDirectory>("kmeans-nifti-corpus");
+    s_Corpus = std::make_unique<ProgramTestSupport::TestDirectory>("kmeans-nifti-corpus");
     const auto result = s_Corpus->Run("/usr/bin/python3", { CorpusWriter, s_Corpus->Directory().string() });
     ASSERT_EQ(result.Status, 0) << result.Err;
   }
@@ -89,7 +89,7 @@ protected:
     return s_Corpus->Path(name).string();
   }
 
-  ProgramTest::RunResult
+  ProgramTestSupport::RunResult
   Segment(const std::vector<std::string> & args) const
   {
     return m_Files.Run(Program, args);
@@ -107,11 +107,11 @@ protected:
     EXPECT_FALSE(fs::exists(output)) << name;
   }
 
-  static std::unique_ptr<ProgramTest::TestDirectory> s_Corpus;
-  ProgramTest::TestDirectory                         m_Files{ "kmeans-nifti-test" };
+  static std::unique_ptr<ProgramTestSupport::TestDirectory> s_Corpus;
+  ProgramTestSupport::TestDirectory                         m_Files{ "kmeans-nifti-test" };
 };
 
-std::unique_ptr<ProgramTest::TestDirectory> NiftiInputTest::s_Corpus;
+std::unique_ptr<ProgramTestSupport::TestDirectory> NiftiInputTest::s_Corpus;
 
 /** Expects the label map at path to be the phantom's true labels (reversed when the scaling reverses the
  * intensity order), and the report's class means and thresholds to be in scaled units, ascending. */
@@ -159,7 +159,6 @@ ExpectScaledSegmentation(const fs::path & labelsPath, const nlohmann::json & rep
     EXPECT_LT(thresholds[k], classes[k + 1]["mean"].get<double>()) << file.Name;
   }
 }
-} // namespace
 
 TEST_F(NiftiInputTest, EveryStoredFormSegmentsInScaledUnits)
 {
@@ -179,7 +178,7 @@ TEST_F(NiftiInputTest, EveryStoredFormSegmentsInScaledUnits)
       Segment({ Corpus(file.Name), "-o", labels.string(), "-k", "3", "-q", "--report", report.string() });
     ASSERT_EQ(result.Status, 0) << file.Name << ": " << result.Err;
     EXPECT_EQ(result.Err, "") << file.Name;
-    ExpectScaledSegmentation(labels, nlohmann::json::parse(ProgramTest::ReadFile(report)), file);
+    ExpectScaledSegmentation(labels, nlohmann::json::parse(ProgramTestSupport::ReadFile(report)), file);
   }
 }
 
@@ -234,7 +233,7 @@ TEST_F(NiftiInputTest, Nifti2IsRefusedNamingTheFormatAndTheITKThatReadsIt)
   const auto report = m_Files.Path("report.json");
   ASSERT_EQ(
     Segment({ Corpus("nifti2.nii"), "-o", labels.string(), "-k", "3", "-q", "--report", report.string() }).Status, 0);
-  ExpectScaledSegmentation(labels, nlohmann::json::parse(ProgramTest::ReadFile(report)), { "nifti2.nii", 1, 0 });
+  ExpectScaledSegmentation(labels, nlohmann::json::parse(ProgramTestSupport::ReadFile(report)), { "nifti2.nii", 1, 0 });
 #endif
 }
 
@@ -282,7 +281,7 @@ TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)
   const auto result = Segment({ Corpus("int16-scaled.nii"), Corpus("uint8-scaled.nii.gz"),
                                 Corpus("int16-negative.nii.gz"), "--output-dir", directory.string(), "-k", "3", "-q" });
   ASSERT_EQ(result.Status, 0) << result.Err;
-  const auto summary = nlohmann::json::parse(ProgramTest::ReadFile(directory / "summary.json"));
+  const auto summary = nlohmann::json::parse(ProgramTestSupport::ReadFile(directory / "summary.json"));
   EXPECT_EQ(summary["failed"], 0);
   const std::vector<ScaledFile> files = { { "int16-scaled.nii", 2.5, -10 },
                                           { "uint8-scaled.nii.gz", 0.5, 0 },
@@ -293,7 +292,7 @@ TEST_F(NiftiInputTest, BatchSegmentsScaledFiles)
     const auto & entry = summary["results"][i];
     ASSERT_EQ(entry["status"], "ok") << entry.dump();
     ExpectScaledSegmentation(entry["output"].get<std::string>(),
-                             nlohmann::json::parse(ProgramTest::ReadFile(entry["report"].get<std::string>())),
+                             nlohmann::json::parse(ProgramTestSupport::ReadFile(entry["report"].get<std::string>())),
                              files[i]);
   }
 }
@@ -348,3 +347,4 @@ TEST_F(NiftiInputTest, HeaderSaysWhatIsStored)
   EXPECT_TRUE(pair->DataCompressed);
   EXPECT_FALSE(kmeans_cli::ReadNiftiHeader(CorpusWriter)); // not a NIfTI name
 }
+} // namespace

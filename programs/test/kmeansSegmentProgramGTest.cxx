@@ -45,12 +45,14 @@ namespace fs = std::filesystem;
 
 namespace
 {
-const std::string Program = KMEANS_SEGMENT_EXECUTABLE;
 const std::string Example = KMEANS_PIPELINE_EXAMPLE_EXECUTABLE;
 
-using ProgramTest::Quote;
-using ProgramTest::ReadFile;
-using ProgramTest::RunResult;
+using ProgramTestSupport::Quote;
+using ProgramTestSupport::ReadTestImage;
+using ProgramTestSupport::WriteTestImage;
+using ProgramTestSupport::Program;
+using ProgramTestSupport::ReadFile;
+using ProgramTestSupport::RunResult;
 
 class ProgramTest : public ::testing::Test
 {
@@ -108,29 +110,8 @@ protected:
     }
   }
 
-  ::ProgramTest::TestDirectory m_Files{ "kmeans-segment-test" };
+  ProgramTestSupport::TestDirectory m_Files{ "kmeans-segment-test" };
 };
-
-template <typename TImage>
-void
-WriteTestImage(const TImage * image, const fs::path & path, bool compress = false)
-{
-  auto writer = itk::ImageFileWriter<TImage>::New();
-  writer->SetInput(image);
-  writer->SetFileName(path.string());
-  writer->SetUseCompression(compress);
-  writer->Update();
-}
-
-template <typename TImage>
-typename TImage::Pointer
-ReadTestImage(const fs::path & path)
-{
-  auto reader = itk::ImageFileReader<TImage>::New();
-  reader->SetFileName(path.string());
-  reader->Update();
-  return reader->GetOutput();
-}
 
 using ShortImage = itk::Image<short, 3>;
 using FloatImage = itk::Image<float, 3>;
@@ -227,7 +208,6 @@ CopyFuzzRegression(const std::string & name, const fs::path & path)
   ASSERT_EQ(in.get(), 3) << name;
   std::ofstream(path, std::ios::binary) << in.rdbuf();
 }
-} // namespace
 
 TEST_F(ProgramTest, UsageErrorsExitWithTwoAndOneLine)
 {
@@ -704,3 +684,4 @@ TEST_F(ProgramTest, RefusesTruncatedDicomFile)
   Truncate(Path("slice.dcm"), 0.7);
   ExpectFailure({ Path("slice.dcm").string(), "-o", Path("out.nii.gz").string(), "-k", "3" }, "slice.dcm");
 }
+} // namespace

@@ -245,6 +245,28 @@ DispatchScalarImage(const ImageInfo & info, TFunctor && functor)
   }
   throw FileError(info.Path, std::to_string(info.Dimension) + "-D image; only 2-D and 3-D images are supported");
 }
+
 } // namespace kmeans_cli
+
+/** X(EXTERN, TPixel, VDimension) for each pixel type of DispatchScalarImage. */
+#define KMEANS_CLI_FOR_EACH_SCALAR_PIXEL(X, EXTERN, VDimension)                                                  \
+  X(EXTERN, unsigned char, VDimension)                                                                           \
+  X(EXTERN, signed char, VDimension)                                                                             \
+  X(EXTERN, unsigned short, VDimension)                                                                          \
+  X(EXTERN, short, VDimension)                                                                                   \
+  X(EXTERN, unsigned int, VDimension)                                                                            \
+  X(EXTERN, int, VDimension)                                                                                     \
+  X(EXTERN, float, VDimension)                                                                                   \
+  X(EXTERN, double, VDimension)
+
+/** ITK's reader and ReadScalarImage for one image type (EXTERN: extern, or empty to compile them here). The
+ * reader with its pixel conversions for every file type is much of the code the pipelines generate, so it is
+ * compiled once per type: in Read3D.cxx and Read2D.cxx. */
+#define KMEANS_CLI_READ_SCALAR_IMAGE(EXTERN, TPixel, VDimension)                                                  \
+  EXTERN template class itk::ImageFileReader<itk::Image<TPixel, VDimension>>;                                     \
+  EXTERN template itk::Image<TPixel, VDimension>::Pointer kmeans_cli::ReadScalarImage<TPixel, VDimension>(        \
+    kmeans_cli::ImageInfo &);
+KMEANS_CLI_FOR_EACH_SCALAR_PIXEL(KMEANS_CLI_READ_SCALAR_IMAGE, extern, 2)
+KMEANS_CLI_FOR_EACH_SCALAR_PIXEL(KMEANS_CLI_READ_SCALAR_IMAGE, extern, 3)
 
 #endif

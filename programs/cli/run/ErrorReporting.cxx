@@ -77,7 +77,8 @@ OneLineDescription(std::string text)
   return text.empty() ? std::string("unknown ITK error") : text;
 }
 
-namespace
+// A named namespace: CapturedMessages::Impl holds one, and a unity build sees Impl's definition as a header's.
+namespace error_reporting_detail
 {
 /** An itk::OutputWindow that appends everything to a string. */
 class StringOutputWindow : public itk::OutputWindow
@@ -105,7 +106,8 @@ protected:
   StringOutputWindow() = default;
   ~StringOutputWindow() override = default;
 };
-} // namespace
+} // namespace error_reporting_detail
+using error_reporting_detail::StringOutputWindow;
 
 struct CapturedMessages::Impl
 {

@@ -158,4 +158,11 @@ WriteScanLabelMap(const itk::Image<unsigned char, VDimension> * labels, const Op
 }
 } // namespace kmeans_cli
 
+/** ReadScanInput for one image type (EXTERN: extern, or empty to compile it here: in Read3D.cxx and Read2D.cxx). */
+#define KMEANS_CLI_READ_SCAN_INPUT(EXTERN, TPixel, VDimension)                                                    \
+  EXTERN template itk::Image<TPixel, VDimension>::Pointer kmeans_cli::ReadScanInput<TPixel, VDimension>(          \
+    const kmeans_cli::Options &, kmeans_cli::ImageInfo &, kmeans_cli::Report &);
+KMEANS_CLI_FOR_EACH_SCALAR_PIXEL(KMEANS_CLI_READ_SCAN_INPUT, extern, 2)
+KMEANS_CLI_FOR_EACH_SCALAR_PIXEL(KMEANS_CLI_READ_SCAN_INPUT, extern, 3)
+
 #endif

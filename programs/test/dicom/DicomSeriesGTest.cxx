@@ -35,7 +35,7 @@ namespace fs = std::filesystem;
 std::string
 FreshDirectory(const std::string & name)
 {
-  const fs::path path = fs::temp_directory_path() / ("kmeans-dicom-test-" + std::to_string(::getpid())) / name;
+  const fs::path path = KMeansTest::ProcessDirectory("kmeans-dicom-test") / name;
   fs::remove_all(path);
   fs::create_directories(path);
   return path.string();

@@ -38,7 +38,7 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<unsigned char>;
 
 std::string
-Write(const std::string & name, const Bytes & bytes)
+WritePngFile(const std::string & name, const Bytes & bytes)
 {
   const fs::path directory = fs::current_path() / "png-chunks-test"; // the build tree (ctest)
   fs::create_directories(directory);
@@ -143,7 +143,7 @@ TEST(PngChunks, ValidFilesPassAndItkReadsThem)
   for (const auto & [name, png] :
        { std::pair<const char *, PngBytes>{ "grey.png", Grey() }, { "palette.png", palette } })
   {
-    const std::string path = Write(name, png.Data);
+    const std::string path = WritePngFile(name, png.Data);
     EXPECT_EQ(CheckError(path), "") << name;
     const kmeans_cli::ImageInfo info = kmeans_cli::ProbeImage(path);
     EXPECT_EQ(info.Format, "PNGImageIO") << name;
@@ -165,38 +165,38 @@ TEST(PngChunks, DamagedHeadersAreRefused)
 {
   PngBytes ascii; // text where the first chunk starts (found by fuzzing: libpng aborted the program)
   ascii.Data.insert(ascii.Data.end(), { 'p', 'e', ' ', '=', ' ', 0, 0, 0 });
-  const std::string asciiPath = Write("ascii-chunk.png", ascii.Data);
+  const std::string asciiPath = WritePngFile("ascii-chunk.png", ascii.Data);
   EXPECT_EQ(CheckError(asciiPath), Damaged(asciiPath, "chunk 1 (type bytes 20 00 00 00) at byte 8: a chunk type is "
                                                       "four letters (libpng stops on others)", 16));
   PngBytes over;
   over.Put32(0x80000000u);
   over.Data.insert(over.Data.end(), { 'I', 'H', 'D', 'R' });
-  const std::string overPath = Write("length-over-31-bits.png", over.Data);
+  const std::string overPath = WritePngFile("length-over-31-bits.png", over.Data);
   EXPECT_EQ(CheckError(overPath),
             Damaged(overPath, "chunk IHDR at byte 8 declares a length of 2147483648 bytes, over 2^31 - 1", 16));
   PngBytes type;
   type.Chunk("IH-R", Bytes(13, 1));
-  const std::string typePath = Write("type.png", type.Data);
+  const std::string typePath = WritePngFile("type.png", type.Data);
   EXPECT_EQ(CheckError(typePath), Damaged(typePath, "chunk 1 (type bytes 49 48 2d 52) at byte 8: a chunk type is "
                                                     "four letters (libpng stops on others)", 33));
   PngBytes first;
   first.Chunk("tEXt", { 'a', 0, 'b' }).Header(4, 3, 8, 0).ImageData();
-  const std::string firstPath = Write("text-first.png", first.Data);
+  const std::string firstPath = WritePngFile("text-first.png", first.Data);
   EXPECT_EQ(CheckError(firstPath), Damaged(firstPath, "the first chunk is not IHDR but chunk tEXt at byte 8",
                                            first.Data.size()));
   PngBytes length;
   length.Chunk("IHDR", Bytes(12, 1)).ImageData();
-  const std::string lengthPath = Write("ihdr-length.png", length.Data);
+  const std::string lengthPath = WritePngFile("ihdr-length.png", length.Data);
   EXPECT_EQ(CheckError(lengthPath), Damaged(lengthPath, "chunk IHDR at byte 8 has 12 bytes of data, not 13",
                                             length.Data.size()));
   PngBytes crc;
   crc.Header(4, 3, 8, 0, 0, true).ImageData();
-  const std::string crcPath = Write("ihdr-crc.png", crc.Data);
+  const std::string crcPath = WritePngFile("ihdr-crc.png", crc.Data);
   EXPECT_EQ(CheckError(crcPath), Damaged(crcPath, "CRC error in chunk IHDR at byte 8", crc.Data.size()));
   PngBytes second = Grey();
   second.Data.resize(33);
   second.Header(4, 3, 8, 0).ImageData();
-  const std::string secondPath = Write("second-ihdr.png", second.Data);
+  const std::string secondPath = WritePngFile("second-ihdr.png", second.Data);
   EXPECT_EQ(CheckError(secondPath), Damaged(secondPath, "a second chunk IHDR at byte 33", second.Data.size()));
 }
 
@@ -213,7 +213,7 @@ TEST(PngChunks, InvalidImageHeaderFieldsAreRefused)
            "compression, filter and interlace methods 0, 0, 2 (0, 0 and 0 or 1 are defined)" } })
   {
     PngBytes          file = png;
-    const std::string path = Write(name, file.ImageData().Data);
+    const std::string path = WritePngFile(name, file.ImageData().Data);
     EXPECT_EQ(CheckError(path), Damaged(path, std::string("invalid IHDR: ") + problem, file.Data.size()));
   }
 }
@@ -256,7 +256,7 @@ TEST(PngChunks, ChunksCutShortOrOutOfPlaceAreRefused)
                      "a second chunk PLTE at byte 51");
   for (const auto & [name, png, problem] : cases)
   {
-    const std::string path = Write(name, png.Data);
+    const std::string path = WritePngFile(name, png.Data);
     EXPECT_EQ(CheckError(path), Damaged(path, problem, png.Data.size())) << name;
   }
 }
@@ -272,7 +272,7 @@ TEST(PngChunks, FuzzFoundFileIsRefusedByTheProbe)
   ASSERT_EQ(bytes[0], 3); // the harness's format byte of a MetaImage file
   for (const char * name : { "fuzz.mha", "fuzz.png" })
   {
-    const std::string path = Write(name, Bytes(bytes.begin() + 1, bytes.end()));
+    const std::string path = WritePngFile(name, Bytes(bytes.begin() + 1, bytes.end()));
     try
     {
       kmeans_cli::ProbeImage(path);

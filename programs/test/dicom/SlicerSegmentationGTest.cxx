@@ -16,6 +16,7 @@
  *
  *=========================================================================*/
 #include "cli/outputs/SlicerSegmentation.h"
+#include "KMeansTestData.h"
 
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
@@ -35,8 +36,7 @@ using Image2 = itk::Image<unsigned char, 2>;
 std::string
 TemporaryPath(const std::string & name)
 {
-  const fs::path directory = fs::temp_directory_path() / ("kmeans-slicer-test-" + std::to_string(::getpid()));
-  fs::create_directories(directory);
+  const fs::path directory = KMeansTest::ProcessDirectory("kmeans-slicer-test");
   return (directory / name).string();
 }
 

@@ -85,7 +85,8 @@ namespace itk
  * The mixed stage's sweeps skip what nothing reads: the mean-field energy (a fixed number of sweeps), and in the
  * last one the prior sums, the labels and the contents. Memory: given StartPosteriorGrid and FractionGrid (a
  * filter's posterior and fraction image buffers), the model reads the posteriors in place and keeps its two
- * content buffers and the fractions in FractionGrid, so that it takes no other memory for them.
+ * content buffers and the fractions in FractionGrid, and its neighbour table too where the grid has room for it
+ * (a brain mask in a head image, K >= 3), so that it takes no other memory for them.
  *
  * Bias field (EstimateBiasField on; Wells et al., "Adaptive segmentation of MRI data", IEEE TMI 15(4), 1996,
  * the scheme of FAST and SPM): from iteration BiasFieldDelay on (the first iterations classify the uncorrected

@@ -114,39 +114,22 @@ Normalise(std::vector<double> & weights)
 /** The neighbours of every voxel: along the rows (steps[0] and steps[1], -x and +x, voxels i - 1 and i + 1 where
  * they are neighbours) as bits 0 and 1 of rowNeighbours[i], the others as voxel numbers (neighbours[i * (steps - 2)
  * + n - 2], N where the neighbour lies outside the grid or does not take part); with coordinates, each voxel's
- * grid coordinates. The grid index of the neighbour in a direction ascends with the voxel's, so a cursor per
- * direction that only moves forward finds it: no map of the grid, a few steps per voxel. Throws where gridIndex
- * does not ascend. */
+ * grid coordinates (N x (steps - 2) and N entries written). Works on spans (voxels of consecutive grid indices along a row): in each direction, the spans
+ * of the neighbouring row that face a span, found by a cursor per direction that only moves forward (the grid
+ * index of the neighbour ascends with the voxel's); no map of the grid, a few steps per span. Throws where
+ * gridIndex does not ascend. */
 void
 FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
                const std::array<std::uint64_t, 3> &    gridSize,
                const std::vector<std::array<int, 3>> & steps,
-               std::vector<std::uint8_t> &             rowNeighbours,
-               std::vector<std::int32_t> &             neighbours,
+               std::uint8_t *                          rowNeighbours,
+               std::int32_t *                          neighbours,
                std::vector<std::array<float, 3>> *     coordinates)
 {
-  const std::size_t N = gridIndex.size();
-  const std::size_t S = steps.size() - 2;
-  // Per direction: its step in the grid index, and the position flags it needs (bit 2d: the voxel is not on the
-  // grid's low face in dimension d, bit 2d + 1: not on its high face).
-  std::vector<std::int64_t> offset(S);
-  std::vector<unsigned int> needed(S, 0);
-  for (std::size_t n = 0; n < S; ++n)
-  {
-    const std::array<int, 3> & step = steps[n + 2];
-    offset[n] = step[0] + static_cast<std::int64_t>(gridSize[0]) *
-                            (step[1] + static_cast<std::int64_t>(gridSize[1]) * step[2]);
-    for (unsigned int d = 0; d < 3; ++d)
-    {
-      needed[n] |= (step[d] < 0 ? 1u : 0u) << (2 * d) | (step[d] > 0 ? 1u : 0u) << (2 * d + 1);
-    }
-  }
-  std::vector<std::size_t> cursor(S, 0);
-  std::uint64_t            rowStart = 0;
-  std::array<std::uint64_t, 3> c{ { 0, 0, 0 } };
-  unsigned int             rowFlags = 0;
-  neighbours.resize(N * S);
-  rowNeighbours.resize(N);
+  const std::size_t   N = gridIndex.size();
+  const std::size_t   S = steps.size() - 2;
+  const std::uint64_t G0 = gridSize[0];
+  std::vector<std::size_t> span; // the first voxel of every span, and N
   for (std::size_t i = 0; i < N; ++i)
   {
     const std::uint64_t g = gridIndex[i];
@@ -155,42 +138,68 @@ FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
       itkGenericExceptionMacro(<< "PartialVolumeTissueModel: grid index " << g << " of voxel " << i
                                << " does not ascend");
     }
-    if (i == 0 || g >= rowStart + gridSize[0])
+    if (i == 0 || g != gridIndex[i - 1] + 1 || g % G0 == 0)
     {
-      // A new row: its coordinates by division and its flags, once per row.
-      rowStart = g - g % gridSize[0];
-      c[1] = g / gridSize[0] % gridSize[1];
-      c[2] = g / (gridSize[0] * gridSize[1]);
-      rowFlags = 0;
-      for (unsigned int d = 1; d < 3; ++d)
+      span.push_back(i);
+    }
+  }
+  span.push_back(N);
+  std::vector<std::size_t> cursor(S, 0); // per direction: a span
+  for (std::size_t s = 0; s + 1 < span.size(); ++s)
+  {
+    const std::size_t                 i0 = span[s];
+    const auto                        L = static_cast<std::int64_t>(span[s + 1] - i0);
+    const std::uint64_t               g0 = gridIndex[i0];
+    const std::array<std::int64_t, 3> c{ { static_cast<std::int64_t>(g0 % G0),
+                                           static_cast<std::int64_t>(g0 / G0 % gridSize[1]),
+                                           static_cast<std::int64_t>(g0 / (G0 * gridSize[1])) } };
+    for (std::int64_t o = 0; o < L; ++o)
+    {
+      rowNeighbours[i0 + o] = static_cast<std::uint8_t>((o > 0 ? 1u : 0u) | (o + 1 < L ? 2u : 0u));
+      if (coordinates)
       {
-        rowFlags |= (c[d] > 0 ? 1u : 0u) << (2 * d) | (c[d] + 1 < gridSize[d] ? 1u : 0u) << (2 * d + 1);
+        (*coordinates)[i0 + o] = { { static_cast<float>(c[0] + o), static_cast<float>(c[1]), static_cast<float>(c[2]) } };
       }
     }
-    c[0] = g - rowStart;
-    if (coordinates)
-    {
-      (*coordinates)[i] = { { static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2]) } };
-    }
-    const unsigned int flags = rowFlags | (c[0] > 0 ? 1u : 0u) | (c[0] + 1 < gridSize[0] ? 2u : 0u);
-    rowNeighbours[i] = static_cast<std::uint8_t>(((flags & 1u) && i > 0 && gridIndex[i - 1] == g - 1 ? 1u : 0u) |
-                                                 ((flags & 2u) && i + 1 < N && gridIndex[i + 1] == g + 1 ? 2u : 0u));
-    std::int32_t * out = neighbours.data() + i * S;
     for (std::size_t n = 0; n < S; ++n)
     {
-      std::size_t j = N;
-      if ((flags & needed[n]) == needed[n])
+      const std::array<int, 3> & step = steps[n + 2];
+      std::int32_t *             out = neighbours + i0 * S + n; // voxel i0 + o: out[o * S]
+      std::int64_t               o = 0;                                // the span's voxels before o are written
+      if (c[1] + step[1] >= 0 && c[1] + step[1] < static_cast<std::int64_t>(gridSize[1]) && c[2] + step[2] >= 0 &&
+          c[2] + step[2] < static_cast<std::int64_t>(gridSize[2]))
       {
-        const auto  target = static_cast<std::uint64_t>(static_cast<std::int64_t>(g) + offset[n]);
-        std::size_t p = cursor[n];
-        while (p < N && gridIndex[p] < target)
+        // The span's voxels whose neighbour lies inside the grid along x, and the grid indices they face.
+        const std::int64_t a = std::max<std::int64_t>(0, -step[0] - c[0]);
+        const std::int64_t b = std::min<std::int64_t>(L, static_cast<std::int64_t>(G0) - step[0] - c[0]);
+        const std::int64_t shift = step[0] + static_cast<std::int64_t>(G0) *
+                                               (step[1] + static_cast<std::int64_t>(gridSize[1]) * step[2]);
+        const std::int64_t low = static_cast<std::int64_t>(g0) + shift + a;
+        const std::int64_t high = static_cast<std::int64_t>(g0) + shift + b;
+        std::size_t &      t = cursor[n];
+        while (t + 1 < span.size() && static_cast<std::int64_t>(gridIndex[span[t]] + (span[t + 1] - span[t])) <= low)
         {
-          ++p;
+          ++t;
         }
-        cursor[n] = p;
-        j = p < N && gridIndex[p] == target ? p : N;
+        for (std::size_t u = t; u + 1 < span.size() && static_cast<std::int64_t>(gridIndex[span[u]]) < high; ++u)
+        {
+          // Voxel i0 + o faces grid index g0 + shift + o: voxel span[u] + (g0 + shift + o - start) where it lies
+          // in span u.
+          const auto         start = static_cast<std::int64_t>(gridIndex[span[u]]);
+          const std::int64_t first = std::max(low, start) - static_cast<std::int64_t>(g0) - shift;
+          const std::int64_t last = std::min(high, start + static_cast<std::int64_t>(span[u + 1] - span[u])) -
+                                    static_cast<std::int64_t>(g0) - shift;
+          const std::int64_t offset = static_cast<std::int64_t>(span[u]) - start + static_cast<std::int64_t>(g0) + shift;
+          for (; o < last; ++o)
+          {
+            out[o * static_cast<std::int64_t>(S)] = static_cast<std::int32_t>(o < first ? static_cast<std::int64_t>(N) : offset + o);
+          }
+        }
       }
-      out[n] = static_cast<std::int32_t>(j);
+      for (; o < L; ++o)
+      {
+        out[o * static_cast<std::int64_t>(S)] = static_cast<std::int32_t>(N);
+      }
     }
   }
 }
@@ -757,10 +766,29 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
       }
     }
   }
-  w.Neighbourhood = static_cast<unsigned int>(steps.size()) - 2; // -x and +x: w.RowNeighbours
+  w.Neighbourhood = static_cast<unsigned int>(steps.size()) - 2; // -x and +x: w.RowTable
   // Coordinates of every voxel for the bias field.
   w.Coordinates.resize(EstimateBiasField ? w.N : 0);
-  FindNeighbours(gridIndex, gridSize, steps, w.RowNeighbours, w.Neighbours, EstimateBiasField ? &w.Coordinates : nullptr);
+  // The neighbour table after the content buffers in FractionGrid where it has room for them (memory written there
+  // in the end anyway, see PlaceContents), in the model's own memory otherwise.
+  const std::uint64_t gridFloats = FractionGrid != nullptr ? gridSize[0] * gridSize[1] * gridSize[2] * w.K : 0;
+  const std::size_t   contents = 2 * ((w.N + 1) * w.K + 3);
+  const std::size_t   table = w.N * w.Neighbourhood + (w.N + 3) / 4; // in floats: the voxel numbers, then the bits
+  w.Neighbours.clear();
+  w.RowNeighbours.clear();
+  if (contents + table <= gridFloats)
+  {
+    w.NeighbourTable = reinterpret_cast<std::int32_t *>(FractionGrid + contents);
+    w.RowTable = reinterpret_cast<std::uint8_t *>(FractionGrid + contents + w.N * w.Neighbourhood);
+  }
+  else
+  {
+    w.Neighbours.resize(w.N * w.Neighbourhood);
+    w.RowNeighbours.resize(w.N);
+    w.NeighbourTable = w.Neighbours.data();
+    w.RowTable = w.RowNeighbours.data();
+  }
+  FindNeighbours(gridIndex, gridSize, steps, w.RowTable, w.NeighbourTable, EstimateBiasField ? &w.Coordinates : nullptr);
   std::array<float, 3> low{ { std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
                               std::numeric_limits<float>::max() } };
   std::array<float, 3> high{ { 0.0f, 0.0f, 0.0f } };
@@ -895,8 +923,8 @@ PartialVolumeTissueModel::Sweep(Workspace & w, bool final)
   const SweepData data{ K,
                         C,
                         w.Neighbourhood,
-                        w.Neighbours.data(),
-                        w.RowNeighbours.data(),
+                        w.NeighbourTable,
+                        w.RowTable,
                         w.N,
                         w.Previous,
                         mixedFinal ? nullptr : w.Current,

@@ -47,8 +47,10 @@ struct PartialVolumeTissueModel::Workspace
   unsigned int              C{ 0 };
   unsigned int              Neighbourhood{ 4 }; // neighbours per voxel but -x and +x: 4 in 3-D, 6 in 2-D, 0 in 1-D
   std::size_t               Blocks{ 0 };
-  std::vector<std::int32_t> Neighbours;  // N x Neighbourhood, N: none
-  std::vector<std::uint8_t> RowNeighbours; // N: bit 0, voxel i - 1 is the -x neighbour; bit 1, voxel i + 1 the +x one
+  std::int32_t *            NeighbourTable{ nullptr }; // N x Neighbourhood, N: none (in FractionGrid or Neighbours)
+  std::uint8_t *            RowTable{ nullptr }; // N: bit 0, voxel i - 1 is the -x neighbour; bit 1, voxel i + 1 the +x one
+  std::vector<std::int32_t> Neighbours;    // NeighbourTable's memory where FractionGrid has no room for it
+  std::vector<std::uint8_t> RowNeighbours; // RowTable's memory likewise
   float *                   Previous{ nullptr }; // (N + 1) x K (+ 3) tissue content of the previous sweep
   float *                   Current{ nullptr };  // (N + 1) x K (+ 3)
   std::array<std::vector<float>, 2> Contents; // the buffers Previous and Current point to, unless in FractionGrid

@@ -68,10 +68,11 @@ MissingDataMessage(const std::string & relative)
          "): set KMEANS_DATA_DIR to the shared data directory (see shared/data/SOURCES.md) to run this test";
 }
 
-/** This process's scratch directory, <temporary directory>/<prefix>-<pid> (ctest points TMPDIR into the build
- * tree): made on the first call and removed with everything in it when the process exits. */
-inline std::filesystem::path
-ProcessDirectory(const std::string & prefix)
+/** This process's scratch directory, <temporary directory>/kmeans-test-<pid> (ctest points TMPDIR into the build
+ * tree): made on the first call and removed with everything in it when the process exits. Tests keep their
+ * files in subdirectories of their own. */
+inline const std::filesystem::path &
+ProcessDirectory()
 {
   struct Owned
   {
@@ -82,8 +83,7 @@ ProcessDirectory(const std::string & prefix)
       std::filesystem::remove_all(Path, ignored);
     }
   };
-  static const Owned directory{ std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid())) };
-  std::filesystem::create_directories(directory.Path);
+  static const Owned directory{ std::filesystem::temp_directory_path() / ("kmeans-test-" + std::to_string(::getpid())) };
   return directory.Path;
 }
 } // namespace KMeansTest

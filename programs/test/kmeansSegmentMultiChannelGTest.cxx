@@ -46,19 +46,11 @@ using FloatImage = itk::Image<float, 3>;
 using LabelImage = itk::Image<unsigned char, 3>;
 
 using ProgramTestSupport::Quote;
+using ProgramTestSupport::ReadTestImage;
 using ProgramTestSupport::WriteTestImage;
 using ProgramTestSupport::Program;
 using ProgramTestSupport::ReadFile;
 using ProgramTestSupport::RunResult;
-
-LabelImage::Pointer
-ReadLabels(const fs::path & path)
-{
-  auto reader = itk::ImageFileReader<LabelImage>::New();
-  reader->SetFileName(path.string());
-  reader->Update();
-  return reader->GetOutput();
-}
 
 template <typename TImage>
 typename TImage::Pointer
@@ -171,7 +163,7 @@ TEST_F(MultiChannelProgramTest, SecondChannelSeparatesWhatTheFirstCannot)
   const auto result = Segment({ m_T1, m_T2, "-o", Path("labels.nii.gz"), "-k", "3", "--nonzero", "--seed", "7",
                                 "--report", Path("report.json") });
   ASSERT_EQ(result.Status, 0) << result.Err;
-  EXPECT_EQ(CountDifferences(ReadLabels(Path("labels.nii.gz")), m_Phantom.Truth), 0u);
+  EXPECT_EQ(CountDifferences(ReadTestImage<LabelImage>(Path("labels.nii.gz")), m_Phantom.Truth), 0u);
   // The class table shows one mean column per channel.
   EXPECT_NE(result.Out.find("mean ch1"), std::string::npos) << result.Out;
   EXPECT_NE(result.Out.find("mean ch2"), std::string::npos) << result.Out;
@@ -179,7 +171,7 @@ TEST_F(MultiChannelProgramTest, SecondChannelSeparatesWhatTheFirstCannot)
   // Channel 1 alone (the exact scalar K-means) cannot separate classes 2 and 3.
   const auto alone = Segment({ m_T1, "-o", Path("alone.nii.gz"), "-k", "3", "--nonzero", "-q" });
   ASSERT_EQ(alone.Status, 0) << alone.Err;
-  EXPECT_GT(CountDifferences(ReadLabels(Path("alone.nii.gz")), m_Phantom.Truth), 5000u);
+  EXPECT_GT(CountDifferences(ReadTestImage<LabelImage>(Path("alone.nii.gz")), m_Phantom.Truth), 5000u);
 
   const auto report = ReadReport(Path("report.json"));
   ASSERT_EQ(report["inputs"].size(), 2u);
@@ -242,7 +234,7 @@ TEST_F(MultiChannelProgramTest, SameLabelsAndReportForOneAndTwoThreads)
     ASSERT_EQ(result.Status, 0) << result.Err;
     EXPECT_TRUE(result.Out.empty()) << result.Out;
   }
-  EXPECT_EQ(CountDifferences(ReadLabels(Path("labels1.nrrd")), ReadLabels(Path("labels2.nrrd"))), 0u);
+  EXPECT_EQ(CountDifferences(ReadTestImage<LabelImage>(Path("labels1.nrrd")), ReadTestImage<LabelImage>(Path("labels2.nrrd"))), 0u);
   const auto one = ReadReport(Path("report1.json"));
   const auto two = ReadReport(Path("report2.json"));
   EXPECT_EQ(one["model"]["threads"], 1);
@@ -266,7 +258,7 @@ TEST_F(MultiChannelProgramTest, StandardizeIsRecorded)
   ASSERT_EQ(report["model"]["channel_standard_deviations"].size(), 2u);
   EXPECT_GT(report["model"]["channel_standard_deviations"][0].get<double>(), 50.0);
   // The phantom's classes are far apart in both scalings: the same labels.
-  EXPECT_EQ(CountDifferences(ReadLabels(Path("labels.nii.gz")), m_Phantom.Truth), 0u);
+  EXPECT_EQ(CountDifferences(ReadTestImage<LabelImage>(Path("labels.nii.gz")), m_Phantom.Truth), 0u);
   // Class means stay in input units.
   EXPECT_NEAR(report["classes"][2]["mean"][1].get<double>(), 400.0, 2.0);
 

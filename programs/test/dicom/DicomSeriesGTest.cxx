@@ -35,7 +35,7 @@ namespace fs = std::filesystem;
 std::string
 FreshDirectory(const std::string & name)
 {
-  const fs::path path = KMeansTest::ProcessDirectory("kmeans-dicom-test") / name;
+  const fs::path path = KMeansTest::ProcessDirectory() / "dicom" / name;
   fs::remove_all(path);
   fs::create_directories(path);
   return path.string();

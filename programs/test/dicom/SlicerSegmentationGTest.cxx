@@ -36,7 +36,8 @@ using Image2 = itk::Image<unsigned char, 2>;
 std::string
 TemporaryPath(const std::string & name)
 {
-  const fs::path directory = KMeansTest::ProcessDirectory("kmeans-slicer-test");
+  const fs::path directory = KMeansTest::ProcessDirectory() / "slicer";
+  fs::create_directories(directory);
   return (directory / name).string();
 }
 

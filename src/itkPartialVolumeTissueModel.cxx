@@ -34,6 +34,7 @@ namespace
 {
 using PartialVolumeTissueModelDetail::BlockSize;
 using PartialVolumeTissueModelDetail::Lanes;
+using PartialVolumeTissueModelDetail::NeighbourIndex;
 constexpr double      Pi = 3.14159265358979323846;
 /** Share of the voxels the mixed classes start with in the partial-volume stage (then calibrated). */
 constexpr double InitialMixedShare = 0.2;
@@ -123,7 +124,7 @@ FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
                const std::array<std::uint64_t, 3> &    gridSize,
                const std::vector<std::array<int, 3>> & steps,
                std::uint8_t *                          rowNeighbours,
-               std::int32_t *                          neighbours,
+               NeighbourIndex *                        neighbours,
                std::vector<std::array<float, 3>> *     coordinates)
 {
   const std::size_t   N = gridIndex.size();
@@ -164,7 +165,7 @@ FindNeighbours(const std::vector<std::uint64_t> &      gridIndex,
     for (std::size_t n = 0; n < S; ++n)
     {
       const std::array<int, 3> & step = steps[n + 2];
-      std::int32_t *             out = neighbours + i0 * S + n; // voxel i0 + o: out[o * S]
+      NeighbourIndex *           out = neighbours + i0 * S + n; // voxel i0 + o: out[o * S]
       std::int64_t               o = 0;                                // the span's voxels before o are written
       if (c[1] + step[1] >= 0 && c[1] + step[1] < static_cast<std::int64_t>(gridSize[1]) && c[2] + step[2] >= 0 &&
           c[2] + step[2] < static_cast<std::int64_t>(gridSize[2]))
@@ -210,7 +211,7 @@ struct SweepData
   unsigned int         K;
   unsigned int         C;
   unsigned int         Neighbourhood; // neighbours in the table per voxel (all but those along the row)
-  const std::int32_t * Neighbours;
+  const NeighbourIndex * Neighbours;
   const std::uint8_t * RowNeighbours; // bit 0: voxel i - 1 is the -x neighbour, bit 1: voxel i + 1 the +x one
   std::size_t          N;             // voxels; voxel N, of content 0, stands for a missing neighbour
   const float *        Previous;
@@ -330,7 +331,7 @@ private:
       std::array<Lanes, 4> sum;
       for (unsigned int l = 0; l < 4; ++l)
       {
-        const std::int32_t * neighbours = d.Neighbours + voxel[l] * neighbourhood;
+        const NeighbourIndex * neighbours = d.Neighbours + voxel[l] * neighbourhood;
         const std::size_t    row = d.RowNeighbours[voxel[l]];
         const std::size_t    left = row & 1u ? voxel[l] - 1 : d.N;
         const std::size_t    right = row & 2u ? voxel[l] + 1 : d.N;
@@ -778,7 +779,7 @@ PartialVolumeTissueModel::Prepare(Workspace &                          w,
   w.RowNeighbours.clear();
   if (contents + table <= gridFloats)
   {
-    w.NeighbourTable = reinterpret_cast<std::int32_t *>(FractionGrid + contents);
+    w.NeighbourTable = reinterpret_cast<NeighbourIndex *>(FractionGrid + contents);
     w.RowTable = reinterpret_cast<std::uint8_t *>(FractionGrid + contents + w.N * w.Neighbourhood);
   }
   else

@@ -38,6 +38,14 @@ namespace PartialVolumeTissueModelDetail
 /** Voxels per block: the unit of parallel work and of partial sums (a split that does not depend on the number
  * of threads). */
 constexpr std::size_t BlockSize = 4096;
+
+/** A voxel number of the neighbour table. The table may lie in the caller's float buffer (FractionGrid), so it is
+ * written and read through a type that may alias the floats (GCC's and Clang's may_alias; int32 elsewhere). */
+#if defined(__GNUC__)
+typedef std::int32_t __attribute__((__may_alias__)) NeighbourIndex;
+#else
+using NeighbourIndex = std::int32_t;
+#endif
 } // namespace PartialVolumeTissueModelDetail
 
 struct PartialVolumeTissueModel::Workspace
@@ -47,7 +55,7 @@ struct PartialVolumeTissueModel::Workspace
   unsigned int              C{ 0 };
   unsigned int              Neighbourhood{ 4 }; // neighbours per voxel but -x and +x: 4 in 3-D, 6 in 2-D, 0 in 1-D
   std::size_t               Blocks{ 0 };
-  std::int32_t *            NeighbourTable{ nullptr }; // N x Neighbourhood, N: none (in FractionGrid or Neighbours)
+  PartialVolumeTissueModelDetail::NeighbourIndex * NeighbourTable{ nullptr }; // N x Neighbourhood, N: none (in FractionGrid or Neighbours)
   std::uint8_t *            RowTable{ nullptr }; // N: bit 0, voxel i - 1 is the -x neighbour; bit 1, voxel i + 1 the +x one
   std::vector<std::int32_t> Neighbours;    // NeighbourTable's memory where FractionGrid has no room for it
   std::vector<std::uint8_t> RowNeighbours; // RowTable's memory likewise

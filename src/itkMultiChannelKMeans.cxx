@@ -63,31 +63,117 @@ DispatchChannels(unsigned int channels, TFunction && function)
   }
 }
 
+/** Reads count components, from index first on, of a feature buffer of one component type as TValue. */
+template <typename TValue>
+using ComponentLoader = void (*)(const void * features, std::size_t first, std::size_t count, TValue * out);
+
+template <typename TComponent, typename TValue>
+void
+LoadComponents(const void * features, std::size_t first, std::size_t count, TValue * out)
+{
+  const TComponent * in = static_cast<const TComponent *>(features) + first;
+  for (std::size_t i = 0; i < count; ++i)
+  {
+    out[i] = static_cast<TValue>(in[i]);
+  }
+}
+
+/** The feature vectors of the voxels as TValue (float or double), so that the passes are compiled for two value
+ * types instead of every component type. Float and double buffers are read in place; the other component types
+ * are converted to double block by block (BlockSize voxels, which stay in the first-level cache between their
+ * conversion and their use). Every pass computes in double, as static_cast<double> of each component. */
+template <typename TValue>
+class FeatureBlocks
+{
+public:
+  /** load: null when the features are TValue already. */
+  FeatureBlocks(const void * features, ComponentLoader<TValue> load, unsigned int channels)
+    : m_Features(features)
+    , m_Load(load)
+    , m_C(channels)
+  {}
+
+  /** Calls function(first, last, values) for consecutive blocks [first, last) covering [begin, end) in order,
+   * values the m_C components of voxel first, then of the next voxels. */
+  template <typename TFunction>
+  void
+  ForEachBlock(std::size_t begin, std::size_t end, TFunction && function) const
+  {
+    // Float features are always read in place: no conversion path to compile for them.
+    if (std::is_same<TValue, float>::value || m_Load == nullptr)
+    {
+      function(begin, end, static_cast<const TValue *>(m_Features) + begin * m_C);
+      return;
+    }
+    std::vector<TValue> block(BlockSize * m_C);
+    for (std::size_t first = begin; first < end; first += BlockSize)
+    {
+      const std::size_t last = std::min(end, first + BlockSize);
+      m_Load(m_Features, first * m_C, (last - first) * m_C, block.data());
+      function(first, last, block.data());
+    }
+  }
+
+  /** Calls function(v, x) for every voxel v of [begin, end) in order, x its m_C components. */
+  template <typename TFunction>
+  void
+  ForEach(std::size_t begin, std::size_t end, TFunction && function) const
+  {
+    ForEachBlock(begin, end, [&](std::size_t first, std::size_t last, const TValue * values) {
+      for (std::size_t v = first; v < last; ++v)
+      {
+        function(v, values + (v - first) * m_C);
+      }
+    });
+  }
+
+  /** The components of voxel v, as doubles. */
+  void
+  Load(std::size_t v, double * x) const
+  {
+    std::vector<TValue> values(m_C);
+    const TValue *      in = static_cast<const TValue *>(m_Features) + v * m_C;
+    if (m_Load != nullptr)
+    {
+      m_Load(m_Features, v * m_C, m_C, values.data());
+      in = values.data();
+    }
+    std::transform(in, in + m_C, x, [](TValue value) { return static_cast<double>(value); });
+  }
+
+  static constexpr std::size_t BlockSize = 256;
+
+private:
+  const void *            m_Features;
+  ComponentLoader<TValue> m_Load;
+  unsigned int            m_C;
+};
+
 /** One chunk of a Lloyd pass over voxels [begin, end): labels (class + 1, 0 = not taking part) are updated in
  * place, and the chunk's per-class sums, counts, sums of squared distances and number of changed labels are
  * accumulated in voxel order. A voxel closer to its own centre than half the distance from that centre to the
  * nearest other centre (squared: half2) keeps its label without further comparisons; with full, every voxel is
  * compared with every centre. Distances are summed in channel order, exactly as Metric::Distance2(). */
-template <unsigned int CC, typename TComponent, typename TLabel>
+template <unsigned int CC, typename TValue, typename TLabel>
 void
-LloydChunk(const TComponent * in,
-           TLabel *           out,
-           std::size_t        begin,
-           std::size_t        end,
-           unsigned int       channels,
-           unsigned int       classes,
-           const double *     centers,
-           const double *     weights,
-           const double *     half2,
-           bool               full,
-           double *           partial)
+LloydChunk(const FeatureBlocks<TValue> & in,
+           TLabel *                      out,
+           std::size_t                   begin,
+           std::size_t                   end,
+           unsigned int                  channels,
+           unsigned int                  classes,
+           const double *                centers,
+           const double *                weights,
+           const double *                half2,
+           bool                          full,
+           double *                      partial)
 {
-  const unsigned int  C = CC ? CC : channels;
-  const unsigned int  K = classes;
-  double *            sums = partial;
-  double *            counts = partial + std::size_t{ K } * C;
-  double *            squares = counts + K;
-  double &            changes = squares[K];
+  const unsigned int C = CC ? CC : channels;
+  const unsigned int K = classes;
+  double *           sums = partial;
+  double *           counts = partial + std::size_t{ K } * C;
+  double *           squares = counts + K;
+  double &           changes = squares[K];
   double              fixed[CC ? CC : 1];
   std::vector<double> dynamic(CC ? 0 : C);
   double *            x = CC ? fixed : dynamic.data();
@@ -100,47 +186,49 @@ LloydChunk(const TComponent * in,
     }
     return d;
   };
-  for (std::size_t v = begin; v < end; ++v)
-  {
-    const TLabel label = out[v];
-    if (label == TLabel{})
+  in.ForEachBlock(begin, end, [&](std::size_t first, std::size_t last, const TValue * values) {
+    for (std::size_t v = first; v < last; ++v)
     {
-      continue;
-    }
-    for (unsigned int c = 0; c < C; ++c)
-    {
-      x[c] = static_cast<double>(in[v * C + c]);
-    }
-    unsigned int a = static_cast<unsigned int>(label) - 1;
-    double       da = full ? 0.0 : distance2(centers + std::size_t{ a } * C);
-    if (full || !(da < half2[a]))
-    {
-      unsigned int b = 0;
-      double       db = std::numeric_limits<double>::infinity();
-      for (unsigned int j = 0; j < K; ++j)
+      const TLabel label = out[v];
+      if (label == TLabel{})
       {
-        const double d = distance2(centers + std::size_t{ j } * C);
-        if (d < db)
+        continue;
+      }
+      for (unsigned int c = 0; c < C; ++c)
+      {
+        x[c] = static_cast<double>(values[(v - first) * C + c]);
+      }
+      unsigned int a = static_cast<unsigned int>(label) - 1;
+      double       da = full ? 0.0 : distance2(centers + std::size_t{ a } * C);
+      if (full || !(da < half2[a]))
+      {
+        unsigned int b = 0;
+        double       db = std::numeric_limits<double>::infinity();
+        for (unsigned int j = 0; j < K; ++j)
         {
-          db = d;
-          b = j;
+          const double d = distance2(centers + std::size_t{ j } * C);
+          if (d < db)
+          {
+            db = d;
+            b = j;
+          }
         }
+        if (b != a)
+        {
+          changes += 1.0;
+          out[v] = static_cast<TLabel>(b + 1);
+        }
+        a = b;
+        da = db;
       }
-      if (b != a)
+      for (unsigned int c = 0; c < C; ++c)
       {
-        changes += 1.0;
-        out[v] = static_cast<TLabel>(b + 1);
+        sums[std::size_t{ a } * C + c] += x[c];
       }
-      a = b;
-      da = db;
+      counts[a] += 1.0;
+      squares[a] += da;
     }
-    for (unsigned int c = 0; c < C; ++c)
-    {
-      sums[std::size_t{ a } * C + c] += x[c];
-    }
-    counts[a] += 1.0;
-    squares[a] += da;
-  }
+  });
 }
 
 /** Threads, progress and abort of a run: the process object's, or ITK's default threader. */
@@ -226,14 +314,20 @@ struct ChunkScan
   bool                Integral{ true };
 };
 
-/** The passes over all voxels, for one component and label type. */
-template <typename TComponent, typename TLabel>
+/** The passes over all voxels, for one value type (FeatureBlocks) and label type. */
+template <typename TValue, typename TLabel>
 class VoxelPasses
 {
 public:
-  VoxelPasses(const Runner & runner, const TComponent * in, TLabel * out, unsigned int channels)
+  /** integralComponents: the component type is an integer type. */
+  VoxelPasses(const Runner &                runner,
+              const FeatureBlocks<TValue> & in,
+              bool                          integralComponents,
+              TLabel *                      out,
+              unsigned int                  channels)
     : m_Runner(runner)
     , m_In(in)
+    , m_IntegralComponents(integralComponents)
     , m_Out(out)
     , m_C(channels)
   {}
@@ -305,23 +399,22 @@ private:
     double *            sums = CC ? fixedSums : dynamicSums.data();
     double *            squares = sums + nc;
     std::uint64_t       count = 0;
-    bool                integral = !std::is_integral<TComponent>::value;
-    for (std::size_t v = begin; v < end; ++v)
-    {
+    bool                integral = !m_IntegralComponents;
+    m_In.ForEach(begin, end, [&](std::size_t v, const TValue * x) {
       bool include = m_Out[v] != TLabel{};
       for (unsigned int c = 0; c < nc; ++c)
       {
-        include = include && std::isfinite(static_cast<double>(m_In[v * nc + c]));
+        include = include && std::isfinite(static_cast<double>(x[c]));
       }
       m_Out[v] = include ? TLabel{ 1 } : TLabel{};
       if (!include)
       {
-        continue;
+        return;
       }
       ++count;
       for (unsigned int c = 0; c < nc; ++c)
       {
-        const auto value = static_cast<double>(m_In[v * nc + c]);
+        const auto value = static_cast<double>(x[c]);
         sums[c] += value;
         squares[c] += value * value;
       }
@@ -330,27 +423,28 @@ private:
         // Integer-valued floating-point data (within +-2^53, where doubles hold every integer)?
         for (unsigned int c = 0; c < nc; ++c)
         {
-          const auto value = static_cast<double>(m_In[v * nc + c]);
+          const auto value = static_cast<double>(x[c]);
           integral = integral && std::abs(value) <= TwoToThe53 &&
                      static_cast<double>(static_cast<std::int64_t>(value)) == value;
         }
       }
-    }
+    });
     s.Sum.assign(sums, sums + nc);
     s.SumOfSquares.assign(squares, squares + nc);
     s.Count = count;
-    s.Integral = std::is_integral<TComponent>::value || integral;
+    s.Integral = m_IntegralComponents || integral;
   }
 
-  const Runner &     m_Runner;
-  const TComponent * m_In;
-  TLabel *           m_Out;
-  unsigned int       m_C;
+  const Runner &        m_Runner;
+  const FeatureBlocks<TValue> & m_In;
+  bool                          m_IntegralComponents;
+  TLabel *                      m_Out;
+  unsigned int                  m_C;
 };
 
-template <typename TComponent, typename TLabel>
+template <typename TValue, typename TLabel>
 bool
-VoxelPasses<TComponent, TLabel>::CollectDistinctVectors(PointSet & points, std::uint64_t limit) const
+VoxelPasses<TValue, TLabel>::CollectDistinctVectors(PointSet & points, std::uint64_t limit) const
 {
   const unsigned int C = m_C;
   // Per chunk: an open-addressing hash table from vector to count.
@@ -370,16 +464,16 @@ VoxelPasses<TComponent, TLabel>::CollectDistinctVectors(PointSet & points, std::
     }
     std::vector<std::uint32_t> table(capacity, 0); // 0: empty, else 1 + index into Counts
     std::vector<std::int64_t>  key(C);
-    for (std::size_t v = begin; v < end; ++v)
-    {
+    // Called only when every component taking part is an integer of at most 2^53 in magnitude: exact as a double.
+    m_In.ForEach(begin, end, [&](std::size_t v, const TValue * x) {
       if (m_Out[v] == TLabel{})
       {
-        continue;
+        return;
       }
       std::uint64_t h = 0;
       for (unsigned int c = 0; c < C; ++c)
       {
-        key[c] = static_cast<std::int64_t>(m_In[v * C + c]);
+        key[c] = static_cast<std::int64_t>(static_cast<double>(x[c]));
         h = Mix(h ^ static_cast<std::uint64_t>(key[c]));
       }
       std::size_t slot = h & (capacity - 1);
@@ -400,7 +494,7 @@ VoxelPasses<TComponent, TLabel>::CollectDistinctVectors(PointSet & points, std::
         }
         slot = (slot + 1) & (capacity - 1);
       }
-    }
+    });
     // The chunk lists together hold at least as many entries as there are distinct vectors: stop early (and
     // deterministically, as the running total only grows) when they would need more than 2 * limit entries.
     if (entries.fetch_add(cv.Counts.size()) + cv.Counts.size() > 2 * limit)
@@ -411,12 +505,12 @@ VoxelPasses<TComponent, TLabel>::CollectDistinctVectors(PointSet & points, std::
   return !tooMany && MergeDistinctVectors(chunks, C, limit, points);
 }
 
-template <typename TComponent, typename TLabel>
+template <typename TValue, typename TLabel>
 void
-VoxelPasses<TComponent, TLabel>::CollectSample(PointSet &    points,
-                                               std::uint64_t seed,
-                                               std::uint64_t sampleSize,
-                                               std::uint64_t classified) const
+VoxelPasses<TValue, TLabel>::CollectSample(PointSet &    points,
+                                   std::uint64_t seed,
+                                   std::uint64_t sampleSize,
+                                   std::uint64_t classified) const
 {
   const unsigned int C = m_C;
   const bool         all = classified <= sampleSize;
@@ -447,18 +541,15 @@ VoxelPasses<TComponent, TLabel>::CollectSample(PointSet &    points,
   points.Coordinates.resize(indices.size() * C);
   for (std::size_t i = 0; i < indices.size(); ++i)
   {
-    for (unsigned int c = 0; c < C; ++c)
-    {
-      points.Coordinates[i * C + c] = static_cast<double>(m_In[indices[i] * C + c]);
-    }
+    m_In.Load(indices[i], points.Coordinates.data() + i * C);
   }
   points.Weights.clear();
   points.NumberOfPoints = indices.size();
 }
 
-template <typename TComponent, typename TLabel>
+template <typename TValue, typename TLabel>
 RunResult
-VoxelPasses<TComponent, TLabel>::IterateOverVoxels(const Metric &      metric,
+VoxelPasses<TValue, TLabel>::IterateOverVoxels(const Metric &      metric,
                                                    std::vector<double> centers,
                                                    unsigned int        maximumIterations) const
 {
@@ -590,6 +681,78 @@ OrderClasses(const RunResult & final, unsigned int K, unsigned int C, MultiChann
   result.NumberOfIterations = final.Iterations;
   return identity ? std::vector<TLabel>{} : relabel;
 }
+/** What the passes need to know of the component type. */
+struct ComponentKind
+{
+  bool Integral;    // an integer type
+  bool WideInteger; // an integer type of 8 bytes (not every value exact as a double)
+};
+
+/** MultiChannelKMeans::Run() once the features are read as TValue (one instantiation per value and label type). */
+template <typename TValue, typename TLabel>
+void
+RunOnBlocks(const MultiChannelKMeans::Parameters & p,
+            ProcessObject *                        processObject,
+            const FeatureBlocks<TValue> &          blocks,
+            ComponentKind                          kind,
+            TLabel *                               labels,
+            std::size_t                            numberOfVoxels,
+            unsigned int                           numberOfChannels,
+            MultiChannelKMeans::Result &           result)
+{
+  const unsigned int          C = numberOfChannels;
+  const Runner                runner(processObject, numberOfVoxels);
+  const VoxelPasses<TValue, TLabel> passes(runner, blocks, kind.Integral, labels, C);
+
+  bool integral = true;
+  ChannelMoments(passes.Scan(), C, p.Standardize, result, integral);
+  integral = integral && !kind.WideInteger;
+  if (result.NumberOfClassifiedPixels == 0)
+  {
+    throw MultiChannelKMeans::NoVoxelError("no voxel takes part");
+  }
+  runner.Progress(0.1f);
+
+  // Points held in memory: the distinct vectors, or a sample of voxels.
+  const Metric metric{ p.NumberOfClasses, C, result.ChannelWeights };
+  PointSet     points;
+  result.UsedDistinctVectors =
+    p.UseDistinctVectors && integral && passes.CollectDistinctVectors(points, p.MaximumNumberOfDistinctVectors);
+  if (result.UsedDistinctVectors)
+  {
+    result.NumberOfDistinctVectors = points.Size();
+  }
+  else
+  {
+    passes.CollectSample(points, p.Seed, p.MaximumSampleSize, result.NumberOfClassifiedPixels);
+  }
+  runner.Progress(0.2f);
+
+  const std::vector<RunResult> runs = RunRestarts(metric, points, p, runner.Threader());
+  const bool sampled = !result.UsedDistinctVectors && points.Size() != result.NumberOfClassifiedPixels;
+  const std::size_t best = BestRun(runs, points, metric, sampled, result.RestartWithinClassSumsOfSquares);
+  runner.Progress(0.3f);
+
+  RunResult final;
+  if (result.UsedDistinctVectors)
+  {
+    final = runs[best];
+    passes.LabelVoxels(metric, final.Centers);
+  }
+  else
+  {
+    PointSet().Coordinates.swap(points.Coordinates);
+    final = passes.IterateOverVoxels(metric, runs[best].Centers, p.MaximumNumberOfIterations);
+  }
+  const std::vector<TLabel> relabel = OrderClasses<TLabel>(final, p.NumberOfClasses, C, result);
+  if (!relabel.empty())
+  {
+    passes.Relabel(relabel);
+  }
+  runner.Progress(1.0f);
+}
+
+
 } // namespace
 
 void
@@ -634,63 +797,15 @@ MultiChannelKMeans::Run(const TComponent * features,
                                 ", more than the labels hold (" +
                                 std::to_string(std::numeric_limits<TLabel>::max()) + ")");
   }
-  const Parameters & p = m_Parameters;
-  const unsigned int C = numberOfChannels;
   m_Result = Result{};
-  Result &                           result = m_Result;
-  const Runner                       runner(m_ProcessObject, numberOfVoxels);
-  const VoxelPasses<TComponent, TLabel> passes(runner, features, labels, C);
-
-  bool integral = true;
-  ChannelMoments(passes.Scan(), C, p.Standardize, result, integral);
-  if (std::is_integral<TComponent>::value && sizeof(TComponent) >= 8)
-  {
-    // 64-bit integers beyond 2^53 are not exact as doubles; the voxel path handles them.
-    integral = false;
-  }
-  if (result.NumberOfClassifiedPixels == 0)
-  {
-    throw NoVoxelError("no voxel takes part");
-  }
-  runner.Progress(0.1f);
-
-  // Points held in memory: the distinct vectors, or a sample of voxels.
-  const Metric metric{ p.NumberOfClasses, C, result.ChannelWeights };
-  PointSet     points;
-  result.UsedDistinctVectors =
-    p.UseDistinctVectors && integral && passes.CollectDistinctVectors(points, p.MaximumNumberOfDistinctVectors);
-  if (result.UsedDistinctVectors)
-  {
-    result.NumberOfDistinctVectors = points.Size();
-  }
-  else
-  {
-    passes.CollectSample(points, p.Seed, p.MaximumSampleSize, result.NumberOfClassifiedPixels);
-  }
-  runner.Progress(0.2f);
-
-  const std::vector<RunResult> runs = RunRestarts(metric, points, p, runner.Threader());
-  const bool sampled = !result.UsedDistinctVectors && points.Size() != result.NumberOfClassifiedPixels;
-  const std::size_t best = BestRun(runs, points, metric, sampled, result.RestartWithinClassSumsOfSquares);
-  runner.Progress(0.3f);
-
-  RunResult final;
-  if (result.UsedDistinctVectors)
-  {
-    final = runs[best];
-    passes.LabelVoxels(metric, final.Centers);
-  }
-  else
-  {
-    PointSet().Coordinates.swap(points.Coordinates);
-    final = passes.IterateOverVoxels(metric, runs[best].Centers, p.MaximumNumberOfIterations);
-  }
-  const std::vector<TLabel> relabel = OrderClasses<TLabel>(final, p.NumberOfClasses, C, result);
-  if (!relabel.empty())
-  {
-    passes.Relabel(relabel);
-  }
-  runner.Progress(1.0f);
+  // Float features are read as float, the others as double (in place when they are double).
+  using ValueType = typename std::conditional<std::is_same<TComponent, float>::value, float, double>::type;
+  const FeatureBlocks<ValueType> blocks(
+    features, std::is_same<TComponent, ValueType>::value ? nullptr : &LoadComponents<TComponent, ValueType>, numberOfChannels);
+  // 64-bit integers beyond 2^53 are not exact as doubles: the voxel path handles them, never distinct vectors.
+  const ComponentKind kind{ std::is_integral<TComponent>::value,
+                            std::is_integral<TComponent>::value && sizeof(TComponent) >= 8 };
+  RunOnBlocks(m_Parameters, m_ProcessObject, blocks, kind, labels, numberOfVoxels, numberOfChannels, m_Result);
 }
 
 #define KMEANS_INSTANTIATE_RUN(TComponent)                                                                       \

@@ -31,6 +31,8 @@
 #include <vtkSmartPointer.h>
 #include <vtkXMLImageDataReader.h>
 
+#include "PreviewTestSupport.h"
+
 #include "gtest/gtest.h"
 
 #include <array>
@@ -215,12 +217,7 @@ Ended(pid_t pid, double seconds)
   return !Running(pid);
 }
 
-bool
-HaveDisplay()
-{
-  const char * display = std::getenv("DISPLAY");
-  return display != nullptr && *display != '\0';
-}
+using KMeansPreviewTestSupport::HaveDisplay;
 } // namespace
 
 TEST(KMeansSegmentPreviewOptions, PreviewAndParaViewFilesOfTheResult)

@@ -36,6 +36,8 @@
 #include <vtkXMLMultiBlockDataReader.h>
 #include <vtkXMLPolyDataReader.h>
 
+#include "PreviewTestSupport.h"
+
 #include "gtest/gtest.h"
 
 #include <array>
@@ -115,12 +117,7 @@ MakePhantom(unsigned int nx, unsigned int ny, unsigned int nz, bool oblique)
   return p;
 }
 
-bool
-HaveDisplay()
-{
-  const char * display = std::getenv("DISPLAY");
-  return display != nullptr && *display != '\0';
-}
+using KMeansPreviewTestSupport::HaveDisplay;
 
 #define REQUIRE_DISPLAY()                                                                                        \
   if (!HaveDisplay())                                                                                            \

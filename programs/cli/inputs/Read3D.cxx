@@ -16,7 +16,8 @@
  *
  *=========================================================================*/
 // The readers of the 3-D scalar images, compiled once for the whole program (ImageInput.h, ScanPipeline.h):
-// 3-D images, compiled with the build type's optimization (-O3): reading is on every scan's path.
+// 3-D images, compiled with the 3-D pipelines' optimization (KMEANS_PIPELINE_OPTIMIZATION, -O2): reading is on every
+// scan's path.
 #include "cli/run/ScanPipeline.h"
 
 KMEANS_CLI_FOR_EACH_SCALAR_PIXEL(KMEANS_CLI_READ_SCALAR_IMAGE, , 3)

@@ -85,11 +85,8 @@ namespace itk
  * \sa MultiChannelKMeans, KMeansSegmentationImageFilter, ScalarImageKmeansImageFilter, ComposeImageFilter
  * \ingroup KMeansSegmentation
  */
-template <typename TInputImage,
-          typename TOutputImage = Image<unsigned char, TInputImage::ImageDimension>,
-          typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
-class ITK_TEMPLATE_EXPORT MultiChannelKMeansSegmentationImageFilter
-  : public ImageToImageFilter<TInputImage, TOutputImage>
+template <typename TInputImage, typename TOutputImage = KMeansByteImage<TInputImage>, typename TMaskImage = KMeansByteImage<TInputImage>>
+class ITK_TEMPLATE_EXPORT MultiChannelKMeansSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
   itkKMeansSegmentationFilterMacro(MultiChannelKMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);

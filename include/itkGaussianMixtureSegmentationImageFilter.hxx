@@ -39,8 +39,7 @@ namespace itk
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GaussianMixtureSegmentationImageFilter()
 {
-  this->SetNumberOfRequiredInputs(1);
-  this->AddOptionalInputName("MaskImage");
+  this->AddOptionalInputName("MaskImage"); // the input is required (ImageToImageFilter)
   // Only the label map is an indexed output (ITK Python's functional call returns every indexed output): the
   // posteriors, the tissue fractions and the bias field are named outputs.
   for (const char * name : { "Posteriors", "Fractions", "BiasField" })
@@ -517,11 +516,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
                                                                                          Indent         indent) const
 {
   Superclass::PrintSelf(os, indent);
-  os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
+  KMeansSegmentationDetail::PrintScalarSettings(
+    os, indent, m_NumberOfClasses, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "AutomaticNumberOfClasses: " << (m_AutomaticNumberOfClasses ? "On" : "Off") << std::endl;
   os << indent << "MaximumNumberOfClasses: " << m_MaximumNumberOfClasses << std::endl;
   os << indent << "MinimumLogLikelihoodGain: " << m_MinimumLogLikelihoodGain << std::endl;
-  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "MaximumNumberOfIterations: " << m_MaximumNumberOfIterations << std::endl;
   os << indent << "ConvergenceThreshold: " << m_ConvergenceThreshold << std::endl;
   os << indent << "UseCommonVariance: " << (m_UseCommonVariance ? "On" : "Off") << std::endl;

@@ -282,10 +282,16 @@ PrintArray(std::ostream & os, Indent indent, const char * name, const TArray & v
   os << indent << name << ": " << JoinValues(values, values.size()) << std::endl;
 }
 
-/** PrintSelf lines of the foreground threshold. */
+/** PrintSelf lines of the settings of itkKMeansScalarSegmentationFilterMacro (and of the estimator): the number of
+ * classes and the foreground threshold. */
 inline void
-PrintForegroundThreshold(std::ostream & os, Indent indent, bool useForegroundThreshold, double foregroundThreshold)
+PrintScalarSettings(std::ostream & os,
+                    Indent         indent,
+                    unsigned int   numberOfClasses,
+                    bool           useForegroundThreshold,
+                    double         foregroundThreshold)
 {
+  os << indent << "NumberOfClasses: " << numberOfClasses << std::endl;
   os << indent << "UseForegroundThreshold: " << (useForegroundThreshold ? "On" : "Off") << std::endl;
   os << indent << "ForegroundThreshold: " << foregroundThreshold << std::endl;
 }

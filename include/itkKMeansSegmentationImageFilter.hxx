@@ -29,8 +29,7 @@ namespace itk
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::KMeansSegmentationImageFilter()
 {
-  this->SetNumberOfRequiredInputs(1);
-  this->AddOptionalInputName("MaskImage");
+  this->AddOptionalInputName("MaskImage"); // the input is required (ImageToImageFilter)
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -88,8 +87,8 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::PrintSelf(
                                                                                 Indent         indent) const
 {
   Superclass::PrintSelf(os, indent);
-  os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
-  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
+  KMeansSegmentationDetail::PrintScalarSettings(
+    os, indent, m_NumberOfClasses, m_UseForegroundThreshold, m_ForegroundThreshold);
   KMeansSegmentationDetail::PrintArray(os, indent, "ClassMeans", m_Model.ClassMeans);
   KMeansSegmentationDetail::PrintArray(os, indent, "ClassCounts", m_Model.ClassCounts);
   KMeansSegmentationDetail::PrintArray(os, indent, "ClassSumsOfSquares", m_Model.ClassSumsOfSquares);

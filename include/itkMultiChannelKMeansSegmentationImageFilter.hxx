@@ -108,8 +108,7 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::
   MultiChannelKMeansSegmentationImageFilter()
 {
-  this->SetNumberOfRequiredInputs(1);
-  this->AddOptionalInputName("MaskImage");
+  this->AddOptionalInputName("MaskImage"); // the input is required (ImageToImageFilter)
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -184,20 +183,23 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+MultiChannelKMeans::Parameters
+MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::MakeParameters() const
+{
+  return { m_NumberOfClasses,           m_Seed,        m_NumberOfRestarts,   m_MaximumNumberOfIterations,
+           m_Standardize, m_UseDistinctVectors, m_MaximumNumberOfDistinctVectors, m_MaximumSampleSize };
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
   KMeansSegmentationDetail::ThrowIfNotEmpty(
     this, KMeansSegmentationDetail::DescribeBadNumberOfClasses<OutputPixelType>("NumberOfClasses", m_NumberOfClasses));
-  MultiChannelKMeans::Parameters parameters;
-  parameters.NumberOfClasses = m_NumberOfClasses;
-  parameters.NumberOfRestarts = m_NumberOfRestarts;
-  parameters.MaximumNumberOfIterations = m_MaximumNumberOfIterations;
-  parameters.MaximumSampleSize = m_MaximumSampleSize;
   try
   {
-    MultiChannelKMeans::VerifyParameters(parameters);
+    MultiChannelKMeans::VerifyParameters(this->MakeParameters());
   }
   catch (const std::invalid_argument & error)
   {
@@ -225,17 +227,7 @@ void
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateData()
 {
   const auto images = KMeansSegmentationDetail::BeginGenerateData(this);
-  m_ClassMeans.clear();
-  m_ClassCounts.clear();
-  m_ClassSumsOfSquares.clear();
-  m_RestartWithinClassSumsOfSquares.clear();
-  m_ChannelMeans.clear();
-  m_ChannelStandardDeviations.clear();
-  m_WithinClassSumOfSquares = 0.0;
-  m_NumberOfIterations = 0;
-  m_NumberOfClassifiedPixels = 0;
-  m_UsedDistinctVectors = false;
-  m_NumberOfDistinctVectors = 0;
+  this->SetResult(MultiChannelKMeans::Result{});
 
   m_NumberOfChannels = images.Input->GetNumberOfComponentsPerPixel();
   m_NumberOfVoxels = images.Region.GetNumberOfPixels();
@@ -256,17 +248,8 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     },
     nullptr);
 
-  MultiChannelKMeans::Parameters parameters;
-  parameters.NumberOfClasses = m_NumberOfClasses;
-  parameters.Seed = m_Seed;
-  parameters.NumberOfRestarts = m_NumberOfRestarts;
-  parameters.MaximumNumberOfIterations = m_MaximumNumberOfIterations;
-  parameters.Standardize = m_Standardize;
-  parameters.UseDistinctVectors = m_UseDistinctVectors;
-  parameters.MaximumNumberOfDistinctVectors = m_MaximumNumberOfDistinctVectors;
-  parameters.MaximumSampleSize = m_MaximumSampleSize;
   MultiChannelKMeans algorithm;
-  algorithm.SetParameters(parameters);
+  algorithm.SetParameters(this->MakeParameters());
   algorithm.SetProcessObject(this);
   try
   {
@@ -291,7 +274,14 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     itkExceptionMacro(<< error.what());
   }
 
-  const MultiChannelKMeans::Result & result = algorithm.GetResult();
+  this->SetResult(algorithm.GetResult());
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+void
+MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::SetResult(
+  const MultiChannelKMeans::Result & result)
+{
   m_ChannelWeights = result.ChannelWeights;
   m_ClassMeans = result.ClassMeans;
   m_ClassCounts.assign(result.ClassCounts.begin(), result.ClassCounts.end());

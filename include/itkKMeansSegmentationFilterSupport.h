@@ -36,8 +36,9 @@ namespace KMeansSegmentationDetail
 {
 /** What every process object of the module (KMeansSegmentationImageFilter, GaussianMixtureSegmentationImageFilter,
  * MultiChannelKMeansSegmentationImageFilter, KMeansLabelImageFilter, KMeansSegmentationEstimator) checks and does
- * the same way: one place for the mask, foreground threshold and number-of-classes rules and their messages, and
- * for the whole-image requests of the filters that need the whole image. */
+ * the same way: one place for the mask, foreground threshold and number-of-classes rules and their messages, for
+ * the geometry check of masks and channels, for the whole-image requests of the filters that need the whole image,
+ * for the opening of their GenerateData() (images, work units, output buffers) and for PrintSelf() lines. */
 
 /** Throws itk::ExceptionObject with message, prefixed as itkExceptionMacro prefixes it (class name and address of
  * self), unless message is empty. */

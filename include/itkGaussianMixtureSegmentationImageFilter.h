@@ -120,9 +120,7 @@ namespace itk
  * GaussianMixtureOnLevels, PottsMeanField, KMeansSegmentationEstimator
  * \ingroup KMeansSegmentation
  */
-template <typename TInputImage,
-          typename TOutputImage = Image<unsigned char, TInputImage::ImageDimension>,
-          typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
+template <typename TInputImage, typename TOutputImage = KMeansByteImage<TInputImage>, typename TMaskImage = KMeansByteImage<TInputImage>>
 class ITK_TEMPLATE_EXPORT GaussianMixtureSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
@@ -319,31 +317,47 @@ protected:
   GenerateData() override;
 
 private:
-  /** HMRF-EM with mean field (PottsMeanField) over the voxels that take part. histogram and binToLevel give each
-   * voxel's level; levelPosteriors (levels x K) are the mixture's posteriors of each level, the initial posteriors;
-   * shift is the mean of the samples (levels' coordinates). Writes the labels (output 0) and posteriors
-   * ("Posteriors") of every voxel, in ascending order of mean, and leaves the re-estimated mixture in mixture. */
+  using FilterImagesType = KMeansSegmentationDetail::FilterImages<Self>;
+
+  /** The mixture without prior at the voxels, through their histogram levels: for each histogram bin its level
+   * (-1 where no voxel lies), and for each level its K posteriors (in single precision, as the posterior output
+   * holds them) and its label (the class of largest posterior, the lower label on ties). */
+  struct LevelPosteriors
+  {
+    LevelPosteriors(const HistogramType & histogram, const GaussianMixtureOnLevels::Mixture & mixture);
+
+    /** The posteriors of the level of a voxel of intensity value (a voxel that takes part). */
+    const float *
+    Of(InputPixelType value, std::size_t * level = nullptr) const;
+
+    const HistogramType &        Histogram;
+    unsigned int                 NumberOfClasses;
+    std::vector<std::int32_t>    BinToLevel;
+    std::vector<float>           Posteriors;
+    std::vector<OutputPixelType> Labels;
+  };
+
+  /** HMRF-EM with mean field (PottsMeanField) over the voxels that take part, started from levels; shift is the
+   * mean of the samples (levels' coordinates). Writes the labels (output 0) and posteriors ("Posteriors") of
+   * every voxel, in ascending order of mean, and leaves the re-estimated mixture in mixture. */
   void
-  FitMarkovRandomField(const HistogramType &             histogram,
-                       const std::vector<std::int32_t> & binToLevel,
-                       const std::vector<double> &       levelPosteriors,
+  FitMarkovRandomField(const FilterImagesType &           images,
+                       const LevelPosteriors &            levels,
                        GaussianMixtureOnLevels::Mixture & mixture,
-                       double                            varianceFloor,
-                       double                            shift);
+                       double                             varianceFloor,
+                       double                             shift);
 
   /** Labels and posteriors of every voxel from those of its histogram level (the mixture without prior). */
   void
-  LabelByLevel(const HistogramType &             histogram,
-               const std::vector<std::int32_t> & binToLevel,
-               const std::vector<double> &       levelPosteriors,
-               unsigned int                      numberOfClasses);
+  LabelByLevel(const FilterImagesType & images, const LevelPosteriors & levels);
 
   /** Fits PartialVolumeTissueModel to the voxels taking part with the filter's settings, started from the
    * mixture start (null: from the exact K-means partition, the collapse guard's re-fit); with posteriors (K per
    * voxel of the whole grid, those of the Potts model fitted with start), only its partial-volume stage from
    * them. Writes outputs 0 to 3 and the class parameters. */
   void
-  FitTissueModel(const HistogramType &                    histogram,
+  FitTissueModel(const FilterImagesType &                 images,
+                 const HistogramType &                    histogram,
                  double                                   varianceFloor,
                  const GaussianMixtureOnLevels::Mixture * start,
                  const float *                            posteriors);

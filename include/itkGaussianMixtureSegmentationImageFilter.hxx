@@ -19,7 +19,6 @@
 #define itkGaussianMixtureSegmentationImageFilter_hxx
 
 #include "itkKMeansSegmentationImageFilter.h"
-#include "itkKMeansSegmentationMemory.h"
 #include "itkPottsMeanField.h"
 #include "itkMath.h"
 #include "itkTotalProgressReporter.h"
@@ -40,8 +39,7 @@ namespace itk
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GaussianMixtureSegmentationImageFilter()
 {
-  this->SetNumberOfRequiredInputs(1);
-  this->AddOptionalInputName("MaskImage");
+  this->AddOptionalInputName("MaskImage"); // the input is required (ImageToImageFilter)
   // Only the label map is an indexed output (ITK Python's functional call returns every indexed output): the
   // posteriors, the tissue fractions and the bias field are named outputs.
   for (const char * name : { "Posteriors", "Fractions", "BiasField" })
@@ -110,12 +108,7 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateData()
 {
-  const TInputImage *  input = this->GetInput();
-  const TMaskImage *   mask = this->GetMaskImage();
-  TOutputImage *       output = this->GetOutput();
-  PosteriorImageType * posteriorImage = this->GetPosteriorsOutput();
-  const RegionType     region = input->GetLargestPossibleRegion();
-
+  const auto images = KMeansSegmentationDetail::BeginGenerateData(this);
   m_ClassMeans.clear();
   m_ClassVariances.clear();
   m_ClassProportions.clear();
@@ -132,17 +125,14 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
   m_NumberOfMRFIterations = 0;
   m_NumberOfClassifiedPixels = 0;
 
-  MultiThreaderBase * threader = this->GetMultiThreader();
-  threader->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-
   // Progress: 10 % histogram, then 90 % labels and posteriors, or with the Markov random field 80 % its sweeps
   // and 10 % labels and posteriors.
   HistogramType histogram;
   histogram.SetForegroundThreshold(m_UseForegroundThreshold, m_ForegroundThreshold);
-  histogram.Compute(input, mask, region, threader, this, 0.1f);
+  histogram.Compute(images.Input, images.Mask, images.Region, this->GetMultiThreader(), this, 0.1f);
   if (histogram.GetNumberOfSamples() == 0)
   {
-    itkExceptionMacro(<< histogram.DescribeNoSamples(mask != nullptr));
+    itkExceptionMacro(<< histogram.DescribeNoSamples(images.Mask != nullptr));
   }
   const auto & levels = histogram.GetLevels();
 
@@ -181,35 +171,24 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
 
   if (m_EstimateBiasField)
   {
-    this->FitTissueModel(histogram, varianceFloor, &mixture, nullptr);
+    this->FitTissueModel(images, histogram, varianceFloor, &mixture, nullptr);
     return;
   }
-  std::vector<double> levelPosteriors;
-  GaussianMixtureOnLevels::LevelLogLikelihood(levels, mixture, &levelPosteriors);
-  std::vector<std::int32_t> binToLevel(histogram.GetNumberOfBins(), -1);
-  for (std::size_t l = 0; l < levels.size(); ++l)
-  {
-    binToLevel[histogram.GetLevelBins()[l]] = static_cast<std::int32_t>(l);
-  }
+  const LevelPosteriors levelPosteriors(histogram, mixture);
 
   // Every voxel of both outputs is written below: no initialisation pass, and the fresh buffers are backed by
   // huge pages where the system offers them.
-  output->SetBufferedRegion(output->GetRequestedRegion());
-  output->Allocate();
-  KMeansSegmentationMemory::AdviseHugePages(output);
-  posteriorImage->SetNumberOfComponentsPerPixel(numberOfClasses);
-  posteriorImage->SetBufferedRegion(region);
-  posteriorImage->Allocate();
-  KMeansSegmentationMemory::AdviseHugePages(posteriorImage);
+  KMeansSegmentationDetail::AllocateWholeOutput(images.Output);
+  float * const posteriors = KMeansSegmentationDetail::AllocateWholeOutput(this->GetPosteriorsOutput(), numberOfClasses);
 
   if (m_MRFWeight > 0.0)
   {
     this->FitMarkovRandomField(
-      histogram, binToLevel, levelPosteriors, mixture, varianceFloor, GaussianMixtureOnLevels::MeanOfLevels(levels));
+      images, levelPosteriors, mixture, varianceFloor, GaussianMixtureOnLevels::MeanOfLevels(levels));
   }
   else
   {
-    this->LabelByLevel(histogram, binToLevel, levelPosteriors, numberOfClasses);
+    this->LabelByLevel(images, levelPosteriors);
   }
 
   for (unsigned int k = 0; k < numberOfClasses; ++k)
@@ -223,14 +202,14 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
         return p < m_NegligibleProportion;
       }))
   {
-    this->FitTissueModel(histogram, varianceFloor, nullptr, nullptr);
+    this->FitTissueModel(images, histogram, varianceFloor, nullptr, nullptr);
     return;
   }
   if (m_PartialVolume)
   {
     // The fractions: the mixed classes join the labels and posteriors just computed, and their parameters.
     const unsigned int iterations = m_NumberOfMRFIterations;
-    this->FitTissueModel(histogram, varianceFloor, &mixture, posteriorImage->GetBufferPointer());
+    this->FitTissueModel(images, histogram, varianceFloor, &mixture, posteriors);
     m_NumberOfMRFIterations += iterations;
     return;
   }
@@ -238,53 +217,74 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::G
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::LevelPosteriors::LevelPosteriors(
+  const HistogramType &                    histogram,
+  const GaussianMixtureOnLevels::Mixture & mixture)
+  : Histogram(histogram)
+  , NumberOfClasses(static_cast<unsigned int>(mixture.Mean.size()))
+  , BinToLevel(histogram.GetNumberOfBins(), -1)
+{
+  const auto &        levels = histogram.GetLevels();
+  std::vector<double> posteriors;
+  GaussianMixtureOnLevels::LevelLogLikelihood(levels, mixture, &posteriors);
+  Posteriors.assign(posteriors.begin(), posteriors.end());
+  Labels.resize(levels.size());
+  for (std::size_t l = 0; l < levels.size(); ++l)
+  {
+    BinToLevel[histogram.GetLevelBins()[l]] = static_cast<std::int32_t>(l);
+    const double * p = posteriors.data() + l * NumberOfClasses;
+    Labels[l] = static_cast<OutputPixelType>(std::max_element(p, p + NumberOfClasses) - p + 1);
+  }
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+const float *
+GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::LevelPosteriors::Of(
+  InputPixelType value,
+  std::size_t *  level) const
+{
+  const auto l = static_cast<std::size_t>(BinToLevel[Histogram.GetBin(value)]);
+  if (level != nullptr)
+  {
+    *level = l;
+  }
+  return Posteriors.data() + l * NumberOfClasses;
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::LabelByLevel(
-  const HistogramType &             histogram,
-  const std::vector<std::int32_t> & binToLevel,
-  const std::vector<double> &       levelPosteriors,
-  unsigned int                      numberOfClasses)
+  const FilterImagesType & images,
+  const LevelPosteriors &  levels)
 {
-  const TInputImage *          input = this->GetInput();
-  const TMaskImage *           mask = this->GetMaskImage();
-  TOutputImage *               output = this->GetOutput();
-  const RegionType             region = input->GetLargestPossibleRegion();
-  const std::size_t            numberOfLevels = levelPosteriors.size() / numberOfClasses;
-  std::vector<OutputPixelType> levelLabels(numberOfLevels);
-  std::vector<float>           levelPosteriorsFloat(levelPosteriors.size());
-  for (std::size_t l = 0; l < numberOfLevels; ++l)
-  {
-    const double * p = levelPosteriors.data() + l * numberOfClasses;
-    levelLabels[l] = static_cast<OutputPixelType>(std::max_element(p, p + numberOfClasses) - p + 1);
-    for (unsigned int k = 0; k < numberOfClasses; ++k)
-    {
-      levelPosteriorsFloat[l * numberOfClasses + k] = static_cast<float>(p[k]);
-    }
-  }
-  const SizeValueType totalPixels = region.GetNumberOfPixels();
+  const unsigned int  K = levels.NumberOfClasses;
+  const SizeValueType totalPixels = images.Region.GetNumberOfPixels();
   float *             posteriors = this->GetPosteriorsOutput()->GetBufferPointer();
   this->GetMultiThreader()->template ParallelizeImageRegion<ImageDimension>(
-    region,
+    images.Region,
     [&](const RegionType & piece) {
       TotalProgressReporter progress(this, totalPixels, 100, 0.9f);
       KMeansSegmentationDetail::ForEachScanline(
-        input, mask, piece, [&](const InputPixelType * p, const MaskPixelType * m, SizeValueType length) {
+        images.Input,
+        images.Mask,
+        piece,
+        [&](const InputPixelType * p, const MaskPixelType * m, SizeValueType length) {
           progress.CheckAbortGenerateData();
           // Offsets coincide: every buffer covers the largest possible region.
-          const auto        offset = static_cast<SizeValueType>(p - input->GetBufferPointer());
-          OutputPixelType * o = output->GetBufferPointer() + offset;
-          float *           q = posteriors + offset * numberOfClasses;
-          std::fill(q, q + length * numberOfClasses, 0.0f); // voxels that do not take part keep 0
-          for (SizeValueType i = 0; i < length; ++i, q += numberOfClasses)
+          const auto        offset = static_cast<SizeValueType>(p - images.Input->GetBufferPointer());
+          OutputPixelType * o = images.Output->GetBufferPointer() + offset;
+          float *           q = posteriors + offset * K;
+          std::fill(q, q + length * K, 0.0f); // voxels that do not take part keep 0
+          for (SizeValueType i = 0; i < length; ++i, q += K)
           {
-            if (!histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
+            if (!levels.Histogram.Includes(p[i], m ? m[i] : MaskPixelType{ 1 }))
             {
               o[i] = OutputPixelType{};
               continue;
             }
-            const auto l = static_cast<std::size_t>(binToLevel[histogram.GetBin(p[i])]);
-            o[i] = levelLabels[l];
-            std::copy_n(levelPosteriorsFloat.data() + l * numberOfClasses, numberOfClasses, q);
+            std::size_t l = 0;
+            std::copy_n(levels.Of(p[i], &l), K, q);
+            o[i] = levels.Labels[l];
           }
           progress.Completed(length);
         });
@@ -295,9 +295,8 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::L
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitMarkovRandomField(
-  const HistogramType &              histogram,
-  const std::vector<std::int32_t> &  binToLevel,
-  const std::vector<double> &        levelPosteriors,
+  const FilterImagesType &           images,
+  const LevelPosteriors &            levels,
   GaussianMixtureOnLevels::Mixture & mixture,
   double                             varianceFloor,
   double                             shift)
@@ -307,14 +306,12 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
                                          (std::is_integral<InputPixelType>::value && sizeof(InputPixelType) <= 2),
                                        float,
                                        double>;
-  const TInputImage *    input = this->GetInput();
-  const TMaskImage *     mask = this->GetMaskImage();
-  const RegionType       region = input->GetLargestPossibleRegion();
-  const unsigned int     K = static_cast<unsigned int>(mixture.Mean.size());
+  const HistogramType &  histogram = levels.Histogram;
+  const unsigned int     K = levels.NumberOfClasses;
   MultiThreaderBase *    threader = this->GetMultiThreader();
-  const InputPixelType * inputBuffer = input->GetBufferPointer();
-  const MaskPixelType *  maskBuffer = mask ? mask->GetBufferPointer() : nullptr;
-  OutputPixelType *      labels = this->GetOutput()->GetBufferPointer();
+  const InputPixelType * inputBuffer = images.Input->GetBufferPointer();
+  const MaskPixelType *  maskBuffer = images.Mask ? images.Mask->GetBufferPointer() : nullptr;
+  OutputPixelType *      labels = images.Output->GetBufferPointer();
   float *                posteriors = this->GetPosteriorsOutput()->GetBufferPointer();
   auto                   takesPart = [&](SizeValueType i) {
     return histogram.Includes(inputBuffer[i], maskBuffer ? maskBuffer[i] : MaskPixelType{ 1 });
@@ -322,7 +319,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 
   // The grid (rows along the fastest dimension, slices of the slowest) and each row's span, from its first to its
   // last voxel taking part (every buffer covers the largest possible region).
-  std::vector<std::uint64_t> size(region.GetSize().begin(), region.GetSize().end());
+  std::vector<std::uint64_t> size(images.Region.GetSize().begin(), images.Region.GetSize().end());
   PottsMeanField::Layout     layout(size);
   const SizeValueType        rowLength = layout.GetRowLength();
   const SizeValueType        rowsPerSlice = layout.GetRowsPerSlice();
@@ -373,12 +370,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
         continue;
       }
       rowValues[x] = static_cast<ValueType>(inputBuffer[rowStart + x]);
-      const std::int32_t l = binToLevel[histogram.GetBin(inputBuffer[rowStart + x])];
-      const double *     r = levelPosteriors.data() + static_cast<std::size_t>(l) * K;
-      for (unsigned int k = 0; k < K; ++k)
-      {
-        v[k] = static_cast<float>(r[k]);
-      }
+      std::copy_n(levels.Of(inputBuffer[rowStart + x]), K, v);
     }
   });
 
@@ -407,18 +399,16 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::FitTissueModel(
+  const FilterImagesType &                 images,
   const HistogramType &                    histogram,
   double                                   varianceFloor,
   const GaussianMixtureOnLevels::Mixture * start,
   const float *                            posteriors)
 {
   static_assert(ImageDimension <= 3, "the tissue model works on images of at most three dimensions");
-  const TInputImage *  input = this->GetInput();
-  const TMaskImage *   mask = this->GetMaskImage();
-  const RegionType     region = input->GetLargestPossibleRegion();
-  const SizeValueType  totalPixels = region.GetNumberOfPixels();
-  const InputPixelType * inputBuffer = input->GetBufferPointer();
-  const MaskPixelType *  maskBuffer = mask ? mask->GetBufferPointer() : nullptr;
+  const SizeValueType    totalPixels = images.Region.GetNumberOfPixels();
+  const InputPixelType * inputBuffer = images.Input->GetBufferPointer();
+  const MaskPixelType *  maskBuffer = images.Mask ? images.Mask->GetBufferPointer() : nullptr;
 
   // The voxels taking part, in buffer order (every buffer covers the largest possible region).
   std::vector<float>           values;
@@ -427,7 +417,7 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   std::array<std::uint64_t, 3> gridSize{ { 1, 1, 1 } };
   for (unsigned int d = 0; d < ImageDimension; ++d)
   {
-    gridSize[d] = region.GetSize()[d];
+    gridSize[d] = images.Region.GetSize()[d];
   }
   const auto numberOfVoxels = static_cast<std::size_t>(histogram.GetNumberOfSamples());
   values.reserve(numberOfVoxels);
@@ -474,14 +464,9 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
       mean += histogram.GetOrigin();
     }
   }
-  auto allocate = [&](auto * image, unsigned int components) {
-    image->SetNumberOfComponentsPerPixel(components);
-    image->SetBufferedRegion(region);
-    image->Allocate();
-    return image->GetBufferPointer();
-  };
   // The model works in the fraction image's buffer and leaves the fractions there (no other buffer for them).
-  model.FractionGrid = model.PartialVolume ? allocate(this->GetFractionsOutput(), K) : nullptr;
+  model.FractionGrid =
+    model.PartialVolume ? KMeansSegmentationDetail::AllocateWholeOutput(this->GetFractionsOutput(), K) : nullptr;
   model.Fit(values, gridIndex, gridSize, initial);
   this->UpdateProgress(0.9f);
 
@@ -502,15 +487,12 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::F
   };
   if (!posteriors)
   {
-    auto * output = this->GetOutput();
-    output->SetBufferedRegion(region);
-    output->Allocate();
-    scatter(output->GetBufferPointer(), model.GetLabels(), 1, OutputPixelType{});
-    scatter(allocate(this->GetPosteriorsOutput(), K), model.GetPosteriors(), K, 0.0f);
+    scatter(KMeansSegmentationDetail::AllocateWholeOutput(this->GetOutput()), model.GetLabels(), 1, OutputPixelType{});
+    scatter(KMeansSegmentationDetail::AllocateWholeOutput(this->GetPosteriorsOutput(), K), model.GetPosteriors(), K, 0.0f);
   }
   if (model.EstimateBiasField)
   {
-    scatter(allocate(this->GetBiasFieldOutput(), 1), model.GetBiasField(), 1, 1.0f);
+    scatter(KMeansSegmentationDetail::AllocateWholeOutput(this->GetBiasFieldOutput()), model.GetBiasField(), 1, 1.0f);
   }
   const auto & proportions = model.GetClassProportions();
   m_ClassMeans = model.GetTissues().Mean;
@@ -534,11 +516,11 @@ GaussianMixtureSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::P
                                                                                          Indent         indent) const
 {
   Superclass::PrintSelf(os, indent);
-  os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
+  KMeansSegmentationDetail::PrintScalarSettings(
+    os, indent, m_NumberOfClasses, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "AutomaticNumberOfClasses: " << (m_AutomaticNumberOfClasses ? "On" : "Off") << std::endl;
   os << indent << "MaximumNumberOfClasses: " << m_MaximumNumberOfClasses << std::endl;
   os << indent << "MinimumLogLikelihoodGain: " << m_MinimumLogLikelihoodGain << std::endl;
-  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "MaximumNumberOfIterations: " << m_MaximumNumberOfIterations << std::endl;
   os << indent << "ConvergenceThreshold: " << m_ConvergenceThreshold << std::endl;
   os << indent << "UseCommonVariance: " << (m_UseCommonVariance ? "On" : "Off") << std::endl;

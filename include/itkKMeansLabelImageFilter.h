@@ -66,9 +66,7 @@ LabelRegion(const TInputImage *                          input,
  * \sa KMeansSegmentationEstimator, KMeansSegmentationImageFilter, KMeansIntensityModel
  * \ingroup KMeansSegmentation
  */
-template <typename TInputImage,
-          typename TOutputImage = Image<unsigned char, TInputImage::ImageDimension>,
-          typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
+template <typename TInputImage, typename TOutputImage = KMeansByteImage<TInputImage>, typename TMaskImage = KMeansByteImage<TInputImage>>
 class ITK_TEMPLATE_EXPORT KMeansLabelImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:

@@ -58,7 +58,7 @@ namespace itk
  * \sa KMeansLabelImageFilter, KMeansSegmentationImageFilter, IntensityLevelHistogram, ImageSink
  * \ingroup KMeansSegmentation
  */
-template <typename TInputImage, typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
+template <typename TInputImage, typename TMaskImage = KMeansByteImage<TInputImage>>
 class ITK_TEMPLATE_EXPORT KMeansSegmentationEstimator : public ImageSink<TInputImage>
 {
 public:

@@ -151,8 +151,8 @@ void
 KMeansSegmentationEstimator<TInputImage, TMaskImage>::PrintSelf(std::ostream & os, Indent indent) const
 {
   Superclass::PrintSelf(os, indent);
-  os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
-  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
+  KMeansSegmentationDetail::PrintScalarSettings(
+    os, indent, m_NumberOfClasses, m_UseForegroundThreshold, m_ForegroundThreshold);
   os << indent << "GaussianMixture: " << (m_GaussianMixture ? "On" : "Off") << std::endl;
   os << indent << "GaussianMixtureParameters: AutomaticNumberOfClasses "
      << (m_GaussianMixtureParameters.AutomaticNumberOfClasses ? "On" : "Off") << ", MaximumNumberOfClasses "

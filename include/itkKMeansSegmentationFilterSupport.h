@@ -19,6 +19,7 @@
 #define itkKMeansSegmentationFilterSupport_h
 
 #include "itkIndent.h"
+#include "itkKMeansSegmentationMemory.h"
 #include "itkLightObject.h"
 #include "itkMacro.h"
 #include "itkNumericTraits.h"
@@ -35,8 +36,9 @@ namespace KMeansSegmentationDetail
 {
 /** What every process object of the module (KMeansSegmentationImageFilter, GaussianMixtureSegmentationImageFilter,
  * MultiChannelKMeansSegmentationImageFilter, KMeansLabelImageFilter, KMeansSegmentationEstimator) checks and does
- * the same way: one place for the mask, foreground threshold and number-of-classes rules and their messages, and
- * for the whole-image requests of the filters that need the whole image. */
+ * the same way: one place for the mask, foreground threshold and number-of-classes rules and their messages, for
+ * the geometry check of masks and channels, for the whole-image requests of the filters that need the whole image,
+ * for the opening of their GenerateData() (images, work units, output buffers) and for PrintSelf() lines. */
 
 /** Throws itk::ExceptionObject with message, prefixed as itkExceptionMacro prefixes it (class name and address of
  * self), unless message is empty. */
@@ -99,67 +101,118 @@ VerifyScalarSettings(const LightObject * self,
   ThrowIfNotEmpty(self, DescribeBadForegroundThreshold(useForegroundThreshold, foregroundThreshold));
 }
 
-/** Why mask cannot go with input (size, start index, origin, spacing, direction), or "" when it can (or when
- * either is missing). The one mask check of every scalar filter of the module. */
-template <typename TInputImage, typename TMaskImage>
+/** "[v0, v1, ...]": the first n values. */
+template <typename TValues>
 std::string
-DescribeMaskMismatch(const TInputImage * input,
-                     const TMaskImage *  mask,
-                     double              coordinateTolerance,
-                     double              directionTolerance)
+JoinValues(const TValues & values, std::size_t n)
 {
+  std::ostringstream os;
+  os << "[";
+  for (std::size_t i = 0; i < n; ++i)
+  {
+    os << (i ? ", " : "") << values[i];
+  }
+  os << "]";
+  return os.str();
+}
+
+/** One line that names an image's geometry: "size [..], start index [..], origin [..], spacing [..], direction
+ * [[row 0], [row 1], ...]". */
+template <typename TImage>
+std::string
+DescribeGeometry(const TImage * image)
+{
+  constexpr unsigned int D = TImage::ImageDimension;
+  const auto &           region = image->GetLargestPossibleRegion();
+  std::ostringstream     os;
+  os << "size " << JoinValues(region.GetSize(), D) << ", start index " << JoinValues(region.GetIndex(), D)
+     << ", origin " << JoinValues(image->GetOrigin(), D) << ", spacing " << JoinValues(image->GetSpacing(), D)
+     << ", direction [";
+  for (unsigned int r = 0; r < D; ++r)
+  {
+    os << (r ? ", " : "") << JoinValues(image->GetDirection()[r], D);
+  }
+  os << "]";
+  return os.str();
+}
+
+/** How the geometry of image (called name in the message) differs from that of reference (referenceName), or ""
+ * when it does not. Compared as ITK's ImageToImageFilter compares its inputs: size, start index, then for each
+ * dimension d the origin and spacing (within coordinateTolerance times the reference's first spacing) and row d
+ * of the direction (within directionTolerance). The message names the first difference ("mask size [4, 3]
+ * differs from input size [4, 4]"), or with wholeGeometry both geometries in full ("mask geometry (size ...,
+ * direction ...) differs from input geometry (...)", see DescribeGeometry()). The one geometry check of the
+ * module: masks against inputs, and the channels of a multi-channel image against each other. */
+template <typename TImage, typename TReference>
+std::string
+DescribeGeometryMismatch(const TImage *      image,
+                         const std::string & name,
+                         const TReference *  reference,
+                         const std::string & referenceName,
+                         double              coordinateTolerance,
+                         double              directionTolerance,
+                         bool                wholeGeometry)
+{
+  static_assert(TImage::ImageDimension == TReference::ImageDimension, "images of one dimension only");
+  const auto &       region = image->GetLargestPossibleRegion();
+  const auto &       referenceRegion = reference->GetLargestPossibleRegion();
+  const double       tolerance = coordinateTolerance * reference->GetSpacing()[0];
   std::ostringstream message;
-  if (input == nullptr || mask == nullptr)
+  if (region.GetSize() != referenceRegion.GetSize())
   {
-    return message.str();
+    message << name << " size " << region.GetSize() << " differs from " << referenceName << " size "
+            << referenceRegion.GetSize();
   }
-  const auto &       inputRegion = input->GetLargestPossibleRegion();
-  const auto &       maskRegion = mask->GetLargestPossibleRegion();
-  if (inputRegion.GetSize() != maskRegion.GetSize())
+  else if (region.GetIndex() != referenceRegion.GetIndex())
   {
-    message << "mask size " << maskRegion.GetSize() << " differs from input size " << inputRegion.GetSize();
-    return message.str();
+    message << name << " start index " << region.GetIndex() << " differs from " << referenceName
+            << " start index " << referenceRegion.GetIndex();
   }
-  if (inputRegion.GetIndex() != maskRegion.GetIndex())
+  for (unsigned int d = 0; d < TImage::ImageDimension && message.tellp() == 0; ++d)
   {
-    message << "mask start index " << maskRegion.GetIndex() << " differs from input start index "
-            << inputRegion.GetIndex();
-    return message.str();
-  }
-  const double tolerance = coordinateTolerance * input->GetSpacing()[0];
-  for (unsigned int d = 0; d < TInputImage::ImageDimension; ++d)
-  {
-    if (std::abs(input->GetOrigin()[d] - mask->GetOrigin()[d]) > tolerance ||
-        std::abs(input->GetSpacing()[d] - mask->GetSpacing()[d]) > tolerance)
+    if (std::abs(image->GetOrigin()[d] - reference->GetOrigin()[d]) > tolerance ||
+        std::abs(image->GetSpacing()[d] - reference->GetSpacing()[d]) > tolerance)
     {
-      message << "mask geometry (origin " << mask->GetOrigin() << ", spacing " << mask->GetSpacing()
-              << ") differs from input geometry (origin " << input->GetOrigin() << ", spacing "
-              << input->GetSpacing() << ")";
-      return message.str();
+      message << name << " geometry (origin " << image->GetOrigin() << ", spacing " << image->GetSpacing()
+              << ") differs from " << referenceName << " geometry (origin " << reference->GetOrigin()
+              << ", spacing " << reference->GetSpacing() << ")";
     }
-    for (unsigned int e = 0; e < TInputImage::ImageDimension; ++e)
+    for (unsigned int e = 0; e < TImage::ImageDimension && message.tellp() == 0; ++e)
     {
-      if (std::abs(input->GetDirection()[d][e] - mask->GetDirection()[d][e]) > directionTolerance)
+      const double value = image->GetDirection()[d][e];
+      const double referenceValue = reference->GetDirection()[d][e];
+      if (std::abs(value - referenceValue) > directionTolerance)
       {
-        message << "mask direction differs from input direction at row " << d << ", column " << e << " ("
-                << mask->GetDirection()[d][e] << " vs " << input->GetDirection()[d][e] << ")";
-        return message.str();
+        message << name << " direction differs from " << referenceName << " direction at row " << d
+                << ", column " << e << " (" << value << " vs " << referenceValue << ")";
       }
     }
+  }
+  if (wholeGeometry && message.tellp() > 0)
+  {
+    return name + " geometry (" + DescribeGeometry(image) + ") differs from " + referenceName + " geometry (" +
+           DescribeGeometry(reference) + ")";
   }
   return message.str();
 }
 
-/** Throws when the mask of process cannot go with its input (DescribeMaskMismatch). */
+/** Throws when the mask of process cannot go with its input (DescribeGeometryMismatch() with the process's
+ * tolerances; wholeGeometry chooses the wording); nothing when either is missing. */
 template <typename TProcess>
 void
-VerifyMaskGeometry(const TProcess * process)
+VerifyMaskGeometry(const TProcess * process, bool wholeGeometry = false)
 {
-  ThrowIfNotEmpty(process,
-                  DescribeMaskMismatch(process->GetInput(),
-                                       process->GetMaskImage(),
-                                       process->GetCoordinateTolerance(),
-                                       process->GetDirectionTolerance()));
+  if (process->GetInput() != nullptr && process->GetMaskImage() != nullptr)
+  {
+    ThrowIfNotEmpty(process,
+                    DescribeGeometryMismatch(process->GetMaskImage(),
+                                             "mask",
+                                             process->GetInput(),
+                                             "input",
+                                             process->GetCoordinateTolerance(),
+                                             process->GetDirectionTolerance(),
+                                             wholeGeometry));
+  }
 }
 
 /** Requests the whole input and mask of process (filters whose result depends on every voxel). */
@@ -179,23 +232,67 @@ RequestLargestPossibleRegions(TProcess * process)
   }
 }
 
+/** The images a whole-image filter's GenerateData() works on: its input, its mask (null when none is set), its
+ * label output, and the region all three cover (the input's largest possible region). */
+template <typename TFilter>
+struct FilterImages
+{
+  const typename TFilter::InputImageType *     Input;
+  const typename TFilter::MaskImageType *      Mask;
+  typename TFilter::OutputImageType *          Output;
+  typename TFilter::InputImageType::RegionType Region;
+};
+
+/** What GenerateData() of the module's whole-image filters starts with: sets the filter's multithreader
+ * (GetMultiThreader()) to the filter's number of work units and returns the filter's images. */
+template <typename TFilter>
+FilterImages<TFilter>
+BeginGenerateData(TFilter * filter)
+{
+  filter->GetMultiThreader()->SetNumberOfWorkUnits(filter->GetNumberOfWorkUnits());
+  const auto * input = filter->GetInput();
+  return { input, filter->GetMaskImage(), filter->GetOutput(), input->GetLargestPossibleRegion() };
+}
+
+/** Allocates the buffer of a whole-image filter's output image for its largest possible region, uninitialised,
+ * advises huge pages for it before it is first written (KMeansSegmentationMemory), and returns the buffer. */
+template <typename TImage>
+auto
+AllocateWholeOutput(TImage * image)
+{
+  image->SetBufferedRegion(image->GetLargestPossibleRegion());
+  image->Allocate();
+  KMeansSegmentationMemory::AdviseHugePages(image);
+  return image->GetBufferPointer();
+}
+
+/** The same for a VectorImage output with components components per pixel. */
+template <typename TImage>
+auto
+AllocateWholeOutput(TImage * image, unsigned int components)
+{
+  image->SetNumberOfComponentsPerPixel(components);
+  return AllocateWholeOutput(image);
+}
+
 /** PrintSelf line of an array: "name: [v0, v1, ...]". */
 template <typename TArray>
 void
 PrintArray(std::ostream & os, Indent indent, const char * name, const TArray & values)
 {
-  os << indent << name << ": [";
-  for (std::size_t i = 0; i < values.size(); ++i)
-  {
-    os << (i ? ", " : "") << values[i];
-  }
-  os << "]" << std::endl;
+  os << indent << name << ": " << JoinValues(values, values.size()) << std::endl;
 }
 
-/** PrintSelf lines of the foreground threshold. */
+/** PrintSelf lines of the settings of itkKMeansScalarSegmentationFilterMacro (and of the estimator): the number of
+ * classes and the foreground threshold. */
 inline void
-PrintForegroundThreshold(std::ostream & os, Indent indent, bool useForegroundThreshold, double foregroundThreshold)
+PrintScalarSettings(std::ostream & os,
+                    Indent         indent,
+                    unsigned int   numberOfClasses,
+                    bool           useForegroundThreshold,
+                    double         foregroundThreshold)
 {
+  os << indent << "NumberOfClasses: " << numberOfClasses << std::endl;
   os << indent << "UseForegroundThreshold: " << (useForegroundThreshold ? "On" : "Off") << std::endl;
   os << indent << "ForegroundThreshold: " << foregroundThreshold << std::endl;
 }

@@ -75,9 +75,7 @@ namespace itk
  * OtsuMultipleThresholdsImageFilter
  * \ingroup KMeansSegmentation
  */
-template <typename TInputImage,
-          typename TOutputImage = Image<unsigned char, TInputImage::ImageDimension>,
-          typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
+template <typename TInputImage, typename TOutputImage = KMeansByteImage<TInputImage>, typename TMaskImage = KMeansByteImage<TInputImage>>
 class ITK_TEMPLATE_EXPORT KMeansSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:

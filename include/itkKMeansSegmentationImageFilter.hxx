@@ -19,7 +19,6 @@
 #define itkKMeansSegmentationImageFilter_hxx
 
 #include "itkMath.h"
-#include "itkKMeansSegmentationMemory.h"
 #include "itkTotalProgressReporter.h"
 
 #include <algorithm>
@@ -30,8 +29,7 @@ namespace itk
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::KMeansSegmentationImageFilter()
 {
-  this->SetNumberOfRequiredInputs(1);
-  this->AddOptionalInputName("MaskImage");
+  this->AddOptionalInputName("MaskImage"); // the input is required (ImageToImageFilter)
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -47,23 +45,17 @@ template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateData()
 {
-  const TInputImage * input = this->GetInput();
-  const TMaskImage *  mask = this->GetMaskImage();
-  TOutputImage *      output = this->GetOutput();
-  const auto          region = input->GetLargestPossibleRegion();
-
+  const auto images = KMeansSegmentationDetail::BeginGenerateData(this);
   m_Model = KMeansIntensityModel{};
-  MultiThreaderBase * threader = this->GetMultiThreader();
-  threader->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
 
   // Estimation: histogram of the voxels that take part, then the exact dynamic program.
   HistogramType histogram;
   histogram.SetForegroundThreshold(m_UseForegroundThreshold, m_ForegroundThreshold);
   // Progress: 45 % histogram, 50 % labeling (weights below 1 in total, as increments are rounded).
-  histogram.Compute(input, mask, region, threader, this, 0.45f);
+  histogram.Compute(images.Input, images.Mask, images.Region, this->GetMultiThreader(), this, 0.45f);
   if (histogram.GetNumberOfSamples() == 0)
   {
-    itkExceptionMacro(<< histogram.DescribeNoSamples(mask != nullptr));
+    itkExceptionMacro(<< histogram.DescribeNoSamples(images.Mask != nullptr));
   }
   try
   {
@@ -75,16 +67,15 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateDa
   }
 
   // Labeling: a look-up table from histogram bin to label (KMeansLabelImageFilter's, on the whole region).
-  output->SetBufferedRegion(output->GetRequestedRegion());
-  output->Allocate();
-  KMeansSegmentationMemory::AdviseHugePages(output); // before the labeling pass first writes it
+  KMeansSegmentationDetail::AllocateWholeOutput(images.Output); // advised before the labeling pass writes it
   const std::vector<OutputPixelType> table = m_Model.MakeLookUpTable<OutputPixelType>();
-  const SizeValueType                totalPixels = region.GetNumberOfPixels();
-  threader->template ParallelizeImageRegion<ImageDimension>(
-    region,
+  const SizeValueType                totalPixels = images.Region.GetNumberOfPixels();
+  this->GetMultiThreader()->template ParallelizeImageRegion<ImageDimension>(
+    images.Region,
     [&](const OutputRegionType & piece) {
       TotalProgressReporter progress(this, totalPixels, 100, 0.5f);
-      KMeansSegmentationDetail::LabelRegion(input, mask, output, piece, table.data(), m_Model.Binning, progress);
+      KMeansSegmentationDetail::LabelRegion(
+        images.Input, images.Mask, images.Output, piece, table.data(), m_Model.Binning, progress);
     },
     nullptr);
   this->UpdateProgress(1.0f);
@@ -96,8 +87,8 @@ KMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::PrintSelf(
                                                                                 Indent         indent) const
 {
   Superclass::PrintSelf(os, indent);
-  os << indent << "NumberOfClasses: " << m_NumberOfClasses << std::endl;
-  KMeansSegmentationDetail::PrintForegroundThreshold(os, indent, m_UseForegroundThreshold, m_ForegroundThreshold);
+  KMeansSegmentationDetail::PrintScalarSettings(
+    os, indent, m_NumberOfClasses, m_UseForegroundThreshold, m_ForegroundThreshold);
   KMeansSegmentationDetail::PrintArray(os, indent, "ClassMeans", m_Model.ClassMeans);
   KMeansSegmentationDetail::PrintArray(os, indent, "ClassCounts", m_Model.ClassCounts);
   KMeansSegmentationDetail::PrintArray(os, indent, "ClassSumsOfSquares", m_Model.ClassSumsOfSquares);

@@ -18,6 +18,7 @@
 #ifndef itkKMeansSegmentationMacros_h
 #define itkKMeansSegmentationMacros_h
 
+#include "itkImage.h"
 #include "itkMacro.h"
 
 #include <type_traits>
@@ -30,6 +31,17 @@
     const char * GetNameOfClass() const override { return #thisClass; }                                                \
     ITK_MACROEND_NOOP_STATEMENT
 #endif
+
+namespace itk
+{
+/** \brief The default label image and mask image of the module's filters and estimator for an input image type
+ * TInputImage: an image of unsigned char with the input's dimension (labels 0..255, mask non-zero where voxels
+ * take part). The filters declare their defaults with it, e.g.
+ * KMeansSegmentationImageFilter<TInputImage, TOutputImage = KMeansByteImage<TInputImage>, TMaskImage = ...>.
+ * \ingroup KMeansSegmentation */
+template <typename TInputImage>
+using KMeansByteImage = Image<unsigned char, TInputImage::ImageDimension>;
+} // namespace itk
 
 /** The module's process objects are declared with these macros, so that what they share is written once (see
  * also itkKMeansSegmentationFilterSupport.h for the checks behind them). */

@@ -22,6 +22,7 @@
 #include "itkImageToImageFilter.h"
 #include "itkKMeansSegmentationFilterSupport.h"
 #include "itkKMeansSegmentationMacros.h"
+#include "itkMultiChannelKMeans.h"
 #include "itkVectorImage.h"
 
 #include <cstdint>
@@ -85,11 +86,8 @@ namespace itk
  * \sa MultiChannelKMeans, KMeansSegmentationImageFilter, ScalarImageKmeansImageFilter, ComposeImageFilter
  * \ingroup KMeansSegmentation
  */
-template <typename TInputImage,
-          typename TOutputImage = Image<unsigned char, TInputImage::ImageDimension>,
-          typename TMaskImage = Image<unsigned char, TInputImage::ImageDimension>>
-class ITK_TEMPLATE_EXPORT MultiChannelKMeansSegmentationImageFilter
-  : public ImageToImageFilter<TInputImage, TOutputImage>
+template <typename TInputImage, typename TOutputImage = KMeansByteImage<TInputImage>, typename TMaskImage = KMeansByteImage<TInputImage>>
+class ITK_TEMPLATE_EXPORT MultiChannelKMeansSegmentationImageFilter : public ImageToImageFilter<TInputImage, TOutputImage>
 {
 public:
   itkKMeansSegmentationFilterMacro(MultiChannelKMeansSegmentationImageFilter, TInputImage, TOutputImage, TMaskImage);
@@ -218,6 +216,14 @@ protected:
   GenerateData() override;
 
 private:
+  /** The algorithm's parameters: the filter's settings. */
+  MultiChannelKMeans::Parameters
+  MakeParameters() const;
+
+  /** Keeps what the algorithm found (an empty result before a run). */
+  void
+  SetResult(const MultiChannelKMeans::Result & result);
+
   unsigned int  m_NumberOfClasses{ 3 };
   std::uint64_t m_Seed{ 5489 };
   unsigned int  m_NumberOfRestarts{ 8 };

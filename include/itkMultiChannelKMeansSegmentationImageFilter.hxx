@@ -102,27 +102,13 @@ RunOnComponents(MultiChannelKMeans & algorithm, const TComponent * in, TLabel * 
   RunOnLabels(algorithm, values.data(), out, n, C, typename AlgorithmLabel<TLabel>::Direct{});
 }
 
-template <typename T>
-std::string
-Join(const T & values, unsigned int n)
-{
-  std::ostringstream os;
-  os << "[";
-  for (unsigned int i = 0; i < n; ++i)
-  {
-    os << (i ? ", " : "") << values[i];
-  }
-  os << "]";
-  return os.str();
-}
 } // namespace MultiChannelKMeansDetail
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::
   MultiChannelKMeansSegmentationImageFilter()
 {
-  this->SetNumberOfRequiredInputs(1);
-  this->AddOptionalInputName("MaskImage");
+  this->AddOptionalInputName("MaskImage"); // the input is required (ImageToImageFilter)
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
@@ -131,52 +117,8 @@ std::string
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::DescribeGeometry(
   const TImage * image)
 {
-  using MultiChannelKMeansDetail::Join;
-  constexpr unsigned int D = TImage::ImageDimension;
-  const auto &           region = image->GetLargestPossibleRegion();
-  std::ostringstream     os;
-  os << "size " << Join(region.GetSize(), D) << ", start index " << Join(region.GetIndex(), D) << ", origin "
-     << Join(image->GetOrigin(), D) << ", spacing " << Join(image->GetSpacing(), D) << ", direction [";
-  for (unsigned int r = 0; r < D; ++r)
-  {
-    os << (r ? ", " : "") << Join(image->GetDirection()[r], D);
-  }
-  os << "]";
-  return os.str();
+  return KMeansSegmentationDetail::DescribeGeometry(image);
 }
-
-namespace MultiChannelKMeansDetail
-{
-/** Whether two images occupy the same voxel grid, with ITK's default tolerances. */
-template <typename TA, typename TB>
-bool
-SameGeometry(const TA * a, const TB * b)
-{
-  constexpr unsigned int D = TA::ImageDimension;
-  if (a->GetLargestPossibleRegion().GetSize() != b->GetLargestPossibleRegion().GetSize() ||
-      a->GetLargestPossibleRegion().GetIndex() != b->GetLargestPossibleRegion().GetIndex())
-  {
-    return false;
-  }
-  const double coordinateTolerance = 1.0e-6 * a->GetSpacing()[0];
-  for (unsigned int d = 0; d < D; ++d)
-  {
-    if (std::abs(a->GetOrigin()[d] - b->GetOrigin()[d]) > coordinateTolerance ||
-        std::abs(a->GetSpacing()[d] - b->GetSpacing()[d]) > coordinateTolerance)
-    {
-      return false;
-    }
-    for (unsigned int e = 0; e < D; ++e)
-    {
-      if (std::abs(a->GetDirection()[d][e] - b->GetDirection()[d][e]) > 1.0e-6)
-      {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-} // namespace MultiChannelKMeansDetail
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 template <typename TChannelImage>
@@ -208,11 +150,14 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     {
       itkGenericExceptionMacro(<< nameOf(i) << " does not hold its whole image in memory (call Update() first)");
     }
-    if (i > 0 && !MultiChannelKMeansDetail::SameGeometry(channels[0], channels[i]))
+    // With ITK's default tolerances (ImageToImageFilter's global ones).
+    const std::string mismatch =
+      i == 0 ? std::string{}
+             : KMeansSegmentationDetail::DescribeGeometryMismatch(
+                 channels[i], nameOf(i), channels[0], nameOf(0), 1.0e-6, 1.0e-6, true);
+    if (!mismatch.empty())
     {
-      itkGenericExceptionMacro(<< nameOf(i) << " geometry (" << DescribeGeometry(channels[i])
-                               << ") differs from " << nameOf(0) << " geometry (" << DescribeGeometry(channels[0])
-                               << ")");
+      itkGenericExceptionMacro(<< mismatch);
     }
   }
   const auto numberOfChannels = static_cast<unsigned int>(channels.size());
@@ -238,20 +183,23 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+MultiChannelKMeans::Parameters
+MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::MakeParameters() const
+{
+  return { m_NumberOfClasses,           m_Seed,        m_NumberOfRestarts,   m_MaximumNumberOfIterations,
+           m_Standardize, m_UseDistinctVectors, m_MaximumNumberOfDistinctVectors, m_MaximumSampleSize };
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyPreconditions() const
 {
   Superclass::VerifyPreconditions();
   KMeansSegmentationDetail::ThrowIfNotEmpty(
     this, KMeansSegmentationDetail::DescribeBadNumberOfClasses<OutputPixelType>("NumberOfClasses", m_NumberOfClasses));
-  MultiChannelKMeans::Parameters parameters;
-  parameters.NumberOfClasses = m_NumberOfClasses;
-  parameters.NumberOfRestarts = m_NumberOfRestarts;
-  parameters.MaximumNumberOfIterations = m_MaximumNumberOfIterations;
-  parameters.MaximumSampleSize = m_MaximumSampleSize;
   try
   {
-    MultiChannelKMeans::VerifyParameters(parameters);
+    MultiChannelKMeans::VerifyParameters(this->MakeParameters());
   }
   catch (const std::invalid_argument & error)
   {
@@ -264,54 +212,29 @@ void
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::VerifyInputInformation() const
 {
   const TInputImage * input = this->GetInput();
-  const TMaskImage *  mask = this->GetMaskImage();
   // Checked here, not in VerifyPreconditions: an upstream filter (ComposeImageFilter) sets the number of
   // components in its GenerateOutputInformation, which runs between the two.
   if (input != nullptr && input->GetNumberOfComponentsPerPixel() < 1)
   {
     itkExceptionMacro(<< "the input has no channel (0 components per pixel)");
   }
-  if (input == nullptr || mask == nullptr)
-  {
-    return;
-  }
-  if (!MultiChannelKMeansDetail::SameGeometry(input, mask))
-  {
-    itkExceptionMacro(<< "mask geometry (" << DescribeGeometry(mask) << ") differs from input geometry ("
-                      << DescribeGeometry(input) << ")");
-  }
+  // The mask check of every filter of the module, naming both geometries in full.
+  KMeansSegmentationDetail::VerifyMaskGeometry(this, true);
 }
 
 template <typename TInputImage, typename TOutputImage, typename TMaskImage>
 void
 MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::GenerateData()
 {
-  const TInputImage * input = this->GetInput();
-  const TMaskImage *  mask = this->GetMaskImage();
-  TOutputImage *      output = this->GetOutput();
+  const auto images = KMeansSegmentationDetail::BeginGenerateData(this);
+  this->SetResult(MultiChannelKMeans::Result{});
 
-  m_ClassMeans.clear();
-  m_ClassCounts.clear();
-  m_ClassSumsOfSquares.clear();
-  m_RestartWithinClassSumsOfSquares.clear();
-  m_ChannelMeans.clear();
-  m_ChannelStandardDeviations.clear();
-  m_WithinClassSumOfSquares = 0.0;
-  m_NumberOfIterations = 0;
-  m_NumberOfClassifiedPixels = 0;
-  m_UsedDistinctVectors = false;
-  m_NumberOfDistinctVectors = 0;
-
-  m_NumberOfChannels = input->GetNumberOfComponentsPerPixel();
-  m_NumberOfVoxels = input->GetLargestPossibleRegion().GetNumberOfPixels();
-  this->GetMultiThreader()->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  output->SetBufferedRegion(output->GetRequestedRegion());
-  output->Allocate();
-  KMeansSegmentationMemory::AdviseHugePages(output);
+  m_NumberOfChannels = images.Input->GetNumberOfComponentsPerPixel();
+  m_NumberOfVoxels = images.Region.GetNumberOfPixels();
 
   // The algorithm's input: the feature vectors (the input buffer) and the voxels that may take part (label 1).
-  OutputPixelType *     out = output->GetBufferPointer();
-  const MaskPixelType * maskBuffer = mask ? mask->GetBufferPointer() : nullptr;
+  OutputPixelType * const     out = KMeansSegmentationDetail::AllocateWholeOutput(images.Output);
+  const MaskPixelType * const maskBuffer = images.Mask ? images.Mask->GetBufferPointer() : nullptr;
   constexpr SizeValueType chunk = SizeValueType{ 1 } << 16;
   this->GetMultiThreader()->ParallelizeArray(
     0,
@@ -325,27 +248,18 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     },
     nullptr);
 
-  MultiChannelKMeans::Parameters parameters;
-  parameters.NumberOfClasses = m_NumberOfClasses;
-  parameters.Seed = m_Seed;
-  parameters.NumberOfRestarts = m_NumberOfRestarts;
-  parameters.MaximumNumberOfIterations = m_MaximumNumberOfIterations;
-  parameters.Standardize = m_Standardize;
-  parameters.UseDistinctVectors = m_UseDistinctVectors;
-  parameters.MaximumNumberOfDistinctVectors = m_MaximumNumberOfDistinctVectors;
-  parameters.MaximumSampleSize = m_MaximumSampleSize;
   MultiChannelKMeans algorithm;
-  algorithm.SetParameters(parameters);
+  algorithm.SetParameters(this->MakeParameters());
   algorithm.SetProcessObject(this);
   try
   {
-    MultiChannelKMeansDetail::RunOnComponents(algorithm, input->GetBufferPointer(), out, m_NumberOfVoxels,
+    MultiChannelKMeansDetail::RunOnComponents(algorithm, images.Input->GetBufferPointer(), out, m_NumberOfVoxels,
                                               m_NumberOfChannels,
                                               MultiChannelKMeansDetail::IsAlgorithmComponent<ComponentType>{});
   }
   catch (const MultiChannelKMeans::NoVoxelError &)
   {
-    if (mask != nullptr)
+    if (images.Mask != nullptr)
     {
       itkExceptionMacro(<< "no voxel to classify: the mask is empty or covers only voxels with a non-finite channel");
     }
@@ -360,7 +274,14 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     itkExceptionMacro(<< error.what());
   }
 
-  const MultiChannelKMeans::Result & result = algorithm.GetResult();
+  this->SetResult(algorithm.GetResult());
+}
+
+template <typename TInputImage, typename TOutputImage, typename TMaskImage>
+void
+MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>::SetResult(
+  const MultiChannelKMeans::Result & result)
+{
   m_ChannelWeights = result.ChannelWeights;
   m_ClassMeans = result.ClassMeans;
   m_ClassCounts.assign(result.ClassCounts.begin(), result.ClassCounts.end());
@@ -395,7 +316,7 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
   os << indent << "ClassMeans: [";
   for (std::size_t k = 0; k < m_ClassMeans.size(); ++k)
   {
-    os << (k ? ", " : "") << MultiChannelKMeansDetail::Join(m_ClassMeans[k], static_cast<unsigned int>(m_ClassMeans[k].size()));
+    os << (k ? ", " : "") << KMeansSegmentationDetail::JoinValues(m_ClassMeans[k], m_ClassMeans[k].size());
   }
   os << "]" << std::endl;
   KMeansSegmentationDetail::PrintArray(os, indent, "ClassCounts", m_ClassCounts);

@@ -453,6 +453,33 @@ TEST(MultiChannelKMeansSegmentation, GeometryMismatchNamesBothGeometries)
     << message;
 }
 
+TEST(MultiChannelKMeansSegmentation, MaskCheckUsesTheFilterTolerances)
+{
+  // The mask origin is 1e-3 voxel off: refused with the default coordinate tolerance (1e-6 of a voxel), accepted
+  // once the filter's tolerance is raised, as for the scalar filters.
+  using FilterType = itk::MultiChannelKMeansSegmentationImageFilter<FloatImage2>;
+  auto image = MakeVectorImage<FloatImage2>({ { 5, 4 } }, 2);
+  auto mask = itk::Image<unsigned char, 2>::New();
+  mask->SetRegions(image->GetLargestPossibleRegion());
+  itk::Image<unsigned char, 2>::PointType origin;
+  origin[0] = 1.0e-3;
+  origin[1] = 0.0;
+  mask->SetOrigin(origin);
+  mask->Allocate();
+  mask->FillBuffer(1);
+  auto filter = FilterType::New();
+  filter->SetInput(image);
+  filter->SetMaskImage(mask);
+  filter->SetNumberOfClasses(1);
+  const std::string message = ErrorOf([&] { filter->Update(); });
+  EXPECT_NE(message.find("mask geometry (size [5, 4], start index [0, 0], origin [0.001, 0], spacing [1, 1]"),
+            std::string::npos)
+    << message;
+  filter->SetCoordinateTolerance(1.0e-2);
+  EXPECT_EQ(ErrorOf([&] { filter->Update(); }), "(no exception)");
+  EXPECT_EQ(filter->GetNumberOfClassifiedPixels(), 20u);
+}
+
 TEST(MultiChannelKMeansSegmentation, ChannelsComposeInOrder)
 {
   using ChannelType = itk::Image<short, 2>;

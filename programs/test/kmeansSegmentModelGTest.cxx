@@ -53,11 +53,7 @@ using ImageType = itk::Image<float, 3>;
 using LabelImageType = itk::Image<unsigned char, 3>;
 using PosteriorImageType = itk::VectorImage<float, 3>;
 
-using ProgramTestSupport::Quote;
-using ProgramTestSupport::ReadTestImage;
-using ProgramTestSupport::WriteTestImage;
-using ProgramTestSupport::ReadFile;
-using ProgramTestSupport::RunResult;
+using namespace ProgramTestSupport; // the program's path, running it, test files
 
 /** A 36 x 36 x 36 phantom with a 3-voxel border of zeros (the background of --nonzero) and class slabs along x
  * (labels 1..K by ascending mean) with Gaussian noise of standard deviation sigma, clamped to stay above 0.

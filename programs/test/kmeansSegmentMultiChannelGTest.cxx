@@ -45,12 +45,7 @@ using ShortImage = itk::Image<short, 3>;
 using FloatImage = itk::Image<float, 3>;
 using LabelImage = itk::Image<unsigned char, 3>;
 
-using ProgramTestSupport::Quote;
-using ProgramTestSupport::ReadTestImage;
-using ProgramTestSupport::WriteTestImage;
-using ProgramTestSupport::Program;
-using ProgramTestSupport::ReadFile;
-using ProgramTestSupport::RunResult;
+using namespace ProgramTestSupport; // the program's path, running it, test files
 
 template <typename TImage>
 typename TImage::Pointer

@@ -39,7 +39,7 @@ namespace fs = std::filesystem;
 
 namespace
 {
-using ProgramTestSupport::Program;
+using namespace ProgramTestSupport; // the program's path, running it, test files
 const std::string CorpusWriter = KMEANS_NIFTI_CORPUS_WRITER;
 
 using LabelImage = itk::Image<unsigned char, 3>;

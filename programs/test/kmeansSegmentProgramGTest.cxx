@@ -47,12 +47,7 @@ namespace
 {
 const std::string Example = KMEANS_PIPELINE_EXAMPLE_EXECUTABLE;
 
-using ProgramTestSupport::Quote;
-using ProgramTestSupport::ReadTestImage;
-using ProgramTestSupport::WriteTestImage;
-using ProgramTestSupport::Program;
-using ProgramTestSupport::ReadFile;
-using ProgramTestSupport::RunResult;
+using namespace ProgramTestSupport; // the program's path, running it, test files
 
 class ProgramTest : public ::testing::Test
 {

@@ -63,18 +63,17 @@ DispatchChannels(unsigned int channels, TFunction && function)
   }
 }
 
-/** Reads count components, from index first on, of a feature buffer of one component type as TValue. */
-template <typename TValue>
-using ComponentLoader = void (*)(const void * features, std::size_t first, std::size_t count, TValue * out);
+/** Reads count components, from index first on, of a feature buffer of one component type as doubles. */
+using ComponentLoader = void (*)(const void * features, std::size_t first, std::size_t count, double * out);
 
-template <typename TComponent, typename TValue>
+template <typename TComponent>
 void
-LoadComponents(const void * features, std::size_t first, std::size_t count, TValue * out)
+LoadComponents(const void * features, std::size_t first, std::size_t count, double * out)
 {
   const TComponent * in = static_cast<const TComponent *>(features) + first;
   for (std::size_t i = 0; i < count; ++i)
   {
-    out[i] = static_cast<TValue>(in[i]);
+    out[i] = static_cast<double>(in[i]);
   }
 }
 
@@ -86,8 +85,10 @@ template <typename TValue>
 class FeatureBlocks
 {
 public:
-  /** load: null when the features are TValue already. */
-  FeatureBlocks(const void * features, ComponentLoader<TValue> load, unsigned int channels)
+  static constexpr bool Converts = std::is_same<TValue, double>::value; // only double features may be converted
+
+  /** load: null when the features are TValue already (always for float). */
+  FeatureBlocks(const void * features, ComponentLoader load, unsigned int channels)
     : m_Features(features)
     , m_Load(load)
     , m_C(channels)
@@ -99,19 +100,21 @@ public:
   void
   ForEachBlock(std::size_t begin, std::size_t end, TFunction && function) const
   {
-    // Float features are always read in place: no conversion path to compile for them.
-    if (std::is_same<TValue, float>::value || m_Load == nullptr)
+    if constexpr (Converts)
     {
-      function(begin, end, static_cast<const TValue *>(m_Features) + begin * m_C);
-      return;
+      if (m_Load != nullptr)
+      {
+        std::vector<double> block(BlockSize * m_C);
+        for (std::size_t first = begin; first < end; first += BlockSize)
+        {
+          const std::size_t last = std::min(end, first + BlockSize);
+          m_Load(m_Features, first * m_C, (last - first) * m_C, block.data());
+          function(first, last, block.data());
+        }
+        return;
+      }
     }
-    std::vector<TValue> block(BlockSize * m_C);
-    for (std::size_t first = begin; first < end; first += BlockSize)
-    {
-      const std::size_t last = std::min(end, first + BlockSize);
-      m_Load(m_Features, first * m_C, (last - first) * m_C, block.data());
-      function(first, last, block.data());
-    }
+    function(begin, end, static_cast<const TValue *>(m_Features) + begin * m_C);
   }
 
   /** Calls function(v, x) for every voxel v of [begin, end) in order, x its m_C components. */
@@ -131,22 +134,24 @@ public:
   void
   Load(std::size_t v, double * x) const
   {
-    std::vector<TValue> values(m_C);
-    const TValue *      in = static_cast<const TValue *>(m_Features) + v * m_C;
-    if (m_Load != nullptr)
+    if constexpr (Converts)
     {
-      m_Load(m_Features, v * m_C, m_C, values.data());
-      in = values.data();
+      if (m_Load != nullptr)
+      {
+        m_Load(m_Features, v * m_C, m_C, x);
+        return;
+      }
     }
+    const TValue * in = static_cast<const TValue *>(m_Features) + v * m_C;
     std::transform(in, in + m_C, x, [](TValue value) { return static_cast<double>(value); });
   }
 
   static constexpr std::size_t BlockSize = 256;
 
 private:
-  const void *            m_Features;
-  ComponentLoader<TValue> m_Load;
-  unsigned int            m_C;
+  const void *    m_Features;
+  ComponentLoader m_Load;
+  unsigned int    m_C;
 };
 
 /** One chunk of a Lloyd pass over voxels [begin, end): labels (class + 1, 0 = not taking part) are updated in
@@ -801,7 +806,7 @@ MultiChannelKMeans::Run(const TComponent * features,
   // Float features are read as float, the others as double (in place when they are double).
   using ValueType = typename std::conditional<std::is_same<TComponent, float>::value, float, double>::type;
   const FeatureBlocks<ValueType> blocks(
-    features, std::is_same<TComponent, ValueType>::value ? nullptr : &LoadComponents<TComponent, ValueType>, numberOfChannels);
+    features, std::is_same<TComponent, ValueType>::value ? nullptr : &LoadComponents<TComponent>, numberOfChannels);
   // 64-bit integers beyond 2^53 are not exact as doubles: the voxel path handles them, never distinct vectors.
   const ComponentKind kind{ std::is_integral<TComponent>::value,
                             std::is_integral<TComponent>::value && sizeof(TComponent) >= 8 };

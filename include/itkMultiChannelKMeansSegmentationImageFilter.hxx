@@ -150,11 +150,16 @@ MultiChannelKMeansSegmentationImageFilter<TInputImage, TOutputImage, TMaskImage>
     {
       itkGenericExceptionMacro(<< nameOf(i) << " does not hold its whole image in memory (call Update() first)");
     }
-    // With ITK's default tolerances (ImageToImageFilter's global ones).
+    // With ITK's global default tolerances (ImageToImageFilter's, 1e-6 unless changed).
     const std::string mismatch =
       i == 0 ? std::string{}
-             : KMeansSegmentationDetail::DescribeGeometryMismatch(
-                 channels[i], nameOf(i), channels[0], nameOf(0), 1.0e-6, 1.0e-6, true);
+             : KMeansSegmentationDetail::DescribeGeometryMismatch(channels[i],
+                                                                  nameOf(i),
+                                                                  channels[0],
+                                                                  nameOf(0),
+                                                                  Superclass::GetGlobalDefaultCoordinateTolerance(),
+                                                                  Superclass::GetGlobalDefaultDirectionTolerance(),
+                                                                  true);
     if (!mismatch.empty())
     {
       itkGenericExceptionMacro(<< mismatch);
